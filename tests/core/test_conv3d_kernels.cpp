@@ -1,0 +1,305 @@
+// The conv3d kernels against the naive reference, against each other
+// (adjointness), against themselves (thread count), and the geometry checks.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/kernels/conv3d.hpp"
+#include "core/kernels/conv3d_internal.hpp"
+#include "core/parallel.hpp"
+#include "tests/conv_shapes.hpp"
+#include "tests/core/conv3d_reference.hpp"
+
+namespace {
+
+namespace vk = voxgrad::kernels;
+namespace vt = voxgrad::test;
+using vk::ConvGeometry3d;
+using vk::detail::Isa;
+
+template <class T>
+std::vector<T> random_values(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> v(static_cast<size_t>(n));
+  for (T& e : v)
+    e = static_cast<T>(dist(rng));
+  return v;
+}
+
+template <class T>
+std::vector<T> poisoned(int64_t n) {
+  return std::vector<T>(
+      static_cast<size_t>(n), std::numeric_limits<T>::quiet_NaN());
+}
+
+std::vector<vt::ConvCase> small_cases() {
+  std::vector<vt::ConvCase> out;
+  for (auto& c : vt::conv_shapes())
+    if (!c.large)
+      out.push_back(c);
+  return out;
+}
+
+// Every instruction set this CPU runs; each must match the reference.
+std::vector<Isa> available_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512})
+    if (vk::detail::set_conv3d_isa(isa))
+      isas.push_back(isa);
+  vk::detail::set_conv3d_isa(Isa::Auto);
+  return isas;
+}
+
+struct IsaGuard {
+  ~IsaGuard() {
+    vk::detail::set_conv3d_isa(Isa::Auto);
+  }
+};
+
+struct ThreadGuard {
+  int saved = voxgrad::num_threads();
+  ~ThreadGuard() {
+    voxgrad::set_num_threads(saved);
+  }
+};
+
+template <class T>
+void check_matches(
+    const char* what,
+    const std::vector<T>& got,
+    const vt::RefResult<T>& want,
+    int64_t terms) {
+  REQUIRE(got.size() == want.val.size());
+  const int64_t i = vt::first_mismatch(got.data(), want, terms);
+  if (i >= 0) {
+    const auto u = static_cast<size_t>(i);
+    FAIL_CHECK(
+        std::string(what),
+        " differs from the reference at flat index ",
+        i,
+        ": got ",
+        got[u],
+        ", want ",
+        static_cast<double>(want.val[u]),
+        " (sum |terms| ",
+        static_cast<double>(want.abs[u]),
+        ")");
+  }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE(
+    "conv3d kernels match the naive reference", T, float, double) {
+  IsaGuard isa_guard;
+  const std::vector<Isa> isas = available_isas();
+  for (const vt::ConvCase& c : small_cases()) {
+    SUBCASE(c.name.c_str()) {
+      const ConvGeometry3d& g = c.g;
+      const auto x = random_values<T>(g.x_numel(), 1);
+      const auto w = random_values<T>(g.w_numel(), 2);
+      const auto dy = random_values<T>(g.y_numel(), 3);
+      const auto want_y = vt::ref_conv3d_fwd(g, x.data(), w.data());
+      const auto want_dx = vt::ref_conv3d_bwd_data(g, dy.data(), w.data());
+      const auto want_dw = vt::ref_conv3d_bwd_weight(g, x.data(), dy.data());
+      const int64_t kvol = g.kernel_numel();
+      for (Isa isa : isas) {
+        REQUIRE(vk::detail::set_conv3d_isa(isa));
+        INFO("isa ", vk::conv3d_isa());
+        auto y = poisoned<T>(g.y_numel());
+        auto dx = poisoned<T>(g.x_numel());
+        auto dw = poisoned<T>(g.w_numel());
+        vk::conv3d_fwd(g, x.data(), w.data(), y.data());
+        vk::conv3d_bwd_data(g, dy.data(), w.data(), dx.data());
+        vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw.data());
+        check_matches("conv3d_fwd", y, want_y, g.C_in_g() * kvol);
+        check_matches("conv3d_bwd_data", dx, want_dx, g.C_out_g() * kvol);
+        check_matches("conv3d_bwd_weight", dw, want_dw, g.N * g.out_numel());
+      }
+    }
+  }
+}
+
+TEST_CASE("conv3d kernels are mutually adjoint (double)") {
+  for (const vt::ConvCase& c : small_cases()) {
+    if (c.g.N == 0)
+      continue;
+    SUBCASE(c.name.c_str()) {
+      const ConvGeometry3d& g = c.g;
+      const auto x = random_values<double>(g.x_numel(), 11);
+      const auto w = random_values<double>(g.w_numel(), 12);
+      const auto dy = random_values<double>(g.y_numel(), 13);
+      std::vector<double> y(dy.size()), dx(x.size()), dw(w.size());
+      vk::conv3d_fwd(g, x.data(), w.data(), y.data());
+      vk::conv3d_bwd_data(g, dy.data(), w.data(), dx.data());
+      vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw.data());
+      // <A x, dy> = <x, Aᵀ dy> = <w, ∂<A x, dy>/∂w> (it is linear in w).
+      double y_dy = 0, x_dx = 0, w_dw = 0, scale = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        y_dy += y[i] * dy[i];
+        scale += std::abs(y[i] * dy[i]);
+      }
+      for (size_t i = 0; i < x.size(); ++i) {
+        x_dx += x[i] * dx[i];
+        scale += std::abs(x[i] * dx[i]);
+      }
+      for (size_t i = 0; i < w.size(); ++i)
+        w_dw += w[i] * dw[i];
+      INFO("<Ax,dy> = ", y_dy, ", <x,A'dy> = ", x_dx, ", <w,dw> = ", w_dw);
+      CHECK(std::abs(y_dy - x_dx) <= 1e-12 * scale);
+      CHECK(std::abs(y_dy - w_dw) <= 1e-12 * scale);
+    }
+  }
+}
+
+TEST_CASE("conv3d kernels are bit-identical for 1 and 2 threads") {
+  ThreadGuard thread_guard;
+  const vk::Int3 one{1, 1, 1}, k3{3, 3, 3}, s2{2, 2, 2};
+  const std::vector<ConvGeometry3d> shapes = {
+      vt::conv_geometry(3, 8, 12, {9, 10, 11}, k3, {2, 1, 2}, one, one, 2),
+      vt::transposed_geometry(2, 8, 12, {5, 6, 7}, k3, s2, one, one, one, 4),
+      vt::conv_geometry(2, 16, 20, {12, 12, 12}, k3, one, one),
+      vt::conv_geometry(1, 4, 4, {20, 20, 20}, k3, one, one, one, 4),
+  };
+  for (const ConvGeometry3d& g : shapes) {
+    SUBCASE(g.str().c_str()) {
+      const auto x = random_values<float>(g.x_numel(), 21);
+      const auto w = random_values<float>(g.w_numel(), 22);
+      const auto dy = random_values<float>(g.y_numel(), 23);
+      std::vector<float> y[2], dx[2], dw[2];
+      for (int t = 0; t < 2; ++t) {
+        voxgrad::set_num_threads(t + 1);
+        y[t].resize(dy.size());
+        dx[t].resize(x.size());
+        dw[t].resize(w.size());
+        vk::conv3d_fwd(g, x.data(), w.data(), y[t].data());
+        vk::conv3d_bwd_data(g, dy.data(), w.data(), dx[t].data());
+        vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw[t].data());
+      }
+      const auto bytes = [](const std::vector<float>& v) {
+        return v.size() * sizeof(float);
+      };
+      CHECK(std::memcmp(y[0].data(), y[1].data(), bytes(y[0])) == 0);
+      CHECK(std::memcmp(dx[0].data(), dx[1].data(), bytes(dx[0])) == 0);
+      CHECK(std::memcmp(dw[0].data(), dw[1].data(), bytes(dw[0])) == 0);
+    }
+  }
+}
+
+TEST_CASE("ConvGeometry3d::validate names the bad field and value") {
+  const ConvGeometry3d good =
+      vt::conv_geometry(2, 4, 6, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
+  CHECK_NOTHROW(good.validate("conv3d"));
+  struct Bad {
+    const char* what;
+    void (*mutate)(ConvGeometry3d&);
+    std::vector<std::string> expect;  // substrings of the message
+  };
+  const std::vector<Bad> bad = {
+      {"N", [](ConvGeometry3d& g) { g.N = -1; }, {"N (batch size)", "got -1"}},
+      {"C_in", [](ConvGeometry3d& g) { g.C_in = 0; }, {"C_in", "got 0"}},
+      {"C_out", [](ConvGeometry3d& g) { g.C_out = -2; }, {"C_out", "got -2"}},
+      {"groups", [](ConvGeometry3d& g) { g.groups = 0; }, {"groups", "got 0"}},
+      {"groups | C_in",
+       [](ConvGeometry3d& g) { g.groups = 3, g.C_out = 6; },
+       {"groups (3)", "divide C_in", "C_in = 4"}},
+      {"groups | C_out",
+       [](ConvGeometry3d& g) { g.groups = 4, g.C_in = 8; },
+       {"groups (4)", "divide C_out", "C_out = 6"}},
+      {"in",
+       [](ConvGeometry3d& g) { g.in[1] = 0; },
+       {"in[1] (height)", "got 0"}},
+      {"out",
+       [](ConvGeometry3d& g) { g.out[2] = 0; },
+       {"out[2] (width)", "got 0"}},
+      {"kernel",
+       [](ConvGeometry3d& g) { g.kernel[0] = 0; },
+       {"kernel[0] (depth)", "got 0"}},
+      {"stride",
+       [](ConvGeometry3d& g) { g.stride[1] = 0; },
+       {"stride[1] (height)", "got 0"}},
+      {"padding",
+       [](ConvGeometry3d& g) { g.padding[2] = -1; },
+       {"padding[2] (width)", "got -1"}},
+      {"dilation",
+       [](ConvGeometry3d& g) { g.dilation[0] = 0; },
+       {"dilation[0] (depth)", "got 0"}},
+      {"in too short",
+       [](ConvGeometry3d& g) { g.in[0] = 4; },
+       {"in[0] (depth) = 4", "out[0] = 3", "got -1"}},
+      {"in too long",
+       [](ConvGeometry3d& g) { g.in[2] = 7; },
+       {"in[2] (width) = 7", "[0, 2)", "got 2"}},
+      {"extra >= max(stride, dilation)",
+       [](ConvGeometry3d& g) {
+         g.stride = {1, 1, 1};
+         g.dilation = {2, 2, 2};
+         g.padding = {0, 0, 0};
+         g.out = {1, 1, 1};
+         g.in = {7, 6, 6};
+       },
+       {"in[0] (depth) = 7", "[0, 2)", "got 2"}},
+  };
+  for (const Bad& b : bad) {
+    ConvGeometry3d g = good;
+    b.mutate(g);
+    INFO("mutation: ", b.what, ", geometry ", g.str());
+    std::string msg;
+    try {
+      g.validate("conv3d_bwd_data");
+    } catch (const voxgrad::Error& e) {
+      msg = e.what();
+    }
+    REQUIRE_FALSE(msg.empty());
+    INFO("message: ", msg);
+    CHECK(msg.rfind("conv3d_bwd_data: ", 0) == 0);
+    for (const std::string& part : b.expect)
+      CHECK(msg.find(part) != std::string::npos);
+  }
+  // The kernels validate before touching memory.
+  ConvGeometry3d g = good;
+  g.kernel[1] = 0;
+  CHECK_THROWS_AS(
+      vk::conv3d_fwd<float>(g, nullptr, nullptr, nullptr), voxgrad::Error);
+}
+
+TEST_CASE("conv3d kernels with an empty batch (N = 0)") {
+  const ConvGeometry3d g = vt::conv_geometry(
+      0, 4, 6, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, 2);
+  CHECK_NOTHROW(vk::conv3d_fwd<float>(g, nullptr, nullptr, nullptr));
+  CHECK_NOTHROW(vk::conv3d_bwd_data<double>(g, nullptr, nullptr, nullptr));
+  auto dw = poisoned<float>(g.w_numel());
+  vk::conv3d_bwd_weight<float>(g, nullptr, nullptr, dw.data());
+  for (float v : dw)
+    REQUIRE(v == 0.0f);
+}
+
+TEST_CASE("conv_shapes lists the SPEC benchmark shapes as valid geometries") {
+  int n_bench = 0;
+  for (const vt::ConvCase& c : vt::conv_shapes()) {
+    INFO(c.name);
+    CHECK_NOTHROW(c.g.validate("conv3d"));
+    n_bench += c.large ? 1 : 0;
+  }
+  CHECK(n_bench == 9);
+  // SPEC §1's seed example: ConvTranspose3d(3, 64, 3).stride(2).padding(1)
+  // on (16, 3, 32, 32, 32) gives (16, 64, 63, 63, 63).
+  const ConvGeometry3d first = vt::conv_shapes()[0].g;
+  for (const vt::ConvCase& c : vt::conv_shapes()) {
+    if (c.bench != "seed")
+      continue;
+    CHECK(c.g.in == vk::Int3{63, 63, 63});
+    CHECK(c.g.C_in == 64);
+    CHECK(c.g.out == vk::Int3{32, 32, 32});
+    CHECK(c.g.C_out == 3);
+  }
+  CHECK(first.str() == "mb2ic4id5ih5iw5oc6kd3kh3kw3sd2pd1");
+}
