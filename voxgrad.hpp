@@ -1,0 +1,14 @@
+#pragma once
+// Umbrella header: everything a training program needs.
+//   #include "voxgrad.hpp"
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/gradcheck.hpp"
+#include "autograd/node.hpp"
+#include "autograd/ops.hpp"
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "core/parallel.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
