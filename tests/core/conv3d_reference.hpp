@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/kernels/conv_geometry.hpp"
@@ -125,6 +126,99 @@ RefResult<T> ref_conv3d_bwd_weight(
     r.abs[static_cast<size_t>(wi)] += std::abs(t);
   });
   return r;
+}
+
+/// One element of each result, for spot checks of shapes too big for the
+/// full reference: y[yi], dx[xi] and dw[wi] by their defining sums.
+template <class T>
+std::pair<RefAcc<T>, RefAcc<T>> ref_element(
+    const kernels::ConvGeometry3d& g,
+    char which,  // 'y' (x, w), 'x' (dy, w) or 'w' (x, dy)
+    const T* a,
+    const T* b,
+    int64_t index) {
+  const int64_t Cig = g.C_in_g(), Cog = g.C_out_g();
+  RefAcc<T> val = 0, abs = 0;
+  auto term = [&](RefAcc<T> t) {
+    val += t;
+    abs += std::abs(t);
+  };
+  auto x_at = [&](const T* x, int64_t n, int64_t c, const kernels::Int3& i) {
+    return x
+        [((n * g.C_in + c) * g.in[0] + i[0]) * g.in[1] * g.in[2] +
+         i[1] * g.in[2] + i[2]];
+  };
+  auto y_at = [&](const T* y, int64_t n, int64_t c, const kernels::Int3& o) {
+    return y
+        [((n * g.C_out + c) * g.out[0] + o[0]) * g.out[1] * g.out[2] +
+         o[1] * g.out[2] + o[2]];
+  };
+  auto w_at = [&](const T* w, int64_t co, int64_t ci, const kernels::Int3& t) {
+    return w
+        [((co * Cig + ci) * g.kernel[0] + t[0]) * g.kernel[1] * g.kernel[2] +
+         t[1] * g.kernel[2] + t[2]];
+  };
+  // Input position that tap t of output position o reads, if any.
+  auto tap =
+      [&](const kernels::Int3& o, const kernels::Int3& t, kernels::Int3& i) {
+        for (int d = 0; d < 3; ++d) {
+          i[d] = o[d] * g.stride[d] - g.padding[d] + t[d] * g.dilation[d];
+          if (i[d] < 0 || i[d] >= g.in[d])
+            return false;
+        }
+        return true;
+      };
+  auto split = [](int64_t flat, const kernels::Int3& dims, kernels::Int3& v) {
+    v[2] = flat % dims[2];
+    v[1] = flat / dims[2] % dims[1];
+    v[0] = flat / dims[2] / dims[1] % dims[0];
+  };
+  kernels::Int3 o, i, t;
+  const int64_t kvol = g.kernel_numel();
+  if (which == 'y') {  // a = x, b = w
+    const int64_t n = index / (g.C_out * g.out_numel());
+    const int64_t co = index / g.out_numel() % g.C_out, grp = co / Cog;
+    split(index, g.out, o);
+    for (int64_t ci = 0; ci < Cig; ++ci)
+      for (int64_t k = 0; k < kvol; ++k) {
+        split(k, g.kernel, t);
+        if (tap(o, t, i))
+          term(
+              RefAcc<T>(w_at(b, co, ci, t)) *
+              RefAcc<T>(x_at(a, n, grp * Cig + ci, i)));
+      }
+  } else if (which == 'x') {  // a = dy, b = w: all (co, t, o) reaching i
+    const int64_t n = index / (g.C_in * g.in_numel());
+    const int64_t c = index / g.in_numel() % g.C_in, grp = c / Cig;
+    kernels::Int3 want;
+    split(index, g.in, want);
+    for (int64_t co = grp * Cog; co < (grp + 1) * Cog; ++co)
+      for (int64_t k = 0; k < kvol; ++k) {
+        split(k, g.kernel, t);
+        bool hit = true;  // o with o*s - p + t*dil == want on every axis
+        for (int d = 0; d < 3; ++d) {
+          const int64_t num = want[d] + g.padding[d] - t[d] * g.dilation[d];
+          o[d] = num / g.stride[d];
+          hit = hit && num >= 0 && num % g.stride[d] == 0 && o[d] < g.out[d];
+        }
+        if (hit && tap(o, t, i))
+          term(
+              RefAcc<T>(w_at(b, co, c - grp * Cig, t)) *
+              RefAcc<T>(y_at(a, n, co, o)));
+      }
+  } else {  // a = x, b = dy
+    const int64_t co = index / (Cig * kvol), ci = index / kvol % Cig;
+    split(index, g.kernel, t);
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t q = 0; q < g.out_numel(); ++q) {
+        split(q, g.out, o);
+        if (tap(o, t, i))
+          term(
+              RefAcc<T>(y_at(b, n, co, o)) *
+              RefAcc<T>(x_at(a, n, co / Cog * Cig + ci, i)));
+      }
+  }
+  return {val, abs};
 }
 
 /// Index of the first element of `got` outside the rounding bound of `want`

@@ -194,6 +194,63 @@ TEST_CASE("conv3d kernels are bit-identical for 1 and 2 threads") {
   }
 }
 
+// The SPEC benchmark shapes at N = 1, spot-checked element by element (the
+// full reference would take minutes): multi-tile, long reductions, real
+// channel counts, on the instruction set the machine would pick.
+TEST_CASE("conv3d kernels on the SPEC benchmark shapes (N = 1, spot checks)") {
+  for (const vt::ConvCase& c : vt::conv_shapes()) {
+    if (!c.large)
+      continue;
+    SUBCASE(c.name.c_str()) {
+      ConvGeometry3d g = c.g;
+      g.N = 1;
+      const auto x = random_values<float>(g.x_numel(), 31);
+      const auto w = random_values<float>(g.w_numel(), 32);
+      const auto dy = random_values<float>(g.y_numel(), 33);
+      std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
+      vk::conv3d_fwd(g, x.data(), w.data(), y.data());
+      vk::conv3d_bwd_data(g, dy.data(), w.data(), dx.data());
+      vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw.data());
+      std::mt19937_64 rng(34);
+      const int64_t kvol = g.kernel_numel();
+      const struct {
+        char which;
+        const std::vector<float>& got;
+        const float *a, *b;
+        int64_t terms;
+      } outs[3] = {
+          {'y', y, x.data(), w.data(), g.C_in_g() * kvol},
+          {'x', dx, dy.data(), w.data(), g.C_out_g() * kvol},
+          {'w', dw, x.data(), dy.data(), g.out_numel()},
+      };
+      for (const auto& o : outs) {
+        const auto n = static_cast<int64_t>(o.got.size());
+        for (int s = 0; s < 24; ++s) {
+          // The first and last elements, then random ones.
+          const int64_t i =
+              s == 0   ? 0
+              : s == 1 ? n - 1
+                       : static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+          const auto [val, abs] = vt::ref_element(g, o.which, o.a, o.b, i);
+          const double err = std::abs(o.got[static_cast<size_t>(i)] - val);
+          INFO(
+              o.which,
+              "[",
+              i,
+              "] got ",
+              o.got[static_cast<size_t>(i)],
+              ", want ",
+              static_cast<double>(val));
+          CHECK(
+              err <= 4.0 * static_cast<double>(o.terms + 1) * 1.2e-7 *
+                             static_cast<double>(abs) +
+                         1e-30);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("ConvGeometry3d::validate names the bad field and value") {
   const ConvGeometry3d good =
       vt::conv_geometry(2, 4, 6, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
