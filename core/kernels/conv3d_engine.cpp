@@ -4,10 +4,12 @@
 //   run_gather: pack panel B[(c, tap)][pos] (values the taps read), multiply
 //     by the packed weight with a SIMD micro-kernel into a tile C[m][pos],
 //     then unpack C into the destination.
-//   run_wgrad: pack Pt[pos][(ci, tap)] for a block of weight columns and
-//     accumulate dy[co][pos] * Pt[pos][col] over all (n, pos) in order.
+//   run_wgrad: pack the same panel for a block of weight entries and a tile
+//     of output positions, and accumulate dy[co][pos] * B[entry][pos] in
+//     SIMD lanes over all (n, pos); sum the lanes at the end.
 // Determinism: each destination element is one chain of multiply-adds in an
-// order fixed by the geometry (k for run_gather, (n, pos) for run_wgrad);
+// order fixed by the geometry (k for run_gather; for run_wgrad, each lane
+// over (n, pos) in order, then the lanes in order);
 // tile sizes and the split of rows between tasks, which do depend on the
 // thread count, never change that chain.
 
@@ -26,8 +28,8 @@ namespace {
 
 constexpr int64_t kPanelBytes = 192 * 1024;  // gather panel: about half of L2
 constexpr int64_t kKc = 256;                 // k rows per micro-kernel call
-constexpr int64_t kWgradCols = 128;          // weight columns per wgrad task
-constexpr int64_t kWgradPositions = 256;     // positions per wgrad panel
+constexpr int64_t kWgradCols = 64;           // weight entries per wgrad task
+constexpr int64_t kWgradPositions = 512;     // positions per wgrad panel
 
 int64_t ceil_div(int64_t a, int64_t b) {
   return a >= 0 ? (a + b - 1) / b : -((-a) / b);
@@ -328,38 +330,45 @@ void run_wgrad(
     const MicroKernels<T>& mk) {
   const ConvGeometry3d& g = pb.g;
   const AxisMap* ax = pb.ax;
-  const int64_t nw = mk.nw, G = g.groups, Cig = g.C_in_g(), Cog = g.C_out_g();
+  const int64_t vl = mk.vl, G = g.groups, Cig = g.C_in_g(), Cog = g.C_out_g();
   const int64_t kvol = g.kernel_numel(), K = Cig * kvol;
   const int64_t in_sp = g.in_numel(), out_sp = g.out_numel();
-  const int64_t KB = round_up(std::min(K, kWgradCols), nw);
+  const int64_t KB = round_up(std::min(K, kWgradCols), kWgradNC);
   const int64_t kblocks = ceil_div(K, KB);
-  const int64_t mblocks = ceil_div(Cog, kMaxMR);
+  const int64_t mblocks = ceil_div(Cog, kWgradMR);
   const int64_t mb_per = ceil_div(
       mblocks,
       std::clamp(
           ceil_div(2 * num_threads(), G * kblocks), int64_t{1}, mblocks));
   const int64_t mchunks = ceil_div(mblocks, mb_per);
+  const int64_t co_per = mb_per * kWgradMR;
   const int64_t nth = ax[1].taps(), ntw = ax[2].taps();
+  const int64_t TP = kWgradPositions;
 
   parallel_for(0, G * kblocks * mchunks, 1, [&](int64_t b, int64_t e) {
-    Buffer<T> pt(kWgradPositions * KB);
-    Buffer<T> acc(mb_per * kMaxMR * KB);
+    Buffer<T> panel(KB * TP);         // [weight entry][position]
+    Buffer<T> dyp(co_per * TP);       // [co][position]
+    Buffer<T> acc(co_per * KB * vl);  // [co][weight entry][lane]
     std::vector<Segment> segs;
     for (int64_t task = b; task < e; ++task) {
       const int64_t mc = task % mchunks, kb = (task / mchunks) % kblocks;
       const int64_t grp = task / (mchunks * kblocks);
       const int64_t mb0 = mc * mb_per, mb1 = std::min(mblocks, mb0 + mb_per);
-      const int64_t co0 = mb0 * kMaxMR, co1 = std::min(Cog, mb1 * kMaxMR);
+      const int64_t co0 = mb0 * kWgradMR, co1 = std::min(Cog, mb1 * kWgradMR);
       const int64_t kk0 = kb * KB, kbw = std::min(KB, K - kk0);
-      // Columns past kbw stay zero: they are computed, never stored.
-      std::fill(pt.get(), pt.get() + kWgradPositions * KB, T(0));
-      std::fill(acc.get(), acc.get() + mb_per * kMaxMR * KB, T(0));
+      // Panel rows past kbw stay zero: computed, never stored.
+      std::fill(panel.get(), panel.get() + KB * TP, T(0));
+      std::fill(acc.get(), acc.get() + co_per * KB * vl, T(0));
       for (int64_t n = 0; n < g.N; ++n) {
-        for (int64_t p0 = 0; p0 < out_sp; p0 += kWgradPositions) {
-          const int64_t p1 = std::min(out_sp, p0 + kWgradPositions);
+        // Fixed tiles of TP positions, zero-padded to whole vectors: the
+        // lane each position feeds depends on the geometry only.
+        for (int64_t p0 = 0; p0 < out_sp; p0 += TP) {
+          const int64_t p1 = std::min(out_sp, p0 + TP);
+          const int64_t np = p1 - p0, npad = round_up(np, vl);
           tile_segments(ax, p0, p1, segs);
           for (int64_t j = 0; j < kbw; ++j) {
             const int64_t ci = (kk0 + j) / kvol, tf = (kk0 + j) % kvol;
+            T* row = panel.get() + j * TP;
             gather_tap(
                 ax,
                 tf / (nth * ntw),
@@ -368,25 +377,39 @@ void run_wgrad(
                 x + ((n * G + grp) * Cig + ci) * in_sp,
                 g.in,
                 segs,
-                pt.get() + j,
-                KB);
+                row,
+                1);
+            std::fill(row + np, row + npad, T(0));
           }
-          for (int64_t mb = mb0; mb < mb1; ++mb) {
-            const int64_t co = mb * kMaxMR;
-            const int64_t mr = std::min<int64_t>(kMaxMR, Cog - co);
-            const T* dyp = dy + ((n * G + grp) * Cog + co) * out_sp + p0;
-            T* ap = acc.get() + (co - co0) * KB;
-            for (int64_t cb = 0; cb < KB; cb += nw)
+          for (int64_t co = co0; co < co1; ++co) {
+            const T* src = dy + ((n * G + grp) * Cog + co) * out_sp + p0;
+            T* row = dyp.get() + (co - co0) * TP;
+            std::copy(src, src + np, row);
+            std::fill(row + np, row + npad, T(0));
+          }
+          for (int64_t co = co0; co < co1; co += kWgradMR) {
+            const int64_t mr = std::min<int64_t>(kWgradMR, co1 - co);
+            T* a = acc.get() + (co - co0) * KB * vl;
+            for (int64_t q = 0; q < KB; q += kWgradNC)
               mk.wgrad[mr](
-                  p1 - p0, dyp, out_sp, pt.get() + cb, KB, ap + cb, KB);
+                  npad,
+                  dyp.get() + (co - co0) * TP,
+                  TP,
+                  panel.get() + q * TP,
+                  TP,
+                  a + q * vl,
+                  KB * vl);
           }
         }
       }
       for (int64_t co = co0; co < co1; ++co)
-        std::copy(
-            acc.get() + (co - co0) * KB,
-            acc.get() + (co - co0) * KB + kbw,
-            dw + (grp * Cog + co) * K + kk0);
+        for (int64_t j = 0; j < kbw; ++j) {
+          const T* lanes = acc.get() + ((co - co0) * KB + j) * vl;
+          T sum = lanes[0];
+          for (int64_t l = 1; l < vl; ++l)
+            sum += lanes[l];
+          dw[(grp * Cog + co) * K + kk0 + j] = sum;
+        }
     }
   });
 }

@@ -23,25 +23,33 @@ using GemmFn = void (*)(
     int64_t ldc,
     bool accumulate);
 
-/// acc[r*ld_acc + j] += sum_{p < P} dy[r*ld_dy + p] * pt[p*ldp + j],
-/// for r < MR, j < nw: one block of the weight gradient, summed over P
-/// positions in order p = 0, 1, ... (one fixed chain per element).
+/// Rows (output channels) and panel rows (weight entries) of one
+/// weight-gradient register block.
+inline constexpr int kWgradMR = 3;
+inline constexpr int kWgradNC = 4;
+
+/// For r < MR, q < kWgradNC and each SIMD lane l < vl:
+///   acc[r*ld_acc + q*vl + l] += sum_{p = l, l+vl, ... < P}
+///                               dy[r*ld_dy + p] * b[q*ldb + p],
+/// P a multiple of vl. Each lane is one chain over its positions in order;
+/// the caller sums the lanes at the end.
 template <class T>
 using WgradFn = void (*)(
     int64_t P,
     const T* dy,
     int64_t ld_dy,
-    const T* pt,
-    int64_t ldp,
+    const T* b,
+    int64_t ldb,
     T* acc,
     int64_t ld_acc);
 
 template <class T>
 struct MicroKernels {
-  const char* name;            // "generic", "avx2", "avx512"
-  int64_t nw;                  // columns per micro-kernel call (2 SIMD vectors)
-  GemmFn<T> gemm[kMaxMR + 1];  // indexed by MR = 1..kMaxMR
-  WgradFn<T> wgrad[kMaxMR + 1];  // indexed by MR = 1..kMaxMR
+  const char* name;                // "generic", "avx2", "avx512"
+  int64_t vl;                      // SIMD lanes
+  int64_t nw;                      // columns per gemm call (2 SIMD vectors)
+  GemmFn<T> gemm[kMaxMR + 1];      // indexed by MR = 1..kMaxMR
+  WgradFn<T> wgrad[kWgradMR + 1];  // indexed by MR = 1..kWgradMR
 };
 
 template <class T>

@@ -75,46 +75,51 @@ void gemm_tile(
   }
 }
 
-// The weight-gradient block: rows are output channels, columns (weight
-// entries) are vectorised, the sum over positions p is sequential.
+// The weight-gradient block: MR output channels x kWgradNC weight entries,
+// vectorised over positions; lanes are summed by the caller.
 template <class T, class A, int MR>
 void wgrad_tile(
     int64_t P,
     const T* dy,
     int64_t ld_dy,
-    const T* pt,
-    int64_t ldp,
+    const T* b,
+    int64_t ldb,
     T* acc,
     int64_t ld_acc) {
   using B = xsimd::batch<T, A>;
   constexpr int64_t L = static_cast<int64_t>(B::size);
-  B c0[MR], c1[MR];
+  constexpr int NC = kWgradNC;
+  B c[MR][NC];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    c0[r] = B::load_unaligned(acc + r * ld_acc);
-    c1[r] = B::load_unaligned(acc + r * ld_acc + L);
-  }
-  for (int64_t p = 0; p < P; ++p) {
-    const B b0 = B::load_unaligned(pt + p * ldp);
-    const B b1 = B::load_unaligned(pt + p * ldp + L);
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int q = 0; q < NC; ++q)
+      c[r][q] = B::load_unaligned(acc + r * ld_acc + q * L);
+  for (int64_t p = 0; p < P; p += L) {
+    B bv[NC];
+#pragma GCC unroll 8
+    for (int q = 0; q < NC; ++q)
+      bv[q] = B::load_unaligned(b + q * ldb + p);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const B d(dy[r * ld_dy + p]);
-      c0[r] = madd(d, b0, c0[r]);
-      c1[r] = madd(d, b1, c1[r]);
+      const B d = B::load_unaligned(dy + r * ld_dy + p);
+#pragma GCC unroll 8
+      for (int q = 0; q < NC; ++q)
+        c[r][q] = madd(d, bv[q], c[r][q]);
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    c0[r].store_unaligned(acc + r * ld_acc);
-    c1[r].store_unaligned(acc + r * ld_acc + L);
-  }
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int q = 0; q < NC; ++q)
+      c[r][q].store_unaligned(acc + r * ld_acc + q * L);
 }
 
 template <class T, class A>
 constexpr MicroKernels<T> make_microkernels(const char* name) {
   return MicroKernels<T>{
       name,
+      static_cast<int64_t>(xsimd::batch<T, A>::size),
       2 * static_cast<int64_t>(xsimd::batch<T, A>::size),
       {nullptr,
        &gemm_tile<T, A, 1>,
@@ -126,13 +131,10 @@ constexpr MicroKernels<T> make_microkernels(const char* name) {
       {nullptr,
        &wgrad_tile<T, A, 1>,
        &wgrad_tile<T, A, 2>,
-       &wgrad_tile<T, A, 3>,
-       &wgrad_tile<T, A, 4>,
-       &wgrad_tile<T, A, 5>,
-       &wgrad_tile<T, A, 6>}};
+       &wgrad_tile<T, A, 3>}};
 }
 
-static_assert(kMaxMR == 6, "make_microkernels lists MR = 1..6");
+static_assert(kMaxMR == 6 && kWgradMR == 3, "make_microkernels lists every MR");
 
 }  // namespace
 }  // namespace voxgrad::kernels::detail
