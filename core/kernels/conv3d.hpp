@@ -51,6 +51,12 @@
 
 namespace voxgrad::kernels {
 
+// All three: the output must not overlap an input; pointers may be null
+// when the tensor they point to is empty (N == 0 leaves x, y, dx, dy empty).
+// Parallel over voxgrad::parallel_for; results do not depend on the thread
+// count (bit-identical), but may differ in the last bits between
+// instruction sets (fused multiply-add, vector width).
+
 /// y = A_w x. Validates g (throws voxgrad::Error naming "conv3d"); overwrites
 /// y. Layouts (contiguous, row-major):
 ///   x (N, C_in, in_d, in_h, in_w), w (C_out, C_in/groups, kd, kh, kw),
