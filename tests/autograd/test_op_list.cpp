@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 
+#include "autograd/conv_ops.hpp"
 #include "test_util.hpp"
 
 namespace voxgrad {
@@ -207,6 +208,40 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     oc.options.eps = 1e-2;
     oc.options.atol = 1e-4;
     add("to_dtype", oc);
+  }
+  {
+    // The three conv ops on one geometry: grouped, strided, padded, dilated,
+    // and an input length the stride does not divide.
+    kernels::ConvGeometry3d g;
+    g.N = 2;
+    g.C_in = 4;
+    g.C_out = 2;
+    g.groups = 2;
+    g.in = {5, 4, 3};
+    g.out = {3, 2, 2};
+    g.kernel = {3, 2, 2};
+    g.stride = {2, 2, 1};
+    g.padding = {1, 0, 1};
+    g.dilation = {1, 1, 2};
+    const Shape xs{2, 4, 5, 4, 3}, ys{2, 2, 3, 2, 2}, ws{2, 1, 2, 3, 2, 2};
+    add("conv3d",
+        {"grouped, strided, dilated, with bias",
+         {normal64(xs), normal64(ws), normal64({2})},
+         [g](const TensorList& in) {
+           return autograd::conv3d_op(in[0], in[1], in[2], g);
+         }});
+    add("conv_transpose3d",
+        {"grouped, strided, dilated, with bias",
+         {normal64(ys), normal64(ws), normal64({4})},
+         [g](const TensorList& in) {
+           return autograd::conv_transpose3d_op(in[0], in[1], in[2], g);
+         }});
+    add("conv3d_weight",
+        {"grouped, strided, dilated",
+         {normal64(xs), normal64(ys)},
+         [g, ws](const TensorList& in) {
+           return autograd::conv3d_weight_op(in[0], in[1], g, ws);
+         }});
   }
   return c;
 }
