@@ -21,15 +21,9 @@ Tensor reduce_to(
   if (g.shape() == shape)
     return g;
   VOXGRAD_CHECK(
-      is_broadcastable_to(shape, g.shape()),
-      "backward: op '",
-      node.name(),
-      "' returned a gradient of shape ",
-      shape_str(g.shape()),
-      " for input ",
-      i,
-      " of shape ",
-      shape_str(shape),
+      is_broadcastable_to(shape, g.shape()), "backward: op '", node.name(),
+      "' returned a gradient of shape ", shape_str(g.shape()), " for input ", i,
+      " of shape ", shape_str(shape),
       " (a gradient must have the input's shape or broadcast from it)");
   const size_t lead = g.shape().size() - shape.size();
   std::vector<int64_t> axes;
@@ -111,11 +105,8 @@ TensorList run(
     const std::vector<std::shared_ptr<Node>>* capture) {
   VOXGRAD_CHECK(
       grad_outputs.empty() || grad_outputs.size() == outputs.size(),
-      "backward: got ",
-      grad_outputs.size(),
-      " grad_outputs for ",
-      outputs.size(),
-      " outputs (give one per output, or none)");
+      "backward: got ", grad_outputs.size(), " grad_outputs for ",
+      outputs.size(), " outputs (give one per output, or none)");
   std::unordered_map<Node*, Tensor> buffer;
   std::vector<Node*> roots;
   AutoGradMode mode(create_graph);
@@ -124,39 +115,22 @@ TensorList run(
     VOXGRAD_CHECK(y.defined(), "backward: output ", i, " is undefined");
     const std::shared_ptr<Node> edge = gradient_edge(y);
     VOXGRAD_CHECK(
-        edge != nullptr,
-        "backward: output ",
-        i,
+        edge != nullptr, "backward: output ", i,
         " does not require grad and has no grad_fn (did you forget "
         "requires_grad_() on an input, or compute it under NoGradGuard?)");
     Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
     if (!g.defined()) {
       VOXGRAD_CHECK(
-          y.numel() == 1,
-          "backward: a gradient can be implied only for ",
-          "one-element outputs, but output ",
-          i,
-          " has shape ",
-          shape_str(y.shape()),
-          " (pass grad_outputs)");
+          y.numel() == 1, "backward: a gradient can be implied only for ",
+          "one-element outputs, but output ", i, " has shape ",
+          shape_str(y.shape()), " (pass grad_outputs)");
       g = ones(y.shape(), y.dtype());
     }
     VOXGRAD_CHECK(
         g.shape() == y.shape() && g.dtype() == y.dtype(),
-        "backward: ",
-        "grad_outputs[",
-        i,
-        "] must match output ",
-        i,
-        " (expected ",
-        dtype_name(y.dtype()),
-        " ",
-        shape_str(y.shape()),
-        ", got ",
-        dtype_name(g.dtype()),
-        " ",
-        shape_str(g.shape()),
-        ")");
+        "backward: ", "grad_outputs[", i, "] must match output ", i,
+        " (expected ", dtype_name(y.dtype()), " ", shape_str(y.shape()),
+        ", got ", dtype_name(g.dtype()), " ", shape_str(g.shape()), ")");
     auto [it, fresh] = buffer.try_emplace(edge.get(), g);
     if (!fresh)
       it->second = it->second + g;
@@ -201,15 +175,9 @@ TensorList run(
           continue;
         Tensor gi = reduce_to(grads[i], n->input_shape(i), *n, i);
         VOXGRAD_CHECK(
-            gi.dtype() == n->input_dtype(i),
-            "backward: op '",
-            n->name(),
-            "' returned a ",
-            dtype_name(gi.dtype()),
-            " gradient for ",
-            dtype_name(n->input_dtype(i)),
-            " input ",
-            i);
+            gi.dtype() == n->input_dtype(i), "backward: op '", n->name(),
+            "' returned a ", dtype_name(gi.dtype()), " gradient for ",
+            dtype_name(n->input_dtype(i)), " input ", i);
         auto [slot, fresh] = buffer.try_emplace(next[i].get(), gi);
         if (!fresh)
           slot->second = slot->second + gi;
@@ -236,10 +204,7 @@ void backward(
     const TensorList& grad_outputs,
     bool retain_graph,
     bool create_graph) {
-  run(outputs,
-      grad_outputs,
-      retain_graph || create_graph,
-      create_graph,
+  run(outputs, grad_outputs, retain_graph || create_graph, create_graph,
       nullptr);
 }
 
@@ -255,26 +220,16 @@ TensorList grad(
     VOXGRAD_CHECK(inputs[i].defined(), "grad: input ", i, " is undefined");
     std::shared_ptr<Node> edge = gradient_edge(inputs[i]);
     VOXGRAD_CHECK(
-        edge != nullptr,
-        "grad: input ",
-        i,
-        " (shape ",
-        shape_str(inputs[i].shape()),
-        ") does not require grad");
+        edge != nullptr, "grad: input ", i, " (shape ",
+        shape_str(inputs[i].shape()), ") does not require grad");
     capture.push_back(std::move(edge));
   }
   TensorList result =
-      run(outputs,
-          grad_outputs,
-          retain_graph.value_or(create_graph),
-          create_graph,
-          &capture);
+      run(outputs, grad_outputs, retain_graph.value_or(create_graph),
+          create_graph, &capture);
   for (size_t i = 0; i < result.size(); ++i) {
     VOXGRAD_CHECK(
-        allow_unused || result[i].defined(),
-        "grad: input ",
-        i,
-        " (shape ",
+        allow_unused || result[i].defined(), "grad: input ", i, " (shape ",
         shape_str(inputs[i].shape()),
         ") was not used to compute the outputs (pass allow_unused=true to get "
         "an undefined tensor for it)");

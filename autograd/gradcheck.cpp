@@ -36,10 +36,7 @@ bool gradcheck(
     if (!inputs[i].defined() || !inputs[i].requires_grad())
       continue;
     VOXGRAD_CHECK(
-        inputs[i].dtype() == kFloat64,
-        "gradcheck: input ",
-        i,
-        " is ",
+        inputs[i].dtype() == kFloat64, "gradcheck: input ", i, " is ",
         dtype_name(inputs[i].dtype()),
         "; finite differences need float64 (use .to(kFloat64))");
     checked.push_back(i);
@@ -47,10 +44,8 @@ bool gradcheck(
   VOXGRAD_CHECK(!checked.empty(), "gradcheck: no input requires grad");
   const Tensor y = fn(inputs);
   VOXGRAD_CHECK(
-      y.dtype() == kFloat64,
-      "gradcheck: the function returned ",
-      dtype_name(y.dtype()),
-      "; it must return float64");
+      y.dtype() == kFloat64, "gradcheck: the function returned ",
+      dtype_name(y.dtype()), "; it must return float64");
 
   // Probes u: unit vectors (the full Jacobian) or random projections.
   TensorList probes;
@@ -104,25 +99,12 @@ bool gradcheck(
         if (!options.raise_exception)
           return false;
         VOXGRAD_FAIL(
-            "gradcheck: gradient mismatch for input ",
-            checked[k],
-            " ",
-            shape_str(x.shape()),
-            " at flat element ",
-            e,
-            ", ",
+            "gradcheck: gradient mismatch for input ", checked[k], " ",
+            shape_str(x.shape()), " at flat element ", e, ", ",
             ny <= options.full_jacobian_max_outputs ? "output element "
                                                     : "projection ",
-            r,
-            ": analytic ",
-            a,
-            " vs numeric ",
-            numeric,
-            " (atol ",
-            options.atol,
-            ", rtol ",
-            options.rtol,
-            ")");
+            r, ": analytic ", a, " vs numeric ", numeric, " (atol ",
+            options.atol, ", rtol ", options.rtol, ")");
       }
     }
   }

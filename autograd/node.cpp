@@ -21,9 +21,7 @@ class FunctionNode final : public Node {
   TensorList apply(
       const Tensor& grad, const std::vector<bool>& needs) override {
     VOXGRAD_CHECK(
-        fn_ != nullptr,
-        "backward: trying to backward through '",
-        name(),
+        fn_ != nullptr, "backward: trying to backward through '", name(),
         "' a second time, but its saved tensors were freed after the first "
         "backward (pass retain_graph=true to the first backward or "
         "autograd::grad if you need to backward twice)");

@@ -8,12 +8,7 @@ void throw_error(const char* file, int line, const std::string& msg) {
 
 void throw_internal(const char* file, int line, const char* cond) {
   throw InternalError(concat(
-      "voxgrad internal error: ",
-      cond,
-      " failed at ",
-      file,
-      ":",
-      line,
+      "voxgrad internal error: ", cond, " failed at ", file, ":", line,
       " (this is a bug in voxgrad; please report it with the call that "
       "triggered it)"));
 }

@@ -18,32 +18,19 @@ void check_preamble(
   unsigned char pre[12] = {};
   in.read(reinterpret_cast<char*>(pre), sizeof pre);
   VOXGRAD_CHECK(
-      in.gcount() >= 10 && std::memcmp(pre, "\x93NUMPY", 6) == 0,
-      "load_npy: '",
-      path,
-      "' is not a .npy file (bad magic)");
+      in.gcount() >= 10 && std::memcmp(pre, "\x93NUMPY", 6) == 0, "load_npy: '",
+      path, "' is not a .npy file (bad magic)");
   const unsigned major = pre[6];
   VOXGRAD_CHECK(
-      major == 1 || major == 2,
-      "load_npy: '",
-      path,
-      "' has unsupported .npy version ",
-      major,
-      ".",
-      unsigned{pre[7]});
+      major == 1 || major == 2, "load_npy: '", path,
+      "' has unsupported .npy version ", major, ".", unsigned{pre[7]});
   const size_t len = major == 1
                          ? size_t{pre[8]} | size_t{pre[9]} << 8
                          : size_t{pre[8]} | size_t{pre[9]} << 8 |
                                size_t{pre[10]} << 16 | size_t{pre[11]} << 24;
   VOXGRAD_CHECK(
-      len <= kMaxHeader && len <= file_size,
-      "load_npy: '",
-      path,
-      "' declares a ",
-      len,
-      "-byte header (file is ",
-      file_size,
-      " bytes)");
+      len <= kMaxHeader && len <= file_size, "load_npy: '", path,
+      "' declares a ", len, "-byte header (file is ", file_size, " bytes)");
   in.clear();
   in.seekg(0);
 }
@@ -78,10 +65,7 @@ Tensor load_npy(const std::string& path) {
     dtype = kFloat64;
   } else {
     VOXGRAD_FAIL(
-        "load_npy: '",
-        path,
-        "' holds dtype '",
-        descr,
+        "load_npy: '", path, "' holds dtype '", descr,
         "' (expected little-endian float32 '<f4' or float64 '<f8')");
   }
   Shape shape;
@@ -90,27 +74,15 @@ Tensor load_npy(const std::string& path) {
     shape.push_back(static_cast<int64_t>(s));
     count *= s;
     VOXGRAD_CHECK(
-        count <= file_size,
-        "load_npy: '",
-        path,
-        "' declares shape ",
-        shape_str(shape),
-        ", larger than the file");
+        count <= file_size, "load_npy: '", path, "' declares shape ",
+        shape_str(shape), ", larger than the file");
   }
   const uintmax_t nbytes = count * itemsize(dtype);
   const auto data_start = static_cast<uintmax_t>(in.tellg());
   VOXGRAD_CHECK(
-      data_start + nbytes == file_size,
-      "load_npy: '",
-      path,
-      "' has ",
-      file_size - data_start,
-      " data bytes but its header (",
-      dtype_name(dtype),
-      " ",
-      shape_str(shape),
-      ") needs ",
-      nbytes);
+      data_start + nbytes == file_size, "load_npy: '", path, "' has ",
+      file_size - data_start, " data bytes but its header (", dtype_name(dtype),
+      " ", shape_str(shape), ") needs ", nbytes);
 
   // Fortran order is C order of the reversed shape, transposed back.
   Shape stored = shape;
@@ -120,9 +92,7 @@ Tensor load_npy(const std::string& path) {
   in.read(
       static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
   VOXGRAD_CHECK(
-      static_cast<uintmax_t>(in.gcount()) == nbytes,
-      "load_npy: '",
-      path,
+      static_cast<uintmax_t>(in.gcount()) == nbytes, "load_npy: '", path,
       "' ended early");
   if (fortran && shape.size() > 1) {
     std::vector<int64_t> perm(shape.size());

@@ -36,9 +36,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
   }
   using Fn = std::remove_reference_t<F>;
   detail::parallel_for_impl(
-      begin,
-      end,
-      grain,
+      begin, end, grain,
       [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
       const_cast<void*>(static_cast<const void*>(&f)));
 }

@@ -24,19 +24,15 @@ std::array<uint32_t, 4> philox(uint64_t counter, uint64_t key) {
   constexpr uint32_t kM0 = 0xD2511F53, kM1 = 0xCD9E8D57;
   constexpr uint32_t kW0 = 0x9E3779B9, kW1 = 0xBB67AE85;
   std::array<uint32_t, 4> c{
-      static_cast<uint32_t>(counter),
-      static_cast<uint32_t>(counter >> 32),
-      0,
+      static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), 0,
       0};
   uint32_t k0 = static_cast<uint32_t>(key),
            k1 = static_cast<uint32_t>(key >> 32);
   for (int round = 0; round < 10; ++round) {
     const uint64_t p0 = uint64_t{kM0} * c[0], p1 = uint64_t{kM1} * c[2];
     c = {
-        static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k0,
-        static_cast<uint32_t>(p1),
-        static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k1,
-        static_cast<uint32_t>(p0)};
+        static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k0, static_cast<uint32_t>(p1),
+        static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k1, static_cast<uint32_t>(p0)};
     k0 += kW0;
     k1 += kW1;
   }
@@ -96,11 +92,7 @@ Tensor uniform(
     const Shape& shape, double low, double high, Dtype dtype, Generator* gen) {
   VOXGRAD_CHECK(
       std::isfinite(low) && std::isfinite(high) && low <= high,
-      "uniform: need finite low <= high (got low ",
-      low,
-      ", high ",
-      high,
-      ")");
+      "uniform: need finite low <= high (got low ", low, ", high ", high, ")");
   return fill_random(shape, dtype, gen, [=](uint64_t c, uint64_t k) {
     const double u = low + (high - low) * detail::uniform01(c, k);
     // Rounding to float can land on `high`; keep the interval half-open.
@@ -115,10 +107,7 @@ Tensor normal(
     const Shape& shape, double mean, double std, Dtype dtype, Generator* gen) {
   VOXGRAD_CHECK(
       std::isfinite(mean) && std::isfinite(std) && std >= 0,
-      "normal: need finite mean and std >= 0 (got mean ",
-      mean,
-      ", std ",
-      std,
+      "normal: need finite mean and std >= 0 (got mean ", mean, ", std ", std,
       ")");
   return fill_random(shape, dtype, gen, [=](uint64_t c, uint64_t k) {
     return mean + std * detail::standard_normal(c, k);

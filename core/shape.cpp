@@ -37,17 +37,8 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   const int64_t lo = ndim > 0 ? -ndim : -1;
   const int64_t hi = ndim > 0 ? ndim - 1 : 0;
   VOXGRAD_CHECK(
-      axis >= lo && axis <= hi,
-      op,
-      ": axis ",
-      axis,
-      " is out of range for a ",
-      ndim,
-      "-d tensor (expected ",
-      lo,
-      " <= axis <= ",
-      hi,
-      ")");
+      axis >= lo && axis <= hi, op, ": axis ", axis, " is out of range for a ",
+      ndim, "-d tensor (expected ", lo, " <= axis <= ", hi, ")");
   return axis < 0 ? axis + std::max<int64_t>(ndim, 1) : axis;
 }
 
@@ -58,20 +49,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     VOXGRAD_CHECK(
-        da == db || da == 1 || db == 1,
-        op,
-        ": shapes ",
-        shape_str(a),
-        " and ",
-        shape_str(b),
-        " cannot be broadcast together (axis ",
-        i,
-        " of the ",
-        "result: ",
-        da,
-        " vs ",
-        db,
-        "; extents must be equal or 1)");
+        da == db || da == 1 || db == 1, op, ": shapes ", shape_str(a), " and ",
+        shape_str(b), " cannot be broadcast together (axis ", i, " of the ",
+        "result: ", da, " vs ", db, "; extents must be equal or 1)");
     out[i] = da == 1 ? db : da;
   }
   return out;

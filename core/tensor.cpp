@@ -12,10 +12,7 @@ namespace voxgrad {
 namespace detail {
 void throw_dtype_mismatch(Dtype have, Dtype want) {
   VOXGRAD_FAIL(
-      "data: tensor holds ",
-      dtype_name(have),
-      " but ",
-      dtype_name(want),
+      "data: tensor holds ", dtype_name(have), " but ", dtype_name(want),
       " was requested (convert with .to(Dtype) first)");
 }
 }  // namespace detail
@@ -78,10 +75,8 @@ void* Tensor::raw_data() const {
 
 double Tensor::item() const {
   VOXGRAD_CHECK(
-      numel() == 1,
-      "item: needs a tensor with exactly one element (got shape ",
-      shape_str(shape()),
-      ")");
+      numel() == 1, "item: needs a tensor with exactly one element (got shape ",
+      shape_str(shape()), ")");
   return dispatch(
       dtype(), [&]<class T>() { return static_cast<double>(*data<T>()); });
 }
@@ -107,8 +102,7 @@ Tensor& Tensor::requires_grad_(bool enabled) {
       t.grad_fn == nullptr || enabled,
       "requires_grad_: only leaf tensors can change requires_grad; this one "
       "was made by '",
-      t.grad_fn ? t.grad_fn->name() : "",
-      "' (use detach() to get a leaf)");
+      t.grad_fn ? t.grad_fn->name() : "", "' (use detach() to get a leaf)");
   impl_->requires_grad = enabled;
   return *this;
 }
@@ -123,14 +117,8 @@ void Tensor::set_grad(const Tensor& grad) const {
     VOXGRAD_CHECK(
         grad.shape() == t.shape && grad.dtype() == t.dtype,
         "set_grad: gradient must match the tensor (expected ",
-        dtype_name(t.dtype),
-        " ",
-        shape_str(t.shape),
-        ", got ",
-        dtype_name(grad.dtype()),
-        " ",
-        shape_str(grad.shape()),
-        ")");
+        dtype_name(t.dtype), " ", shape_str(t.shape), ", got ",
+        dtype_name(grad.dtype()), " ", shape_str(grad.shape()), ")");
   }
   impl_->grad = grad;
 }
@@ -164,19 +152,15 @@ Tensor Tensor::detach() const {
 namespace {
 void check_writable(const Tensor& t, const char* op) {
   VOXGRAD_CHECK(
-      !(t.requires_grad() && autograd::GradMode::is_enabled()),
-      op,
+      !(t.requires_grad() && autograd::GradMode::is_enabled()), op,
       ": a tensor that requires grad cannot be modified in place while "
       "autograd records, since the graph may need its old values (wrap the "
       "update in voxgrad::NoGradGuard, or modify a detach()ed copy)");
   for (size_t i = 0; i < t.shape().size(); ++i) {
     VOXGRAD_CHECK(
-        t.strides()[i] != 0 || t.shape()[i] <= 1,
-        op,
-        ": the destination is an expanded view (stride 0 on axis ",
-        i,
-        " of shape ",
-        shape_str(t.shape()),
+        t.strides()[i] != 0 || t.shape()[i] <= 1, op,
+        ": the destination is an expanded view (stride 0 on axis ", i,
+        " of shape ", shape_str(t.shape()),
         "), so elements share memory; write into contiguous() instead");
   }
 }
@@ -195,10 +179,8 @@ Tensor& Tensor::zero_() {
 Tensor& Tensor::copy_(const Tensor& src) {
   check_writable(*this, "copy_");
   VOXGRAD_CHECK(
-      is_broadcastable_to(src.shape(), shape()),
-      "copy_: source shape ",
-      shape_str(src.shape()),
-      " cannot be broadcast to destination shape ",
+      is_broadcastable_to(src.shape(), shape()), "copy_: source shape ",
+      shape_str(src.shape()), " cannot be broadcast to destination shape ",
       shape_str(shape()));
   // A source overlapping the destination is staged so no element is read
   // after it was overwritten.
@@ -212,14 +194,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
 Tensor empty(const Shape& shape, Dtype dtype) {
   for (size_t i = 0; i < shape.size(); ++i) {
     VOXGRAD_CHECK(
-        shape[i] >= 0,
-        "empty: extents must be >= 0 (got ",
-        shape[i],
-        " on axis ",
-        i,
-        " of ",
-        shape_str(shape),
-        ")");
+        shape[i] >= 0, "empty: extents must be >= 0 (got ", shape[i],
+        " on axis ", i, " of ", shape_str(shape), ")");
   }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(
@@ -257,12 +233,7 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
           step != 0 && (end - start) / step >= 0,
       "arange: need finite start, end and a non-zero step pointing from start "
       "to end (got start ",
-      start,
-      ", end ",
-      end,
-      ", step ",
-      step,
-      ")");
+      start, ", end ", end, ", step ", step, ")");
   const auto n = static_cast<int64_t>(std::ceil((end - start) / step));
   Tensor t = empty({n}, dtype);
   dispatch(dtype, [&]<class T>() {
@@ -282,13 +253,8 @@ Tensor tensor(
   Tensor t = empty(shape, dtype);
   VOXGRAD_CHECK(
       static_cast<int64_t>(values.size()) == t.numel(),
-      "tensor: ",
-      values.size(),
-      " values cannot fill shape ",
-      shape_str(shape),
-      " (",
-      t.numel(),
-      " elements)");
+      "tensor: ", values.size(), " values cannot fill shape ", shape_str(shape),
+      " (", t.numel(), " elements)");
   dispatch(dtype, [&]<class T>() {
     T* p = t.data<T>();
     for (size_t i = 0; i < values.size(); ++i)
@@ -299,8 +265,7 @@ Tensor tensor(
 
 Tensor tensor(std::initializer_list<double> values, Dtype dtype) {
   return tensor(
-      std::vector<double>(values),
-      {static_cast<int64_t>(values.size())},
+      std::vector<double>(values), {static_cast<int64_t>(values.size())},
       dtype);
 }
 

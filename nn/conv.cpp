@@ -14,15 +14,8 @@ namespace {
 void check_min(const char* op, const char* arg, const Int3& v, int64_t min) {
   for (size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(
-        v[i] >= min,
-        op,
-        ": ",
-        arg,
-        " must be >= ",
-        min,
-        " on every axis (got ",
-        v.str(),
-        ")");
+        v[i] >= min, op, ": ", arg, " must be >= ", min, " on every axis (got ",
+        v.str(), ")");
   }
 }
 
@@ -42,21 +35,11 @@ void check_common(
   check_min(op, "dilation", dilation, 1);
   VOXGRAD_CHECK(groups >= 1, op, ": groups must be >= 1 (got ", groups, ")");
   VOXGRAD_CHECK(
-      in % groups == 0,
-      op,
-      ": groups (",
-      groups,
-      ") must divide in_channels (",
-      in,
-      ")");
+      in % groups == 0, op, ": groups (", groups, ") must divide in_channels (",
+      in, ")");
   VOXGRAD_CHECK(
-      out % groups == 0,
-      op,
-      ": groups (",
-      groups,
-      ") must divide out_channels (",
-      out,
-      ")");
+      out % groups == 0, op, ": groups (", groups,
+      ") must divide out_channels (", out, ")");
 }
 
 /// SPEC layout: (a, b, k...) when groups == 1, else (g, a/g, b, k...).
@@ -70,31 +53,20 @@ Shape weight_shape(
 void copy_checked(
     const char* op, const char* what, const Tensor& dst, const Tensor& src) {
   VOXGRAD_CHECK(
-      dst.defined(),
-      op,
-      ": this module has no ",
-      what,
+      dst.defined(), op, ": this module has no ", what,
       " (it was built with bias(false))");
   VOXGRAD_CHECK(
-      src.defined() && src.shape() == dst.shape(),
-      op,
-      ": ",
-      what,
-      " must have shape ",
-      shape_str(dst.shape()),
-      " (got ",
-      src.defined() ? shape_str(src.shape()) : "undefined",
-      ")");
+      src.defined() && src.shape() == dst.shape(), op, ": ", what,
+      " must have shape ", shape_str(dst.shape()), " (got ",
+      src.defined() ? shape_str(src.shape()) : "undefined", ")",
+      src.defined() && src.numel() == dst.numel()
+          ? detail::concat(
+                "; the same values in the SPEC layout are ", what, ".reshape(",
+                shape_str(dst.shape()), ")")
+          : "");
   VOXGRAD_CHECK(
-      src.dtype() == dst.dtype(),
-      op,
-      ": ",
-      what,
-      " must be ",
-      dtype_name(dst.dtype()),
-      " (got ",
-      dtype_name(src.dtype()),
-      ")");
+      src.dtype() == dst.dtype(), op, ": ", what, " must be ",
+      dtype_name(dst.dtype()), " (got ", dtype_name(src.dtype()), ")");
   NoGradGuard guard;
   Tensor(dst).copy_(src);
 }
@@ -140,28 +112,18 @@ std::string common_repr(
 Conv3d::Conv3d(const Conv3dOptions& o, Generator* gen) : options_(o) {
   const char* op = "Conv3d";
   check_common(
-      op,
-      o.in_channels(),
-      o.out_channels(),
-      o.kernel_size(),
-      o.stride(),
-      o.dilation(),
-      o.groups());
+      op, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+      o.dilation(), o.groups());
   if (o.padding().mode() == Conv3dPadding::Mode::Explicit)
     check_min(op, "padding", o.padding().amount(), 0);
   VOXGRAD_CHECK(
       o.padding().mode() != Conv3dPadding::Mode::Same || o.stride() == Int3(1),
-      op,
-      ": padding=\"same\" needs stride 1 (got stride ",
-      o.stride().str(),
+      op, ": padding=\"same\" needs stride 1 (got stride ", o.stride().str(),
       ")");
   weight_ = register_parameter(
-      "weight",
-      empty(weight_shape(
-          o.out_channels(),
-          o.in_channels() / o.groups(),
-          o.kernel_size(),
-          o.groups())));
+      "weight", empty(weight_shape(
+                    o.out_channels(), o.in_channels() / o.groups(),
+                    o.kernel_size(), o.groups())));
   if (o.bias())
     bias_ = register_parameter("bias", empty({1, o.out_channels(), 1, 1, 1}));
   reset_parameters(gen);
@@ -191,15 +153,8 @@ std::string Conv3d::extra_repr() const {
       o.padding().mode() == Conv3dPadding::Mode::Explicit &&
       o.padding().amount() == Int3(0);
   return common_repr(
-      o.in_channels(),
-      o.out_channels(),
-      o.kernel_size(),
-      o.stride(),
-      o.padding().str(),
-      pad_default,
-      o.dilation(),
-      o.groups(),
-      o.bias());
+      o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+      o.padding().str(), pad_default, o.dilation(), o.groups(), o.bias());
 }
 
 ConvTranspose3d::ConvTranspose3d(
@@ -207,35 +162,21 @@ ConvTranspose3d::ConvTranspose3d(
     : options_(o) {
   const char* op = "ConvTranspose3d";
   check_common(
-      op,
-      o.in_channels(),
-      o.out_channels(),
-      o.kernel_size(),
-      o.stride(),
-      o.dilation(),
-      o.groups());
+      op, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+      o.dilation(), o.groups());
   check_min(op, "padding", o.padding(), 0);
   check_min(op, "output_padding", o.output_padding(), 0);
   for (size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(
-        o.output_padding()[i] < std::max(o.stride()[i], o.dilation()[i]),
-        op,
+        o.output_padding()[i] < std::max(o.stride()[i], o.dilation()[i]), op,
         ": output_padding must be smaller than max(stride, dilation) on every ",
-        "axis (got output_padding ",
-        o.output_padding().str(),
-        ", stride ",
-        o.stride().str(),
-        ", dilation ",
-        o.dilation().str(),
-        ")");
+        "axis (got output_padding ", o.output_padding().str(), ", stride ",
+        o.stride().str(), ", dilation ", o.dilation().str(), ")");
   }
   weight_ = register_parameter(
-      "weight",
-      empty(weight_shape(
-          o.in_channels(),
-          o.out_channels() / o.groups(),
-          o.kernel_size(),
-          o.groups())));
+      "weight", empty(weight_shape(
+                    o.in_channels(), o.out_channels() / o.groups(),
+                    o.kernel_size(), o.groups())));
   if (o.bias())
     bias_ = register_parameter("bias", empty({1, o.out_channels(), 1, 1, 1}));
   reset_parameters(gen);
@@ -248,29 +189,16 @@ void ConvTranspose3d::reset_parameters(Generator* gen) {
 Tensor ConvTranspose3d::forward(const Tensor& x) {
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
-      x,
-      weight_,
-      bias_,
-      o.stride(),
-      o.padding(),
-      o.output_padding(),
-      o.groups(),
-      o.dilation());
+      x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
+      o.groups(), o.dilation());
 }
 
 Tensor ConvTranspose3d::forward(
     const Tensor& x, const std::vector<int64_t>& output_size) {
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
-      x,
-      weight_,
-      bias_,
-      o.stride(),
-      o.padding(),
-      o.output_padding(),
-      o.groups(),
-      o.dilation(),
-      output_size);
+      x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
+      o.groups(), o.dilation(), output_size);
 }
 
 void ConvTranspose3d::set_weight(const Tensor& w) {
@@ -284,14 +212,8 @@ void ConvTranspose3d::set_bias(const Tensor& b) {
 std::string ConvTranspose3d::extra_repr() const {
   const ConvTranspose3dOptions& o = options_;
   std::string r = common_repr(
-      o.in_channels(),
-      o.out_channels(),
-      o.kernel_size(),
-      o.stride(),
-      o.padding().str(),
-      o.padding() == Int3(0),
-      o.dilation(),
-      o.groups(),
+      o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+      o.padding().str(), o.padding() == Int3(0), o.dilation(), o.groups(),
       o.bias());
   if (o.output_padding() != Int3(0))
     r += ", output_padding=" + o.output_padding().str();

@@ -13,10 +13,8 @@ using kernels::ConvGeometry3d;
 
 Int3::Int3(std::initializer_list<int64_t> v) : v_{} {
   VOXGRAD_CHECK(
-      v.size() == 1 || v.size() == 3,
-      "Int3: expected 1 or 3 values ",
-      "(an int or a (depth, height, width) triple), got ",
-      v.size());
+      v.size() == 1 || v.size() == 3, "Int3: expected 1 or 3 values ",
+      "(an int or a (depth, height, width) triple), got ", v.size());
   const auto* p = v.begin();
   v_ = v.size() == 1 ? std::array<int64_t, 3>{p[0], p[0], p[0]}
                      : std::array<int64_t, 3>{p[0], p[1], p[2]};
@@ -28,11 +26,8 @@ std::string Int3::str() const {
 
 Conv3dPadding::Conv3dPadding(const std::string& m) {
   VOXGRAD_CHECK(
-      m == "same" || m == "valid",
-      "conv3d: padding string must be ",
-      "\"same\" or \"valid\" (got \"",
-      m,
-      "\")");
+      m == "same" || m == "valid", "conv3d: padding string must be ",
+      "\"same\" or \"valid\" (got \"", m, "\")");
   mode_ = m == "same" ? Mode::Same : Mode::Valid;
 }
 
@@ -49,15 +44,8 @@ namespace {
 void check_min(const char* op, const char* arg, const Int3& v, int64_t min) {
   for (size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(
-        v[i] >= min,
-        op,
-        ": ",
-        arg,
-        " must be >= ",
-        min,
-        " on every axis (got ",
-        v.str(),
-        ")");
+        v[i] >= min, op, ": ", arg, " must be >= ", min, " on every axis (got ",
+        v.str(), ")");
   }
 }
 
@@ -81,44 +69,23 @@ WeightDims read_weight(
           "; a PyTorch 5-D weight converts with w.reshape(", shape_str(s), ")");
     }
     VOXGRAD_FAIL(
-        op,
-        ": weight must be ",
-        want,
-        "-D ",
-        layout,
-        " for groups = ",
-        groups,
-        " (got ",
-        shape_str(w.shape()),
-        ")",
-        hint);
+        op, ": weight must be ", want, "-D ", layout, " for groups = ", groups,
+        " (got ", shape_str(w.shape()), ")", hint);
   }
   if (groups > 1) {
     VOXGRAD_CHECK(
-        w.shape()[0] == groups,
-        op,
-        ": weight.shape[0] must equal ",
-        "groups (expected ",
-        groups,
-        ", got ",
-        w.shape()[0],
-        "); weight ",
-        shape_str(w.shape()),
-        " ",
-        layout);
+        w.shape()[0] == groups, op, ": weight.shape[0] must equal ",
+        "groups (expected ", groups, ", got ", w.shape()[0], "); weight ",
+        shape_str(w.shape()), " ", layout);
   }
   const Shape& s = w.shape();
   const size_t k0 = s.size() - 3;
   WeightDims d{
-      groups == 1 ? s[0] : s[0] * s[1],
-      s[k0 - 1],
+      groups == 1 ? s[0] : s[0] * s[1], s[k0 - 1],
       Int3(s[k0], s[k0 + 1], s[k0 + 2])};
   VOXGRAD_CHECK(
-      d.lead >= 1 && d.inner >= 1,
-      op,
-      ": weight has no channels (",
-      shape_str(s),
-      ")");
+      d.lead >= 1 && d.inner >= 1, op, ": weight has no channels (",
+      shape_str(s), ")");
   check_min(op, "kernel_size (the weight's last 3 extents)", d.kernel, 1);
   return d;
 }
@@ -129,35 +96,22 @@ void check_bias(
     return;
   const Shape want{1, channels, 1, 1, 1};
   VOXGRAD_CHECK(
-      b.shape() == want,
-      op,
-      ": bias must have shape ",
-      shape_str(want),
-      " (got ",
-      shape_str(b.shape()),
-      ")",
+      b.shape() == want, op, ": bias must have shape ", shape_str(want),
+      " (got ", shape_str(b.shape()), ")",
       b.dim() == 1
           ? "; a PyTorch 1-D bias converts with b.reshape({1, -1, 1, 1, 1})"
           : "");
   VOXGRAD_CHECK(
-      b.dtype() == dtype,
-      op,
-      ": bias is ",
-      dtype_name(b.dtype()),
-      " but the input is ",
-      dtype_name(dtype));
+      b.dtype() == dtype, op, ": bias is ", dtype_name(b.dtype()),
+      " but the input is ", dtype_name(dtype));
 }
 
 /// Input rank 4 or 5; returns the batched (5-D) view.
 Tensor batched_input(const char* op, const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), op, ": the input is undefined");
   VOXGRAD_CHECK(
-      x.dim() == 4 || x.dim() == 5,
-      op,
-      ": input must be 5-D (N, C, D, H, W) ",
-      "or unbatched 4-D (C, D, H, W) (got ",
-      shape_str(x.shape()),
-      ")");
+      x.dim() == 4 || x.dim() == 5, op, ": input must be 5-D (N, C, D, H, W) ",
+      "or unbatched 4-D (C, D, H, W) (got ", shape_str(x.shape()), ")");
   return x.dim() == 4 ? x.unsqueeze(0) : x;
 }
 
@@ -184,32 +138,16 @@ Tensor conv3d(
     check_min(op, "padding", padding.amount(), 0);
   Tensor x5 = batched_input(op, x);
   const WeightDims wd = read_weight(
-      op,
-      weight,
-      groups,
+      op, weight, groups,
       "(C_out, C_in, kd, kh, kw) / (g, C_out/g, C_in/g, kd, kh, kw)");
   VOXGRAD_CHECK(
-      x5.shape()[1] == wd.inner * groups,
-      op,
-      ": input.shape[1] (",
-      x5.shape()[1],
-      ") must equal weight's C_in/g (",
-      wd.inner,
-      ") * groups (",
-      groups,
-      "); input ",
-      shape_str(x.shape()),
-      ", weight ",
-      shape_str(weight.shape()),
-      ", groups ",
-      groups);
+      x5.shape()[1] == wd.inner * groups, op, ": input.shape[1] (",
+      x5.shape()[1], ") must equal weight's C_in/g (", wd.inner, ") * groups (",
+      groups, "); input ", shape_str(x.shape()), ", weight ",
+      shape_str(weight.shape()), ", groups ", groups);
   VOXGRAD_CHECK(
-      x.dtype() == weight.dtype(),
-      op,
-      ": input is ",
-      dtype_name(x.dtype()),
-      " but weight is ",
-      dtype_name(weight.dtype()),
+      x.dtype() == weight.dtype(), op, ": input is ", dtype_name(x.dtype()),
+      " but weight is ", dtype_name(weight.dtype()),
       " (convert one with .to())");
   check_bias(op, bias, wd.lead, x.dtype());
 
@@ -218,12 +156,8 @@ Tensor conv3d(
     pad = Int3(0);
   if (padding.mode() == Conv3dPadding::Mode::Same) {
     VOXGRAD_CHECK(
-        stride == Int3(1),
-        op,
-        ": padding=\"same\" needs stride 1 ",
-        "(got stride ",
-        stride.str(),
-        ")");
+        stride == Int3(1), op, ": padding=\"same\" needs stride 1 ",
+        "(got stride ", stride.str(), ")");
     // Total padding dil*(k-1) per axis; PyTorch puts the odd extra element
     // after the data, which we do by padding the input first.
     std::array<int64_t, 3> left{};
@@ -254,23 +188,11 @@ Tensor conv3d(
         g.in[i], g.kernel[i], g.stride[i], g.padding[i], g.dilation[i]);
   }
   VOXGRAD_CHECK(
-      g.out[0] >= 1 && g.out[1] >= 1 && g.out[2] >= 1,
-      op,
-      ": output spatial size would be (",
-      g.out[0],
-      ", ",
-      g.out[1],
-      ", ",
-      g.out[2],
-      "), but every output size must be >= 1: the input ",
-      spatial(x5).str(),
-      " with padding ",
-      pad.str(),
-      " is smaller than the ",
-      "dilated kernel (kernel ",
-      wd.kernel.str(),
-      ", dilation ",
-      dilation.str(),
+      g.out[0] >= 1 && g.out[1] >= 1 && g.out[2] >= 1, op,
+      ": output spatial size would be (", g.out[0], ", ", g.out[1], ", ",
+      g.out[2], "), but every output size must be >= 1: the input ",
+      spatial(x5).str(), " with padding ", pad.str(), " is smaller than the ",
+      "dilated kernel (kernel ", wd.kernel.str(), ", dilation ", dilation.str(),
       ")");
   const Tensor y = autograd::conv3d_op(x5, weight, bias, g);
   return x.dim() == 4 ? y.squeeze(0) : y;
@@ -295,30 +217,16 @@ Tensor conv_transpose3d(
   check_min(op, "output_padding", output_padding, 0);
   const Tensor x5 = batched_input(op, x);
   const WeightDims wd = read_weight(
-      op,
-      weight,
-      groups,
+      op, weight, groups,
       "(C_in, C_out, kd, kh, kw) / (g, C_in/g, C_out/g, kd, kh, kw)");
   VOXGRAD_CHECK(
-      x5.shape()[1] == wd.lead,
-      op,
-      ": input.shape[1] (",
-      x5.shape()[1],
-      ") must equal the weight's C_in (",
-      wd.lead,
-      "); input ",
-      shape_str(x.shape()),
-      ", weight ",
-      shape_str(weight.shape()),
-      ", groups ",
+      x5.shape()[1] == wd.lead, op, ": input.shape[1] (", x5.shape()[1],
+      ") must equal the weight's C_in (", wd.lead, "); input ",
+      shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ", groups ",
       groups);
   VOXGRAD_CHECK(
-      x.dtype() == weight.dtype(),
-      op,
-      ": input is ",
-      dtype_name(x.dtype()),
-      " but weight is ",
-      dtype_name(weight.dtype()),
+      x.dtype() == weight.dtype(), op, ": input is ", dtype_name(x.dtype()),
+      " but weight is ", dtype_name(weight.dtype()),
       " (convert one with .to())");
   const int64_t c_out = wd.inner * groups;
   check_bias(op, bias, c_out, x.dtype());
@@ -328,90 +236,44 @@ Tensor conv_transpose3d(
   for (size_t i = 0; i < 3; ++i) {
     lo[i] = (in[i] - 1) * stride[i] - 2 * padding[i] +
             dilation[i] * (wd.kernel[i] - 1) + 1;
-    hi[i] = lo[i] + std::max(stride[i], dilation[i]) - 1;
+    // PyTorch's reachable range: output_padding below the stride. (Larger
+    // output_padding, allowed below the dilation, is reachable only by
+    // asking for it explicitly, as in PyTorch.)
+    hi[i] = lo[i] + stride[i] - 1;
   }
   if (output_size.empty()) {
     for (size_t i = 0; i < 3; ++i) {
       VOXGRAD_CHECK(
-          output_padding[i] < std::max(stride[i], dilation[i]),
-          op,
+          output_padding[i] < std::max(stride[i], dilation[i]), op,
           ": output_padding must be smaller than max(stride, dilation) on ",
-          "every axis (got output_padding ",
-          output_padding.str(),
-          ", stride ",
-          stride.str(),
-          ", dilation ",
-          dilation.str(),
-          ")");
+          "every axis (got output_padding ", output_padding.str(), ", stride ",
+          stride.str(), ", dilation ", dilation.str(), ")");
       out[i] = lo[i] + output_padding[i];
     }
   } else {
     VOXGRAD_CHECK(
-        output_size.size() >= 3 && output_size.size() <= 5,
-        op,
+        output_size.size() >= 3 && output_size.size() <= 5, op,
         ": output_size needs 3 spatial sizes (or 4/5 with C and N), got ",
-        output_size.size(),
-        " values ",
-        shape_str(output_size));
+        output_size.size(), " values ", shape_str(output_size));
     for (size_t i = 0; i < 3; ++i)
       out[i] = output_size[output_size.size() - 3 + i];
     bool ok = true;
     for (size_t i = 0; i < 3; ++i)
       ok = ok && out[i] >= std::max<int64_t>(lo[i], 1) && out[i] <= hi[i];
     VOXGRAD_CHECK(
-        ok,
-        op,
-        ": requested output_size (",
-        out[0],
-        ", ",
-        out[1],
-        ", ",
-        out[2],
-        ") is not reachable: valid sizes range from (",
-        lo[0],
-        ", ",
-        lo[1],
-        ", ",
-        lo[2],
-        ") to (",
-        hi[0],
-        ", ",
-        hi[1],
-        ", ",
-        hi[2],
-        ") for an input of spatial size ",
-        in.str(),
-        " (stride ",
-        stride.str(),
-        ", padding ",
-        padding.str(),
-        ", dilation ",
-        dilation.str(),
-        ", kernel ",
-        wd.kernel.str(),
-        ")");
+        ok, op, ": requested output_size (", out[0], ", ", out[1], ", ", out[2],
+        ") is not reachable: valid sizes range from (", lo[0], ", ", lo[1],
+        ", ", lo[2], ") to (", hi[0], ", ", hi[1], ", ", hi[2],
+        ") for an input of spatial size ", in.str(), " (stride ", stride.str(),
+        ", padding ", padding.str(), ", dilation ", dilation.str(), ", kernel ",
+        wd.kernel.str(), ")");
   }
   VOXGRAD_CHECK(
-      out[0] >= 1 && out[1] >= 1 && out[2] >= 1,
-      op,
-      ": output spatial size would be (",
-      out[0],
-      ", ",
-      out[1],
-      ", ",
-      out[2],
-      "), but every output size must be >= 1 (input ",
-      in.str(),
-      ", stride ",
-      stride.str(),
-      ", padding ",
-      padding.str(),
-      ", kernel ",
-      wd.kernel.str(),
-      ", dilation ",
-      dilation.str(),
-      ", output_padding ",
-      output_padding.str(),
+      out[0] >= 1 && out[1] >= 1 && out[2] >= 1, op,
+      ": output spatial size would be (", out[0], ", ", out[1], ", ", out[2],
+      "), but every output size must be >= 1 (input ", in.str(), ", stride ",
+      stride.str(), ", padding ", padding.str(), ", kernel ", wd.kernel.str(),
+      ", dilation ", dilation.str(), ", output_padding ", output_padding.str(),
       ")");
   // The conv whose adjoint this is: it maps our output back to our input.
   ConvGeometry3d g;

@@ -25,11 +25,9 @@ double fan(const Tensor& w, FanMode mode) {
 
 Fans calculate_fans(const Tensor& w) {
   VOXGRAD_CHECK(
-      w.defined() && w.dim() >= 2,
-      "init: fans need a weight of at ",
+      w.defined() && w.dim() >= 2, "init: fans need a weight of at ",
       "least 2 dimensions (got ",
-      w.defined() ? shape_str(w.shape()) : "undefined",
-      ")");
+      w.defined() ? shape_str(w.shape()) : "undefined", ")");
   const Shape& s = w.shape();
   const size_t k0 = s.size() == 6 ? 3 : 2;  // first kernel axis
   int64_t rf = 1;
@@ -53,8 +51,7 @@ double calculate_gain(const std::string& nonlinearity, double param) {
   if (nonlinearity == "selu")
     return 0.75;
   VOXGRAD_FAIL(
-      "calculate_gain: unknown nonlinearity '",
-      nonlinearity,
+      "calculate_gain: unknown nonlinearity '", nonlinearity,
       "' (expected linear, conv1d/2d/3d, sigmoid, tanh, relu, "
       "leaky_relu or selu)");
 }
@@ -91,9 +88,7 @@ Tensor xavier_uniform_(Tensor w, double gain, Generator* gen) {
 Tensor xavier_normal_(Tensor w, double gain, Generator* gen) {
   const Fans f = calculate_fans(w);
   return normal_(
-      w,
-      0.0,
-      gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out)),
+      w, 0.0, gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out)),
       gen);
 }
 

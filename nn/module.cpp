@@ -19,8 +19,7 @@ std::string Module::extra_repr() const {
 
 Tensor Module::forward(const Tensor&) {
   VOXGRAD_FAIL(
-      name(),
-      ": forward(Tensor) is not defined for this module; ",
+      name(), ": forward(Tensor) is not defined for this module; ",
       "call its own forward with the inputs it takes");
 }
 
@@ -28,24 +27,16 @@ void Module::check_name(const std::string& name, const char* what) const {
   VOXGRAD_CHECK(
       !name.empty(), this->name(), ": ", what, " name must not be empty");
   VOXGRAD_CHECK(
-      name.find('.') == std::string::npos,
-      this->name(),
-      ": ",
-      what,
-      " name '",
-      name,
-      "' must not contain '.' (dots join nested names)");
+      name.find('.') == std::string::npos, this->name(), ": ", what, " name '",
+      name, "' must not contain '.' (dots join nested names)");
   auto taken = [&](const auto& list) {
     return std::any_of(list.begin(), list.end(), [&](const auto& kv) {
       return kv.first == name;
     });
   };
   VOXGRAD_CHECK(
-      !taken(params_) && !taken(buffers_) && !taken(children_),
-      this->name(),
-      ": name '",
-      name,
-      "' is already registered in this module");
+      !taken(params_) && !taken(buffers_) && !taken(children_), this->name(),
+      ": name '", name, "' is already registered in this module");
 }
 
 Tensor Module::register_parameter(
@@ -54,10 +45,7 @@ Tensor Module::register_parameter(
   VOXGRAD_CHECK(
       t.defined(), this->name(), ": parameter '", name, "' is undefined");
   VOXGRAD_CHECK(
-      t.is_leaf(),
-      this->name(),
-      ": parameter '",
-      name,
+      t.is_leaf(), this->name(), ": parameter '", name,
       "' must be a leaf tensor (pass x.detach())");
   t.requires_grad_(requires_grad);
   params_.emplace_back(name, t);

@@ -46,8 +46,7 @@ inline bool bit_equal(const Tensor& a, const Tensor& b) {
     return false;
   const Tensor ca = a.contiguous(), cb = b.contiguous();
   return std::memcmp(
-             ca.raw_data(),
-             cb.raw_data(),
+             ca.raw_data(), cb.raw_data(),
              static_cast<size_t>(ca.numel()) * itemsize(ca.dtype())) == 0;
 }
 

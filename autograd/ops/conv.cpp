@@ -41,19 +41,9 @@ void check_numel(
     const ConvGeometry3d& g) {
   VOXGRAD_ASSERT(t.defined());
   VOXGRAD_CHECK(
-      t.numel() == want,
-      op,
-      ": ",
-      what,
-      " has ",
-      t.numel(),
-      " elements, the geometry ",
-      g.str(),
-      " needs ",
-      want,
-      " (shape ",
-      shape_str(t.shape()),
-      ")");
+      t.numel() == want, op, ": ", what, " has ", t.numel(),
+      " elements, the geometry ", g.str(), " needs ", want, " (shape ",
+      shape_str(t.shape()), ")");
 }
 
 /// out[n, c, ...] += b[c] on a fresh contiguous (N, C, S...) tensor.
@@ -65,9 +55,7 @@ void add_bias_inplace(const Tensor& out, const Tensor& b) {
     T* p = out.data<T>();
     const T* pb = bc.data<T>();
     parallel_for(
-        0,
-        n * c,
-        std::max<int64_t>(1, 65536 / std::max<int64_t>(1, s)),
+        0, n * c, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, s)),
         [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r) {
             const T v = pb[r % c];
@@ -103,9 +91,7 @@ Tensor conv3d_op(
   if (b.defined())
     add_bias_inplace(y, b);
   return record(
-      Op::conv3d,
-      y,
-      {x, w, b},
+      Op::conv3d, y, {x, w, b},
       [x, w, b, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0]
@@ -134,9 +120,7 @@ Tensor conv_transpose3d_op(
   if (b.defined())
     add_bias_inplace(z, b);
   return record(
-      Op::conv_transpose3d,
-      z,
-      {u, w, b},
+      Op::conv_transpose3d, z, {u, w, b},
       [u, w, b, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0] ? conv3d_op(a.grad, w, {}, g).reshape(u.shape())
@@ -155,20 +139,15 @@ Tensor conv3d_weight_op(
   check_numel(x, g.x_numel(), "conv3d_weight", "input", g);
   check_numel(dy, g.y_numel(), "conv3d_weight", "output gradient", g);
   VOXGRAD_CHECK(
-      numel(w_shape) == g.w_numel(),
-      "conv3d_weight: weight shape ",
-      shape_str(w_shape),
-      " does not fit the geometry ",
-      g.str());
+      numel(w_shape) == g.w_numel(), "conv3d_weight: weight shape ",
+      shape_str(w_shape), " does not fit the geometry ", g.str());
   Tensor dw = empty(w_shape, x.dtype());
   const Tensor xc = dense(x), dyc = dense(dy);
   dispatch(x.dtype(), [&]<class T>() {
     kernels::conv3d_bwd_weight<T>(g, xc.data<T>(), dyc.data<T>(), dw.data<T>());
   });
   return record(
-      Op::conv3d_weight,
-      dw,
-      {x, dy},
+      Op::conv3d_weight, dw, {x, dy},
       [x, dy, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0]

@@ -15,15 +15,8 @@ namespace {
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   VOXGRAD_CHECK(
-      b.size(-2) == k,
-      "matmul: inner extents differ (a ",
-      shape_str(a.shape()),
-      " has ",
-      k,
-      " columns, b ",
-      shape_str(b.shape()),
-      " has ",
-      b.size(-2),
+      b.size(-2) == k, "matmul: inner extents differ (a ", shape_str(a.shape()),
+      " has ", k, " columns, b ", shape_str(b.shape()), " has ", b.size(-2),
       " rows)");
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
@@ -53,20 +46,12 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(a.defined() && b.defined(), "matmul: an operand is undefined");
   VOXGRAD_CHECK(
-      a.dim() >= 1 && b.dim() >= 1,
-      "matmul: operands must be at ",
-      "least 1-d (got ",
-      shape_str(a.shape()),
-      " and ",
-      shape_str(b.shape()),
+      a.dim() >= 1 && b.dim() >= 1, "matmul: operands must be at ",
+      "least 1-d (got ", shape_str(a.shape()), " and ", shape_str(b.shape()),
       ")");
   VOXGRAD_CHECK(
-      a.dtype() == b.dtype(),
-      "matmul: operands must have one dtype (got ",
-      dtype_name(a.dtype()),
-      " and ",
-      dtype_name(b.dtype()),
-      ")");
+      a.dtype() == b.dtype(), "matmul: operands must have one dtype (got ",
+      dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), ")");
   const bool va = a.dim() == 1, vb = b.dim() == 1;
   Tensor out = matmul_nd(va ? a.unsqueeze(0) : a, vb ? b.unsqueeze(-1) : b);
   if (va && vb)

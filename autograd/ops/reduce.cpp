@@ -31,11 +31,8 @@ std::vector<int64_t> resolve_axes(
     out.push_back(normalize_axis(a, x.dim(), op));
   std::sort(out.begin(), out.end());
   VOXGRAD_CHECK(
-      std::adjacent_find(out.begin(), out.end()) == out.end(),
-      op,
-      ": axis list ",
-      shape_str(axes),
-      " names an axis twice");
+      std::adjacent_find(out.begin(), out.end()) == out.end(), op,
+      ": axis list ", shape_str(axes), " names an axis twice");
   return out;
 }
 
@@ -77,9 +74,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const Tensor r = kernels::reduce(kernels::ReduceOp::Sum, x, ax);
   const Shape in_shape = x.shape();
   return record(
-      Op::sum,
-      shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)),
-      {x},
+      Op::sum, shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)), {x},
       [keep, in_shape](const BackwardArgs& g) -> TensorList {
         return {g.grad.reshape(keep).expand(in_shape)};
       });
@@ -95,19 +90,13 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor amax(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const auto ax = resolve_axes(x, axes, "amax");
   VOXGRAD_CHECK(
-      reduced_count(x, ax) > 0,
-      "amax: cannot take the maximum over ",
-      "zero elements (input ",
-      shape_str(x.shape()),
-      ", axes ",
-      shape_str(ax),
+      reduced_count(x, ax) > 0, "amax: cannot take the maximum over ",
+      "zero elements (input ", shape_str(x.shape()), ", axes ", shape_str(ax),
       ")");
   const Shape keep = kept_shape(x.shape(), ax);
   const Tensor r = kernels::reduce(kernels::ReduceOp::Max, x, ax);
   return record(
-      Op::amax,
-      shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)),
-      {x},
+      Op::amax, shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)), {x},
       [x, ax, keep](const BackwardArgs& g) -> TensorList {
         // Ties share the gradient equally (PyTorch's amax rule).
         const Tensor hit = eq(x, g.out.detach().reshape(keep));

@@ -43,46 +43,25 @@ Shape infer_shape(
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       VOXGRAD_CHECK(
-          infer < 0,
-          op,
-          ": only one extent can be -1 (got ",
-          shape_str(shape),
+          infer < 0, op, ": only one extent can be -1 (got ", shape_str(shape),
           ")");
       infer = static_cast<int64_t>(i);
     } else {
       VOXGRAD_CHECK(
-          out[i] >= 0,
-          op,
-          ": extents must be >= 0 or -1 (got ",
-          shape_str(shape),
-          ")");
+          out[i] >= 0, op, ": extents must be >= 0 or -1 (got ",
+          shape_str(shape), ")");
       known *= out[i];
     }
   }
   if (infer >= 0) {
     VOXGRAD_CHECK(
-        known != 0 && n % known == 0,
-        op,
-        ": cannot infer the -1 in ",
-        shape_str(shape),
-        " for ",
-        n,
-        " elements (from ",
-        shape_str(from),
-        ")");
+        known != 0 && n % known == 0, op, ": cannot infer the -1 in ",
+        shape_str(shape), " for ", n, " elements (from ", shape_str(from), ")");
     out[static_cast<size_t>(infer)] = n / known;
   }
   VOXGRAD_CHECK(
-      numel(out) == n,
-      op,
-      ": shape ",
-      shape_str(shape),
-      " has ",
-      numel(out),
-      " elements but the input ",
-      shape_str(from),
-      " has ",
-      n);
+      numel(out) == n, op, ": shape ", shape_str(shape), " has ", numel(out),
+      " elements but the input ", shape_str(from), " has ", n);
   return out;
 }
 
@@ -129,13 +108,9 @@ Tensor reshape_impl(const Tensor& x, const Shape& requested, bool allow_copy) {
     out = make_view(x, shape, *strides, x.offset());
   } else {
     VOXGRAD_CHECK(
-        allow_copy,
-        "view: shape ",
-        shape_str(shape),
+        allow_copy, "view: shape ", shape_str(shape),
         " is not compatible with the input's strides (input ",
-        shape_str(x.shape()),
-        ", strides ",
-        shape_str(x.strides()),
+        shape_str(x.shape()), ", strides ", shape_str(x.strides()),
         "); use reshape(), which copies");
     const Tensor c = raw_copy(x);
     out = make_view(c, shape, contiguous_strides(shape), 0);
@@ -160,13 +135,8 @@ Tensor Tensor::view(const Shape& shape) const {
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
   const int64_t n = dim();
   VOXGRAD_CHECK(
-      static_cast<int64_t>(dims.size()) == n,
-      "permute: got ",
-      dims.size(),
-      " axes for a ",
-      n,
-      "-d tensor ",
-      shape_str(shape()));
+      static_cast<int64_t>(dims.size()) == n, "permute: got ", dims.size(),
+      " axes for a ", n, "-d tensor ", shape_str(shape()));
   std::vector<int64_t> perm(dims.size()), inverse(dims.size(), -1);
   Shape s(dims.size());
   Strides st(dims.size());
@@ -174,19 +144,14 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     perm[i] = normalize_axis(dims[i], n, "permute");
     const auto p = static_cast<size_t>(perm[i]);
     VOXGRAD_CHECK(
-        inverse[p] < 0,
-        "permute: axis ",
-        dims[i],
-        " repeats in ",
+        inverse[p] < 0, "permute: axis ", dims[i], " repeats in ",
         shape_str(dims));
     inverse[p] = static_cast<int64_t>(i);
     s[i] = shape()[p];
     st[i] = strides()[p];
   }
   return record(
-      Op::permute,
-      make_view(*this, s, st, offset()),
-      {*this},
+      Op::permute, make_view(*this, s, st, offset()), {*this},
       [inverse](const BackwardArgs& g) -> TensorList {
         return {g.grad.permute(inverse)};
       });
@@ -204,11 +169,8 @@ Tensor Tensor::transpose(int64_t a, int64_t b) const {
 Tensor Tensor::expand(const Shape& shape) const {
   const size_t n = shape.size(), nd = static_cast<size_t>(dim());
   VOXGRAD_CHECK(
-      n >= nd,
-      "expand: target ",
-      shape_str(shape),
-      " has fewer axes than the input ",
-      shape_str(this->shape()));
+      n >= nd, "expand: target ", shape_str(shape),
+      " has fewer axes than the input ", shape_str(this->shape()));
   Shape s(n);
   Strides st(n, 0);
   for (size_t i = 0; i < n; ++i) {
@@ -216,22 +178,15 @@ Tensor Tensor::expand(const Shape& shape) const {
     const int64_t old = existing ? this->shape()[i - (n - nd)] : 1;
     s[i] = shape[i] == -1 && existing ? old : shape[i];
     VOXGRAD_CHECK(
-        s[i] >= 0 && (old == s[i] || old == 1),
-        "expand: cannot expand ",
-        shape_str(this->shape()),
-        " to ",
-        shape_str(shape),
-        " (axis ",
-        i,
+        s[i] >= 0 && (old == s[i] || old == 1), "expand: cannot expand ",
+        shape_str(this->shape()), " to ", shape_str(shape), " (axis ", i,
         ": only extents of 1 grow, and -1 keeps an existing extent)");
     if (existing && old == s[i])
       st[i] = strides()[i - (n - nd)];
   }
   // The gradient comes back in the expanded shape; the engine sums it down.
   return record(
-      Op::expand,
-      make_view(*this, s, st, offset()),
-      {*this},
+      Op::expand, make_view(*this, s, st, offset()), {*this},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
@@ -251,10 +206,8 @@ Tensor Tensor::slice(
   st[a] *= step;
   const Shape in_shape = shape();
   return record(
-      Op::slice,
-      make_view(*this, s, st, offset() + start * strides()[a]),
-      {*this},
-      [in_shape, a, start, step](const BackwardArgs& g) -> TensorList {
+      Op::slice, make_view(*this, s, st, offset() + start * strides()[a]),
+      {*this}, [in_shape, a, start, step](const BackwardArgs& g) -> TensorList {
         return {slice_backward(
             g.grad, in_shape, static_cast<int64_t>(a), start, step)};
       });
@@ -273,27 +226,15 @@ Tensor slice_backward(
   Tensor region = out.detach().slice(
       static_cast<int64_t>(a), start, start + (len - 1) * step + 1, step);
   VOXGRAD_CHECK(
-      region.shape() == grad.shape(),
-      "slice_backward: gradient ",
-      shape_str(grad.shape()),
-      " does not fit ",
-      shape_str(shape),
-      " at axis ",
-      a,
-      ", start ",
-      start,
-      ", step ",
-      step);
+      region.shape() == grad.shape(), "slice_backward: gradient ",
+      shape_str(grad.shape()), " does not fit ", shape_str(shape), " at axis ",
+      a, ", start ", start, ", step ", step);
   kernels::copy(grad, region);
   return record(
-      Op::slice_backward,
-      out,
-      {grad},
+      Op::slice_backward, out, {grad},
       [a, start, step, len](const BackwardArgs& g) -> TensorList {
         return {g.grad.slice(
-            static_cast<int64_t>(a),
-            start,
-            start + (len - 1) * step + 1,
+            static_cast<int64_t>(a), start, start + (len - 1) * step + 1,
             step)};
       });
 }
@@ -302,13 +243,8 @@ Tensor Tensor::select(int64_t axis, int64_t index) const {
   const int64_t a = normalize_axis(axis, dim(), "select");
   const int64_t n = shape()[static_cast<size_t>(a)];
   VOXGRAD_CHECK(
-      index >= -n && index < n,
-      "select: index ",
-      index,
-      " is out of range for axis ",
-      a,
-      " of extent ",
-      n);
+      index >= -n && index < n, "select: index ", index,
+      " is out of range for axis ", a, " of extent ", n);
   if (index < 0)
     index += n;
   return slice(a, index, index + 1).squeeze(a);
@@ -336,10 +272,7 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
   const int64_t s0 = normalize_axis(start, dim(), "flatten");
   const int64_t s1 = normalize_axis(end, dim(), "flatten");
   VOXGRAD_CHECK(
-      s0 <= s1,
-      "flatten: start axis ",
-      start,
-      " must not come after end axis ",
+      s0 <= s1, "flatten: start axis ", start, " must not come after end axis ",
       end);
   Shape s(shape().begin(), shape().begin() + s0);
   int64_t n = 1;
@@ -354,17 +287,13 @@ Tensor Tensor::contiguous() const {
   if (is_contiguous())
     return *this;
   return record(
-      Op::contiguous,
-      raw_copy(*this),
-      {*this},
+      Op::contiguous, raw_copy(*this), {*this},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
 Tensor Tensor::clone() const {
   return record(
-      Op::clone,
-      raw_copy(*this),
-      {*this},
+      Op::clone, raw_copy(*this), {*this},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
@@ -392,27 +321,15 @@ Tensor cat(const TensorList& tensors, int64_t axis) {
     const Tensor& t = tensors[i];
     VOXGRAD_CHECK(t.defined(), "cat: tensor ", i, " is undefined");
     VOXGRAD_CHECK(
-        t.dtype() == first.dtype(),
-        "cat: tensor ",
-        i,
-        " is ",
-        dtype_name(t.dtype()),
-        " but tensor 0 is ",
-        dtype_name(first.dtype()));
+        t.dtype() == first.dtype(), "cat: tensor ", i, " is ",
+        dtype_name(t.dtype()), " but tensor 0 is ", dtype_name(first.dtype()));
     bool same = t.dim() == first.dim();
     for (size_t d = 0; same && d < shape.size(); ++d)
       same = d == a || t.shape()[d] == first.shape()[d];
     VOXGRAD_CHECK(
-        same,
-        "cat: tensor ",
-        i,
-        " has shape ",
-        shape_str(t.shape()),
-        " but tensor 0 has ",
-        shape_str(first.shape()),
-        "; all extents except axis ",
-        a,
-        " must match");
+        same, "cat: tensor ", i, " has shape ", shape_str(t.shape()),
+        " but tensor 0 has ", shape_str(first.shape()),
+        "; all extents except axis ", a, " must match");
     sizes.push_back(t.shape()[a]);
     shape[a] += t.shape()[a];
   }
@@ -445,14 +362,9 @@ Tensor stack(const TensorList& tensors, int64_t axis) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     VOXGRAD_CHECK(tensors[i].defined(), "stack: tensor ", i, " is undefined");
     VOXGRAD_CHECK(
-        tensors[i].shape() == tensors[0].shape(),
-        "stack: tensor ",
-        i,
-        " has shape ",
-        shape_str(tensors[i].shape()),
-        " but tensor 0 has ",
-        shape_str(tensors[0].shape()),
-        "; all must match");
+        tensors[i].shape() == tensors[0].shape(), "stack: tensor ", i,
+        " has shape ", shape_str(tensors[i].shape()), " but tensor 0 has ",
+        shape_str(tensors[0].shape()), "; all must match");
     expanded.push_back(tensors[i].unsqueeze(axis));
   }
   return cat(expanded, axis);
@@ -463,10 +375,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   VOXGRAD_CHECK(
       pads.size() % 2 == 0 && static_cast<int64_t>(pads.size()) <= 2 * x.dim(),
       "pad: needs an even number of amounts, at most 2 per axis (got ",
-      pads.size(),
-      " for a ",
-      x.dim(),
-      "-d tensor)");
+      pads.size(), " for a ", x.dim(), "-d tensor)");
   Shape shape = x.shape();
   Tensor src = x.detach();
   std::vector<std::pair<size_t, int64_t>> dst_starts;
@@ -475,15 +384,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
     const int64_t before = pads[2 * k], after = pads[2 * k + 1];
     shape[a] += before + after;
     VOXGRAD_CHECK(
-        shape[a] >= 0,
-        "pad: padding (",
-        before,
-        ", ",
-        after,
-        ") leaves a negative extent on axis ",
-        a,
-        " of ",
-        shape_str(x.shape()));
+        shape[a] >= 0, "pad: padding (", before, ", ", after,
+        ") leaves a negative extent on axis ", a, " of ", shape_str(x.shape()));
     // Negative amounts crop the source; positive ones offset the destination.
     const int64_t lo = std::max<int64_t>(0, -before);
     const int64_t hi =

@@ -238,8 +238,7 @@ void copy_t(const Tensor& src, const Tensor& dst) {
       dst.strides(),
       broadcast_strides(src.shape(), src.strides(), dst.shape())};
   strided_rows<2>(
-      dst.shape(),
-      strides,
+      dst.shape(), strides,
       [&](const int64_t* off, int64_t n, const int64_t* step) {
         D* o = pd + off[0];
         const S* s = ps + off[1];
@@ -292,8 +291,7 @@ void fill(const Tensor& dst, double value) {
     const T v = static_cast<T>(value);
     const std::array<Strides, 1> strides{dst.strides()};
     strided_rows<1>(
-        dst.shape(),
-        strides,
+        dst.shape(), strides,
         [&](const int64_t* off, int64_t n, const int64_t* step) {
           for (int64_t j = 0; j < n; ++j)
             p[off[0] + j * step[0]] = v;

@@ -90,8 +90,7 @@ TEST_CASE("autograd::grad returns gradients without touching .grad()") {
   CHECK_FALSE(w.grad().defined());
   const Tensor unused = ones({1}, kFloat64).requires_grad_();
   CHECK_ERROR_CONTAINS(
-      autograd::grad({y}, {unused}, {}, false, true),
-      "not used",
+      autograd::grad({y}, {unused}, {}, false, true), "not used",
       "allow_unused");
   const TensorList none = autograd::grad({y}, {unused}, {}, false, true, true);
   CHECK_FALSE(none[0].defined());

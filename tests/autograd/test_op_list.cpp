@@ -45,26 +45,21 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     c[op].push_back(std::move(oc));
   };
 
-  add("add",
-      {"broadcast",
-       {normal64({2, 3, 4}), normal64({3, 1})},
-       [](const TensorList& in) { return in[0] + in[1]; }});
-  add("sub",
-      {"broadcast",
-       {normal64({2, 3}), normal64({3})},
-       [](const TensorList& in) { return in[0] - in[1]; }});
-  add("mul",
-      {"outer",
-       {normal64({2, 3, 1}), normal64({1, 4})},
-       [](const TensorList& in) { return in[0] * in[1]; }});
-  add("div",
-      {"broadcast",
-       {normal64({3, 4}), positive64({4})},
-       [](const TensorList& in) { return in[0] / in[1]; }});
-  add("pow",
-      {"tensor exponent",
-       {positive64({3, 4}), normal64({3, 4})},
-       [](const TensorList& in) { return pow(in[0], in[1]); }});
+  add("add", {"broadcast",
+              {normal64({2, 3, 4}), normal64({3, 1})},
+              [](const TensorList& in) { return in[0] + in[1]; }});
+  add("sub", {"broadcast",
+              {normal64({2, 3}), normal64({3})},
+              [](const TensorList& in) { return in[0] - in[1]; }});
+  add("mul", {"outer",
+              {normal64({2, 3, 1}), normal64({1, 4})},
+              [](const TensorList& in) { return in[0] * in[1]; }});
+  add("div", {"broadcast",
+              {normal64({3, 4}), positive64({4})},
+              [](const TensorList& in) { return in[0] / in[1]; }});
+  add("pow", {"tensor exponent",
+              {positive64({3, 4}), normal64({3, 4})},
+              [](const TensorList& in) { return pow(in[0], in[1]); }});
   {
     const Tensor a = normal64({3, 4});
     const Tensor gap = off_zero64({3, 4});
@@ -135,38 +130,33 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                        return softplus(in[0]);
                      }});
   }
-  add("pow_scalar",
-      {"fractional", {positive64({3, 4})}, [](const TensorList& in) {
-         return pow(in[0], 2.5);
-       }});
-  add("pow_scalar",
-      {"integer, negative base", {normal64({3, 4})}, [](const TensorList& in) {
-         return pow(in[0], 3.0);
-       }});
+  add("pow_scalar", {"fractional",
+                     {positive64({3, 4})},
+                     [](const TensorList& in) { return pow(in[0], 2.5); }});
+  add("pow_scalar", {"integer, negative base",
+                     {normal64({3, 4})},
+                     [](const TensorList& in) { return pow(in[0], 3.0); }});
   add("sum", {"axes 0,2", {normal64({2, 3, 4})}, [](const TensorList& in) {
                 return sum(in[0], {0, 2});
               }});
   add("sum", {"all, keepdim", {normal64({2, 3})}, [](const TensorList& in) {
                 return sum(in[0], {}, true);
               }});
-  add("amax",
-      {"axis 1",
-       {leaf(
-           arange(24, kFloat64)
-               .reshape({2, 3, 4})
-               .permute({0, 2, 1})
-               .contiguous()
-               .detach() *
-           0.37)},
-       [](const TensorList& in) { return amax(in[0], {1}); }});
-  add("matmul",
-      {"batched broadcast",
-       {normal64({2, 3, 4}), normal64({4, 5})},
-       [](const TensorList& in) { return matmul(in[0], in[1]); }});
-  add("matmul",
-      {"vector",
-       {normal64({4}), normal64({3, 4, 2})},
-       [](const TensorList& in) { return matmul(in[0], in[1]); }});
+  add("amax", {"axis 1",
+               {leaf(
+                   arange(24, kFloat64)
+                       .reshape({2, 3, 4})
+                       .permute({0, 2, 1})
+                       .contiguous()
+                       .detach() *
+                   0.37)},
+               [](const TensorList& in) { return amax(in[0], {1}); }});
+  add("matmul", {"batched broadcast",
+                 {normal64({2, 3, 4}), normal64({4, 5})},
+                 [](const TensorList& in) { return matmul(in[0], in[1]); }});
+  add("matmul", {"vector",
+                 {normal64({4}), normal64({3, 4, 2})},
+                 [](const TensorList& in) { return matmul(in[0], in[1]); }});
   add("reshape", {"copying", {normal64({2, 3, 4})}, [](const TensorList& in) {
                     return in[0].transpose(0, 2).reshape({4, 6});
                   }});
@@ -184,12 +174,11 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
       {"step 2", {normal64({5, 3})}, [](const TensorList& in) {
          return slice_backward(in[0], {5, 6}, 1, 1, 2);
        }});
-  add("cat",
-      {"axis 1",
-       {normal64({2, 3}), normal64({2, 2})},
-       [](const TensorList& in) {
-         return cat({in[0], in[1]}, 1);
-       }});
+  add("cat", {"axis 1",
+              {normal64({2, 3}), normal64({2, 2})},
+              [](const TensorList& in) {
+                return cat({in[0], in[1]}, 1);
+              }});
   add("pad", {"pad and crop", {normal64({2, 3, 4})}, [](const TensorList& in) {
                 return pad(in[0], {1, 2, -1, 1}, 0.5);
               }});
@@ -224,24 +213,23 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     g.padding = {1, 0, 1};
     g.dilation = {1, 1, 2};
     const Shape xs{2, 4, 5, 4, 3}, ys{2, 2, 3, 2, 2}, ws{2, 1, 2, 3, 2, 2};
-    add("conv3d",
-        {"grouped, strided, dilated, with bias",
-         {normal64(xs), normal64(ws), normal64({2})},
-         [g](const TensorList& in) {
-           return autograd::conv3d_op(in[0], in[1], in[2], g);
-         }});
-    add("conv_transpose3d",
-        {"grouped, strided, dilated, with bias",
-         {normal64(ys), normal64(ws), normal64({4})},
-         [g](const TensorList& in) {
-           return autograd::conv_transpose3d_op(in[0], in[1], in[2], g);
-         }});
-    add("conv3d_weight",
-        {"grouped, strided, dilated",
-         {normal64(xs), normal64(ys)},
-         [g, ws](const TensorList& in) {
-           return autograd::conv3d_weight_op(in[0], in[1], g, ws);
-         }});
+    add("conv3d", {"grouped, strided, dilated, with bias",
+                   {normal64(xs), normal64(ws), normal64({2})},
+                   [g](const TensorList& in) {
+                     return autograd::conv3d_op(in[0], in[1], in[2], g);
+                   }});
+    add("conv_transpose3d", {"grouped, strided, dilated, with bias",
+                             {normal64(ys), normal64(ws), normal64({4})},
+                             [g](const TensorList& in) {
+                               return autograd::conv_transpose3d_op(
+                                   in[0], in[1], in[2], g);
+                             }});
+    add("conv3d_weight", {"grouped, strided, dilated",
+                          {normal64(xs), normal64(ys)},
+                          [g, ws](const TensorList& in) {
+                            return autograd::conv3d_weight_op(
+                                in[0], in[1], g, ws);
+                          }});
   }
   return c;
 }
@@ -297,8 +285,7 @@ TEST_CASE("gradcheck catches a wrong gradient and explains it") {
   quiet.raise_exception = false;
   CHECK_FALSE(gradcheck(wrong, {x}, quiet));
   CHECK_ERROR_CONTAINS(
-      gradcheck(wrong, {x.detach().to(kFloat32).requires_grad_()}),
-      "float32",
+      gradcheck(wrong, {x.detach().to(kFloat32).requires_grad_()}), "float32",
       "float64");
 }
 

@@ -53,8 +53,7 @@ TEST_CASE("binary ops broadcast over strided operands like NumPy") {
       {"mul", a * b, [](double x, double y) { return x * y; }},
       {"div", a / b, [](double x, double y) { return x / y; }},
       {"pow", pow(b, a), [](double x, double y) { return std::pow(y, x); }},
-      {"maximum",
-       maximum(a, b),
+      {"maximum", maximum(a, b),
        [](double x, double y) { return std::max(x, y); }},
       {"gt", gt(a, b), [](double x, double y) { return x > y ? 1.0 : 0.0; }},
   };

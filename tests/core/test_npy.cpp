@@ -55,8 +55,7 @@ TEST_CASE("load_npy rejects truncated, foreign and garbage files") {
   };
   CHECK_ERROR_CONTAINS(
       load_npy(write(temp_path("cut.npy"), bytes.substr(0, bytes.size() - 3))),
-      "load_npy",
-      "data bytes");
+      "load_npy", "data bytes");
   CHECK_ERROR_CONTAINS(
       load_npy(write(temp_path("hdr.npy"), bytes.substr(0, 20))), "load_npy");
   CHECK_ERROR_CONTAINS(

@@ -68,13 +68,7 @@ TEST_CASE(
     const Tensor ax =
         conv3d(x, a.weight, {}, a.stride, a.padding, a.dilation, a.groups);
     const Tensor aty = conv_transpose3d(
-        y,
-        a.weight,
-        {},
-        a.stride,
-        a.padding,
-        a.output_padding,
-        a.groups,
+        y, a.weight, {}, a.stride, a.padding, a.output_padding, a.groups,
         a.dilation);
     REQUIRE(aty.shape() == x.shape());
     const Tensor ax_cut =
@@ -189,8 +183,7 @@ TEST_CASE("the seed example: ConvTranspose3d(3, 64, 3).stride(2).padding(1)") {
       Shape{1, 64, 64, 64, 64});
   CHECK_ERROR_CONTAINS(
       up.forward(zeros({1, 3, 32, 32, 32}), {65, 64, 64}),
-      "output_size (65, 64, 64)",
-      "from (63, 63, 63) to (64, 64, 64)");
+      "output_size (65, 64, 64)", "from (63, 63, 63) to (64, 64, 64)");
   std::ostringstream os;
   os << up;
   CHECK(
@@ -224,12 +217,10 @@ TEST_CASE(
   CHECK(test::bit_equal(conv3d(x, w, {}, 1, "valid"), conv3d(x, w)));
   CHECK_ERROR_CONTAINS(conv3d(x, w, {}, 2, "same"), "same", "stride 1");
   CHECK_ERROR_CONTAINS(
-      nn::Conv3d(nn::Conv3dOptions(2, 3, 3).stride(2).padding("same")),
-      "same",
+      nn::Conv3d(nn::Conv3dOptions(2, 3, 3).stride(2).padding("same")), "same",
       "stride 1");
   CHECK_ERROR_CONTAINS(
-      conv3d(x, w, {}, 1, std::string("full")),
-      "\"same\" or \"valid\"",
+      conv3d(x, w, {}, 1, std::string("full")), "\"same\" or \"valid\"",
       "full");
 }
 
@@ -266,9 +257,7 @@ TEST_CASE(
   CHECK_ERROR_CONTAINS(
       conv(Conv3dOptions(2, 4, 3).dilation(0)), "dilation", ">= 1");
   CHECK_ERROR_CONTAINS(
-      conv(Conv3dOptions(2, 4, 3).padding(-1)),
-      "padding",
-      "(-1, -1, -1)",
+      conv(Conv3dOptions(2, 4, 3).padding(-1)), "padding", "(-1, -1, -1)",
       ">= 0");
   CHECK_ERROR_CONTAINS(
       conv(Conv3dOptions(2, 4, 3).groups(0)), "groups", ">= 1");
@@ -278,67 +267,49 @@ TEST_CASE(
       conv(Conv3dOptions(4, 6, 3).groups(4)), "groups (4)", "out_channels (6)");
   CHECK_ERROR_CONTAINS(
       convt(ConvTranspose3dOptions(2, 4, 3).output_padding(-1)),
-      "output_padding",
-      ">= 0");
+      "output_padding", ">= 0");
   CHECK_ERROR_CONTAINS(
       convt(ConvTranspose3dOptions(2, 4, 3).stride(2).output_padding(2)),
-      "output_padding",
-      "max(stride, dilation)",
-      "(2, 2, 2)");
+      "output_padding", "max(stride, dilation)", "(2, 2, 2)");
   CHECK_NOTHROW(
       convt(ConvTranspose3dOptions(2, 4, 3).dilation(2).output_padding(1)));
 
   nn::Conv3d c(Conv3dOptions(2, 4, 3));
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({2, 5, 5, 5, 5, 1})),
-      "conv3d",
-      "5-D",
-      "4-D",
+      c.forward(zeros({2, 5, 5, 5, 5, 1})), "conv3d", "5-D", "4-D",
       "[2, 5, 5, 5, 5, 1]");
   CHECK_ERROR_CONTAINS(
       c.forward(zeros({1, 3, 5, 5, 5})), "input.shape[1] (3)", "groups");
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({1, 2, 2, 5, 5})),
-      "output spatial size",
-      "(0, 3, 3)",
+      c.forward(zeros({1, 2, 2, 5, 5})), "output spatial size", "(0, 3, 3)",
       ">= 1");
   CHECK_ERROR_CONTAINS(
       c.forward(zeros({1, 2, 5, 5, 5}, kFloat64)), "float64", "float32");
   CHECK_ERROR_CONTAINS(
-      c.set_weight(zeros({4, 2, 3, 3})),
-      "weight",
-      "[4, 2, 3, 3, 3]",
+      c.set_weight(zeros({4, 2, 3, 3})), "weight", "[4, 2, 3, 3, 3]",
       "[4, 2, 3, 3]");
   CHECK_ERROR_CONTAINS(
       c.set_bias(zeros({4})), "bias", "[1, 4, 1, 1, 1]", "[4]");
   nn::ConvTranspose3d t(ConvTranspose3dOptions(2, 4, 3).padding(2));
   CHECK_ERROR_CONTAINS(
-      t.forward(zeros({1, 2, 1, 1, 1})),
-      "conv_transpose3d",
-      "output spatial size",
-      "(-1, -1, -1)");
+      t.forward(zeros({1, 2, 1, 1, 1})), "conv_transpose3d",
+      "output spatial size", "(-1, -1, -1)");
   CHECK_ERROR_CONTAINS(
       t.forward(zeros({1, 4, 3, 3, 3})), "input.shape[1] (4)", "C_in (2)");
 
   const Tensor x = zeros({1, 4, 5, 5, 5});
   CHECK_ERROR_CONTAINS(
-      conv3d(x, zeros({4, 2, 3, 3, 3}), {}, 1, 0, 1, 2),
-      "6-D",
-      "groups = 2",
+      conv3d(x, zeros({4, 2, 3, 3, 3}), {}, 1, 0, 1, 2), "6-D", "groups = 2",
       "w.reshape([2, 2, 2, 3, 3, 3])");
   CHECK_ERROR_CONTAINS(
-      conv3d(x, zeros({3, 2, 2, 3, 3, 3}), {}, 1, 0, 1, 2),
-      "weight.shape[0]",
+      conv3d(x, zeros({3, 2, 2, 3, 3, 3}), {}, 1, 0, 1, 2), "weight.shape[0]",
       "groups");
   CHECK_ERROR_CONTAINS(
-      conv3d(x, zeros({6, 4, 3, 3, 3}), zeros({6})),
-      "bias",
-      "[1, 6, 1, 1, 1]",
+      conv3d(x, zeros({6, 4, 3, 3, 3}), zeros({6})), "bias", "[1, 6, 1, 1, 1]",
       "reshape({1, -1, 1, 1, 1})");
   CHECK_ERROR_CONTAINS(
       conv_transpose3d(x, zeros({4, 2, 3, 3, 3}), {}, 1, 0, 0, 1, 1, {1, 2}),
-      "output_size",
-      "3 spatial sizes");
+      "output_size", "3 spatial sizes");
 }
 
 }  // namespace voxgrad

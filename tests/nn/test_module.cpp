@@ -120,14 +120,8 @@ TEST_CASE(
   Net fresh;
   const std::string msg = test::error_of([&] { fresh.load_state_dict(bad); });
   for (const char* part :
-       {"4 problem",
-        "'scale'",
-        "'extra'",
-        "first.w",
-        "[4]",
-        "first.b",
-        "float64",
-        "nothing was loaded"})
+       {"4 problem", "'scale'", "'extra'", "first.w", "[4]", "first.b",
+        "float64", "nothing was loaded"})
     CHECK_MESSAGE(msg.find(part) != std::string::npos, msg);
   CHECK(fresh.first->w.to_vector<float>() == std::vector<float>{1, 1, 1});
 
