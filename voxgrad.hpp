@@ -12,3 +12,6 @@
 #include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
+#include "nn/conv.hpp"
+#include "nn/init.hpp"
+#include "nn/module.hpp"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds voxgrad and runs every test, exactly as CI does (.ci/run calls this):
+#   deps -> format check -> Release build (-Werror) -> ctest
+#        -> ASan+UBSan build -> ctest
+# The Release ctest includes the conformance runner, the example smoke tests
+# and the find_package consumer (tests/package). ctest's summary is the last
+# thing printed. JOBS=N sets the build/test parallelism (default: 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="${JOBS:-2}"
+
+scripts/install-deps.sh
+
+echo "== format check (clang-format $(clang-format --version | grep -o '[0-9][0-9.]*' | head -1))"
+git ls-files -z '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run --Werror
+
+echo "== Release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+echo "== ctest (Release)"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== ASan+UBSan build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DVOXGRAD_SANITIZE=address,undefined -DVOXGRAD_WERROR=ON \
+  -DVOXGRAD_BUILD_EXAMPLES=OFF -DVOXGRAD_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+echo "== ctest (ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
