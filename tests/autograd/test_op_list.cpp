@@ -6,6 +6,7 @@
 #include <map>
 
 #include "autograd/conv_ops.hpp"
+#include "autograd/nn_ops.hpp"
 #include "test_util.hpp"
 
 namespace voxgrad {
@@ -230,6 +231,47 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                             return autograd::conv3d_weight_op(
                                 in[0], in[1], g, ws);
                           }});
+  }
+  {
+    // Upsampling (autograd/ops/upsample.cpp): non-integer scales, both
+    // align_corners; each backward op is the adjoint, checked the same way.
+    const Scales3 s17{1.7, 1.7, 1.7};
+    add("upsample_nearest3d",
+        {"scale 1.7", {normal64({1, 2, 2, 3, 2})}, [s17](const TensorList& in) {
+           return upsample_nearest3d(in[0], {3, 5, 3}, s17);
+         }});
+    add("upsample_nearest3d_backward",
+        {"scale 1.7", {normal64({1, 2, 3, 5, 3})}, [s17](const TensorList& in) {
+           return upsample_nearest3d_backward(in[0], {1, 2, 2, 3, 2}, s17);
+         }});
+    add("upsample_trilinear3d",
+        {"align_corners false, scale 1.7",
+         {normal64({1, 2, 2, 3, 2})},
+         [s17](const TensorList& in) {
+           return upsample_trilinear3d(in[0], {3, 5, 3}, false, s17);
+         }});
+    add("upsample_trilinear3d",
+        {"align_corners true, down and up",
+         {normal64({2, 1, 4, 2, 3})},
+         [](const TensorList& in) {
+           return upsample_trilinear3d(in[0], {3, 3, 5}, true);
+         }});
+    add("upsample_trilinear3d_backward",
+        {"align_corners false, scale 1.7",
+         {normal64({1, 2, 3, 5, 3})},
+         [s17](const TensorList& in) {
+           return upsample_trilinear3d_backward(
+               in[0], {1, 2, 2, 3, 2}, false, s17);
+         }});
+    // BCE (autograd/ops/loss.cpp): input away from 0 and 1, target too.
+    const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
+    add("binary_cross_entropy",
+        {"weighted",
+         {leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen())),
+          leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen()))},
+         [w](const TensorList& in) {
+           return binary_cross_entropy_op(in[0], in[1], w);
+         }});
   }
   return c;
 }
