@@ -1,0 +1,78 @@
+// nn::Sequential and nn::ModuleList: construction, PyTorch's child names,
+// chaining, indexing, iteration, printing and errors.
+
+#include <sstream>
+
+#include "test_util.hpp"
+
+namespace voxgrad::nn {
+
+TEST_CASE("Sequential: children named 0, 1, ...; forward chains them") {
+  Sequential seq({std::make_shared<Linear>(4, 8), std::make_shared<ReLU>()});
+  seq.push_back(std::make_shared<Linear>(8, 2));
+  CHECK(seq.size() == 3);
+  std::vector<std::string> names;
+  for (const auto& [n, t] : seq.named_parameters())
+    names.push_back(n);
+  CHECK(
+      names ==
+      std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
+  const Tensor x = randn({5, 4});
+  const Tensor manual =
+      seq.at<Linear>(2)->forward(relu(seq.at<Linear>(0)->forward(x)));
+  CHECK(test::bit_equal(seq(x), manual));
+  CHECK(seq[1]->name() == "ReLU");
+  int n = 0;
+  for (const auto& m : seq)
+    n += m != nullptr;
+  CHECK(n == 3);
+  Sequential variadic(std::make_shared<Flatten>(), std::make_shared<Tanh>());
+  CHECK(variadic.size() == 2);
+  CHECK(variadic(ones({2, 3, 4})).shape() == Shape{2, 12});
+  Sequential named;
+  named.push_back("encoder", std::make_shared<Linear>(2, 2));
+  CHECK(named.named_parameters().at(0).first == "encoder.weight");
+  CHECK(test::bit_equal(Sequential()(x), x));  // empty: identity
+}
+
+TEST_CASE("Sequential: train/eval reach children; printing; errors") {
+  Sequential seq(
+      std::make_shared<Linear>(2, 3),
+      std::make_shared<Dropout>(DropoutOptions(0.5)));
+  seq.eval();
+  CHECK_FALSE(seq[1]->is_training());
+  std::ostringstream os;
+  os << seq;
+  CHECK(
+      os.str() ==
+      "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=true; "
+      "weight [3, 2], bias [3])\n  (1): Dropout(p=0.5)\n)  # 9 parameters");
+  CHECK_ERROR_CONTAINS(seq[2], "Sequential", "index 2", "2 module(s)");
+  CHECK_ERROR_CONTAINS(seq.at<ReLU>(0), "Sequential", "Linear");
+  CHECK_ERROR_CONTAINS(
+      seq.push_back(std::shared_ptr<Module>()), "Sequential", "null");
+  CHECK_ERROR_CONTAINS(
+      seq.push_back("0", std::make_shared<ReLU>()), "'0'",
+      "already registered");
+}
+
+TEST_CASE("ModuleList: registers, indexes and iterates; no forward") {
+  ModuleList list;
+  list.push_back(std::make_shared<Linear>(3, 3));
+  list.push_back(std::make_shared<Linear>(3, 3));
+  ModuleList more({std::make_shared<ReLU>()});
+  list.extend(more);
+  list.extend(list);
+  CHECK(list.size() == 6);
+  CHECK(list.named_children().at(5).first == "5");
+  CHECK(list.named_parameters().size() == 8);  // 4 Linear entries, shared
+  Tensor x = randn({2, 3});
+  for (const auto& m : list)
+    x = m->forward(x);
+  CHECK(x.shape() == Shape{2, 3});
+  CHECK(list.at<Linear>(1)->weight().shape() == Shape{3, 3});
+  CHECK_ERROR_CONTAINS(list.forward(x), "ModuleList", "forward");
+  CHECK_ERROR_CONTAINS(list[6], "ModuleList", "index 6");
+}
+
+}  // namespace voxgrad::nn
