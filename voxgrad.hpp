@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/nn_ops.hpp"
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 #include "core/dtype.hpp"
@@ -19,4 +20,7 @@
 #include "nn/flatten.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
+#include "nn/loss.hpp"
 #include "nn/module.hpp"
+#include "nn/normalization.hpp"
+#include "nn/upsample.hpp"
