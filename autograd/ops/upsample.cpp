@@ -121,7 +121,11 @@ AxisMap<T> transposed(const AxisMap<T>& m) {
 
 // x: (P, md.in, mh.in, mw.in) contiguous; y: (P, md.out, mh.out, mw.out)
 // contiguous. y = (A_d ⊗ A_h ⊗ A_w) x per plane. Parallel over (plane, output
-// depth) slices of y; each element is summed over d, then h, then w entries.
+// depth) slices of y. For each input depth slice a slice uses, the W pass
+// (a gather) runs once per input row into `rows`, then rows are combined
+// into the output slice with vectorisable axpys. Every element is summed over
+// d, then h entries of w-sums, in a fixed order: any thread count gives the
+// same bits.
 template <class T>
 void apply_map(
     const T* x,
@@ -130,11 +134,15 @@ void apply_map(
     const AxisMap<T>& md,
     const AxisMap<T>& mh,
     const AxisMap<T>& mw) {
-  const int64_t iW = mw.in, iHW = mh.in * iW, iDHW = md.in * iHW;
+  const int64_t iH = mh.in, iW = mw.in, iHW = iH * iW, iDHW = md.in * iHW;
   const int64_t oH = mh.out, oW = mw.out, oHW = oH * oW;
   const bool gather = md.unit && mh.unit && mw.unit;
+  std::vector<char> row_used(static_cast<size_t>(iH), 0);
+  for (int64_t i : mh.idx)
+    row_used[static_cast<size_t>(i)] = 1;
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, oHW));
   parallel_for(0, planes * md.out, grain, [&](int64_t u0, int64_t u1) {
+    std::vector<T> rows(gather ? 0 : static_cast<size_t>(iH * oW));
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t od = u % md.out;
       const T* xp = x + (u / md.out) * iDHW;
@@ -152,17 +160,25 @@ void apply_map(
       std::fill(yp, yp + oHW, T(0));
       for (int64_t a = md.start[od]; a < md.start[od + 1]; ++a) {
         const T* xd = xp + md.idx[a] * iHW;
+        for (int64_t ih = 0; ih < iH; ++ih) {
+          if (!row_used[static_cast<size_t>(ih)])
+            continue;
+          const T* xr = xd + ih * iW;
+          T* r = rows.data() + ih * oW;
+          for (int64_t ow = 0; ow < oW; ++ow) {
+            T s = 0;
+            for (int64_t c = mw.start[ow]; c < mw.start[ow + 1]; ++c)
+              s += mw.w[c] * xr[mw.idx[c]];
+            r[ow] = s;
+          }
+        }
         for (int64_t oh = 0; oh < oH; ++oh) {
           T* yr = yp + oh * oW;
           for (int64_t b = mh.start[oh]; b < mh.start[oh + 1]; ++b) {
-            const T* xr = xd + mh.idx[b] * iW;
             const T wdh = md.w[a] * mh.w[b];
-            for (int64_t ow = 0; ow < oW; ++ow) {
-              T s = 0;
-              for (int64_t c = mw.start[ow]; c < mw.start[ow + 1]; ++c)
-                s += mw.w[c] * xr[mw.idx[c]];
-              yr[ow] += wdh * s;
-            }
+            const T* r = rows.data() + mh.idx[b] * oW;
+            for (int64_t ow = 0; ow < oW; ++ow)
+              yr[ow] += wdh * r[ow];
           }
         }
       }
