@@ -50,7 +50,7 @@ TEST_CASE("backward from a tensor that does not require grad is an error") {
   CHECK_ERROR_CONTAINS(ones({1}).backward(), "does not require grad");
 }
 
-TEST_CASE("NoGradGuard records nothing; in-place updates need it") {
+TEST_CASE("NoGradGuard records nothing, and in-place updates need it") {
   Tensor w = ones({3}).requires_grad_();
   {
     NoGradGuard guard;
@@ -127,7 +127,7 @@ TEST_CASE("backward with create_graph leaves a differentiable .grad()") {
   CHECK(second.item() == doctest::Approx(9.0));  // 6 x
 }
 
-TEST_CASE("requires_grad flows through ops and views; detach cuts it") {
+TEST_CASE("requires_grad flows through ops and views, and detach cuts it") {
   const Tensor x = randn({2, 3}).requires_grad_();
   const Tensor v = x.transpose(0, 1).reshape({6});
   CHECK(v.requires_grad());

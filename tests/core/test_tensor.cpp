@@ -43,7 +43,7 @@ TEST_CASE("factory errors name the argument and the rule") {
   CHECK_ERROR_CONTAINS(uniform({2}, 1.0, 0.0), "uniform", "low <= high");
 }
 
-TEST_CASE("views share storage; reshape copies only when it must") {
+TEST_CASE("views share storage, and reshape copies only when it must") {
   const Tensor x = arange(24).reshape({2, 3, 4});
   const Tensor t = x.transpose(1, 2);
   CHECK(t.shape() == Shape{2, 4, 3});
