@@ -76,3 +76,36 @@ TEST_CASE("ModuleList: registers, indexes and iterates; no forward") {
 }
 
 }  // namespace voxgrad::nn
+
+namespace voxgrad::nn {
+
+TEST_CASE("Sequential: a small 3-D encoder-decoder trains end to end") {
+  // Conv3d (nn/conv.hpp) with this file's layers: shapes, PyTorch-style
+  // state_dict names, and a gradient for every parameter.
+  manual_seed(1);
+  Sequential net(
+      std::make_shared<Conv3d>(Conv3dOptions(1, 4, 3).stride(2).padding(1)),
+      std::make_shared<BatchNorm3d>(4), std::make_shared<LeakyReLU>(),
+      std::make_shared<Upsample>(
+          UpsampleOptions().scale_factor(2.0).mode(UpsampleMode::Trilinear)),
+      std::make_shared<GroupNorm>(2, 4),
+      std::make_shared<Dropout3d>(
+          DropoutOptions(0.1).generator(std::make_shared<Generator>(3))),
+      std::make_shared<Conv3d>(Conv3dOptions(4, 1, 3).padding(1)));
+  const Tensor x = randn({2, 1, 6, 6, 6});
+  const Tensor y = net(x);
+  CHECK(y.shape() == x.shape());
+  BCEWithLogitsLoss loss;
+  loss(y, gt(x, 0.0)).backward();
+  for (const auto& [n, p] : net.named_parameters()) {
+    CAPTURE(n);
+    CHECK(p.grad().defined());
+  }
+  const NamedTensors sd = net.state_dict();
+  CHECK(sd.size() == 11);  // 2 + 2 conv, 2 + 2 norm params, 3 BN buffers
+  CHECK(sd.back().first == "1.num_batches_tracked");
+  net.eval();
+  CHECK(test::bit_equal(net(x), net(x)));  // eval: no dropout, fixed stats
+}
+
+}  // namespace voxgrad::nn
