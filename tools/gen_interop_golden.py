@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Writes the PyTorch -> voxgrad interop fixture, through tools/torch_to_voxgrad.py:
+
+    tests/golden/interop_tiny.ckpt.json   the converted checkpoint
+    tests/golden/interop_tiny_io.json     input x and PyTorch's output y
+
+Run with Debian's Python, which has torch:
+    /usr/bin/python3 tools/gen_interop_golden.py
+
+The model has a grouped Conv3d, a grouped ConvTranspose3d and a 1x1x1 Conv3d
+(so both layout changes of the converter are exercised: (1, C, 1, 1, 1)
+biases and 6-D grouped weights). Its state_dict is saved with torch.save,
+converted by the tool from the .pt file, converted back with --to-torch and
+checked equal to the original, and the float32 model's output is recorded
+(computed in float64 from the same float32 weights and input, so the C++
+test can check its float64 run tightly and its float32 run to rounding).
+tests/nn/test_checkpoint_interop.cpp loads the checkpoint into the same model
+built from nn::Conv3d / nn::ConvTranspose3d and compares.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GOLDEN = os.path.join(HERE, "..", "tests", "golden")
+SEED = 7
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv3d(2, 4, 3, padding=1, groups=2)
+        self.up = nn.ConvTranspose3d(4, 4, 2, stride=2, groups=2)
+        self.head = nn.Conv3d(4, 1, 1)
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.up(torch.tanh(self.enc(x)))))
+
+
+def main():
+    torch.manual_seed(SEED)
+    model = TinyNet()
+    x = torch.rand(1, 2, 3, 3, 3) * 2 - 1
+    with torch.no_grad():
+        y = model.double()(x.double())
+    model = model.float()
+    ckpt = os.path.join(GOLDEN, "interop_tiny.ckpt.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        pt = os.path.join(tmp, "tiny.pt")
+        torch.save(model.state_dict(), pt)
+        tool = os.path.join(HERE, "torch_to_voxgrad.py")
+        subprocess.run([sys.executable, tool, pt, ckpt, "--groups", "enc=2",
+                        "--groups", "up=2"], check=True)
+        back = os.path.join(tmp, "back.pt")
+        subprocess.run([sys.executable, tool, "--to-torch", ckpt, back], check=True)
+        again = torch.load(back)
+        orig = model.state_dict()
+        assert again.keys() == orig.keys(), (again.keys(), orig.keys())
+        for k in orig:
+            assert again[k].shape == orig[k].shape and torch.equal(again[k], orig[k]), k
+    io = {
+        "generator": "tools/gen_interop_golden.py",
+        "torch_version": torch.__version__,
+        "x": {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]},
+        "y": {"shape": list(y.shape), "data": [float(v) for v in y.reshape(-1).tolist()]},
+    }
+    with open(os.path.join(GOLDEN, "interop_tiny_io.json"), "w") as f:
+        json.dump(io, f, separators=(",", ":"))
+        f.write("\n")
+    print("wrote", os.path.normpath(ckpt), "and interop_tiny_io.json; --to-torch round trip exact")
+
+
+if __name__ == "__main__":
+    main()
