@@ -14,17 +14,16 @@ scripts/install-deps.sh
 echo "== format check (clang-format $(clang-format --version | grep -o '[0-9][0-9.]*' | head -1))"
 git ls-files -z '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run --Werror
 
+# Build settings live in CMakePresets.json ("release", "asan").
 echo "== Release build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_WERROR=ON >/dev/null
-cmake --build build -j "$jobs"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
 echo "== ctest (Release)"
-ctest --test-dir build --output-on-failure -j "$jobs"
+ctest --preset release -j "$jobs"
 
 echo "== ASan+UBSan build"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DVOXGRAD_SANITIZE=address,undefined -DVOXGRAD_WERROR=ON \
-  -DVOXGRAD_BUILD_EXAMPLES=OFF -DVOXGRAD_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
 echo "== ctest (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+  ctest --preset asan -j "$jobs"
