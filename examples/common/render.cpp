@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -141,6 +142,38 @@ Image shaded_projection(
       }
     }
   return img;
+}
+
+Image volume_grid(const Tensor& volumes, int columns, const View& view) {
+  VOXGRAD_CHECK(
+      volumes.dim() == 5 && volumes.size(1) == 1 && volumes.size(0) >= 1,
+      "volume_grid: volumes must be (N, 1, R, R, R) with N >= 1 (got ",
+      shape_str(volumes.shape()), ")");
+  const Tensor v = volumes.contiguous();
+  const int64_t n = v.size(0), res = v.size(2), vox = res * res * res;
+  const int scale = std::max(1, view.size / static_cast<int>(res));
+  std::vector<Image> tiles;
+  for (int64_t row = 0; row < n; row += columns)
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t i = row; i < row + columns; ++i) {
+        if (i >= n) {
+          tiles.emplace_back(view.size, view.size);
+          continue;
+        }
+        const float* p = v.data<float>() + i * vox;
+        tiles.push_back(
+            pass == 0 ? shaded_projection(p, res, view)
+                      : volume_slice(p, res, res / 2, scale));
+      }
+  // Slices are res * scale wide; pad them to the tile size if it differs.
+  for (Image& t : tiles)
+    if (t.width() != view.size) {
+      Image padded(view.size, view.size);
+      padded.paste(
+          t, (view.size - t.width()) / 2, (view.size - t.height()) / 2);
+      t = padded;
+    }
+  return tile_grid(tiles, columns, 4);
 }
 
 }  // namespace voxgrad::examples

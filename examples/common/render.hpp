@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "core/tensor.hpp"
 #include "image.hpp"
 
 namespace voxgrad::examples {
@@ -35,5 +36,10 @@ Image shaded_projection(
     int64_t res,
     const View& view = {},
     double threshold = 0.5);
+
+/// A batch of volumes (N, 1, R, R, R), float32 in [0, 1], as a picture:
+/// rows of `columns` shaded views, each followed by a row of the same
+/// volumes' mid-slices.
+Image volume_grid(const Tensor& volumes, int columns, const View& view);
 
 }  // namespace voxgrad::examples

@@ -88,17 +88,23 @@ void EpochSampler::load_state(const nlohmann::json& state) {
   shuffle();
 }
 
-std::vector<int64_t> shard(
-    const std::vector<int64_t>& global_batch, int rank, int world) {
+ShardRange shard_range(int64_t n, int rank, int world) {
   VOXGRAD_CHECK(world >= 1, "shard: world must be >= 1 (got ", world, ")");
   VOXGRAD_CHECK(
       rank >= 0 && rank < world, "shard: rank must be in [0, ", world,
       ") (got ", rank, ")");
-  const auto n = static_cast<int64_t>(global_batch.size());
   const int64_t base = n / world, extra = n % world;
-  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
-  const int64_t count = base + (rank < extra ? 1 : 0);
-  return {global_batch.begin() + begin, global_batch.begin() + begin + count};
+  return {
+      rank * base + std::min<int64_t>(rank, extra),
+      base + (rank < extra ? 1 : 0)};
+}
+
+std::vector<int64_t> shard(
+    const std::vector<int64_t>& global_batch, int rank, int world) {
+  const ShardRange r =
+      shard_range(static_cast<int64_t>(global_batch.size()), rank, world);
+  return {
+      global_batch.begin() + r.first, global_batch.begin() + r.first + r.count};
 }
 
 }  // namespace voxgrad::examples

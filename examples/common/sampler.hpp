@@ -50,8 +50,14 @@ class EpochSampler {
   std::vector<int64_t> order_;
 };
 
-/// Rank `rank`'s contiguous slice of a global batch split over `world`
-/// processes (the first batch % world ranks get one item more).
+/// Rank `rank`'s contiguous part [first, first + count) of `n` items split
+/// over `world` processes (the first n % world ranks get one item more).
+struct ShardRange {
+  int64_t first = 0, count = 0;
+};
+ShardRange shard_range(int64_t n, int rank, int world);
+
+/// Rank `rank`'s slice of a global batch (shard_range of its size).
 std::vector<int64_t> shard(
     const std::vector<int64_t>& global_batch, int rank, int world);
 
