@@ -1,0 +1,50 @@
+#pragma once
+// Everything that defines a voxel_vae training run, as one struct: the CLI
+// fills it, a checkpoint stores it, and a resumed run takes it back from
+// the checkpoint (a flag given again must agree with it, so a resumed run
+// is the same run).
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "model.hpp"
+
+namespace voxgrad::examples {
+
+struct VaeConfig {
+  VaeArch arch;
+  // Data: the data set is a pure function of data_seed and the sizes.
+  int64_t data_seed = 1;
+  int64_t train_size = 20000;
+  int64_t test_size = 256;
+  // Optimisation.
+  int64_t steps = 1500;
+  int64_t batch = 16;
+  double lr = 2e-3;
+  double beta = 1.0;  // weight of the KL term
+  std::string lr_schedule = "cosine";
+  int64_t seed = 0;  // initialisation, noise and data order
+  // Cadence (not part of what makes runs identical, but kept with them).
+  int64_t ckpt_every = 250;
+  int64_t eval_every = 500;
+  int64_t log_every = 25;
+};
+
+/// Registers every field as a flag ("--steps", "--batch", ...).
+void add_config_flags(ArgParser& cli, VaeConfig& config);
+
+nlohmann::json to_json(const VaeConfig& config);
+/// Reads to_json()'s form; throws voxgrad::Error naming the first missing
+/// or invalid field.
+VaeConfig config_from_json(const nlohmann::json& j);
+
+/// For a resumed run: `saved` (from the checkpoint) with the cadence flags
+/// the user gave; any other flag given must equal the saved value, else a
+/// voxgrad::Error names the flag and both values.
+VaeConfig merge_resumed_config(
+    const VaeConfig& saved, const VaeConfig& cli_config, const ArgParser& cli);
+
+}  // namespace voxgrad::examples

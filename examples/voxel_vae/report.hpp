@@ -1,0 +1,44 @@
+#pragma once
+// What a person looks at after training: held-out IoU (overall and per
+// shape kind), pictures of held-out inputs beside their reconstructions and
+// of random samples, sample meshes, the loss curve and the loss log.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model.hpp"
+#include "trainer.hpp"
+#include "voxel_dataset.hpp"
+
+namespace voxgrad::examples {
+
+struct IouReport {
+  double mean = 0;  // mean over held-out shapes of |pred & x| / |pred | x|
+  std::vector<std::pair<ShapeKind, double>> per_kind;
+  int64_t shapes = 0;
+};
+
+/// IoU at threshold 0.5 (logit > 0) of the deterministic reconstruction
+/// decode(mu(x)) over the whole held-out split.
+IouReport held_out_iou(VoxelVAE& model, const VoxelDataset& data);
+
+/// "sphere 0.95, box 0.93, ...".
+std::string per_kind_text(const IouReport& r);
+
+/// Writes into `dir`: reconstructions.png, samples.png, sample_<i>.obj
+/// (i < 4) and loss_curve.svg. Samples use z ~ N(0, I) from a generator
+/// seeded with `seed`, so successive runs draw the same z.
+void write_pictures(
+    VoxelVAE& model,
+    const VoxelDataset& data,
+    const TrainHistory& history,
+    const std::string& dir,
+    uint64_t seed);
+
+/// train_log.csv: "step,loss,rec,kl,lr", one row per step, each number with
+/// 17 significant digits (compare two runs with cmp: equal iff bit-equal).
+void write_loss_log(const TrainHistory& history, const std::string& path);
+
+}  // namespace voxgrad::examples
