@@ -1,0 +1,205 @@
+#include "trainer.hpp"
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+#include "core/error.hpp"
+#include "gradient_penalty.hpp"
+#include "nn/checkpoint.hpp"
+#include "settings.hpp"
+
+namespace voxgrad::examples {
+namespace {
+
+constexpr const char* kFormat = "voxel_wgan_gp";
+constexpr int kVersion = 1;
+
+const Settings<GanConfig>& settings() {
+  static const Settings<GanConfig> s = [] {
+    Settings<GanConfig> t;
+    const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
+#define REF(expr) [](GanConfig& c) -> decltype(c.expr)& { return c.expr; }
+    t.add_int("steps", "generator steps of the run", 1, big, false, REF(steps));
+    t.add_int(
+        "batch", "shapes per critic and generator step", 1, 4096, false,
+        REF(batch));
+    t.add_int(
+        "n-critic", "critic steps per generator step", 1, 100, false,
+        REF(n_critic));
+    t.add_double(
+        "lr", "Adam learning rate (betas 0.5, 0.9)", 0, 1, false, REF(lr));
+    t.add_double(
+        "lambda", "gradient penalty weight", 0, 1e6, false, REF(lambda));
+    t.add_int(
+        "seed", "seed of initialisation, noise and data order", 0, seed_max,
+        false, REF(seed));
+    t.add_int(
+        "data-seed", "seed of the procedural data set", 0, seed_max, false,
+        REF(data_seed));
+    t.add_int("train-size", "training shapes", 1, big, false, REF(train_size));
+    t.add_int(
+        "resolution", "voxels per side (a multiple of 8)", 8, 64, false,
+        REF(arch.resolution));
+    t.add_int(
+        "width", "channels of the critic's first layer", 1, 256, false,
+        REF(arch.width));
+    t.add_int("latent", "latent dimensions", 1, 4096, false, REF(arch.latent));
+    t.add_int(
+        "ckpt-every", "steps between checkpoints", 1, big, true,
+        REF(ckpt_every));
+    t.add_int(
+        "log-every", "steps between progress lines", 1, big, true,
+        REF(log_every));
+#undef REF
+    return t;
+  }();
+  return s;
+}
+
+const nlohmann::json& field(const nlohmann::json& meta, const char* key) {
+  VOXGRAD_CHECK(
+      meta.is_object() && meta.contains(key), "checkpoint metadata: missing '",
+      key, "'");
+  return meta[key];
+}
+
+}  // namespace
+
+void add_gan_flags(ArgParser& cli, GanConfig& config) {
+  settings().add_flags(cli, config);
+}
+nlohmann::json to_json(const GanConfig& config) {
+  return settings().to_json(config);
+}
+GanConfig gan_config_from_json(const nlohmann::json& j) {
+  return settings().from_json(j, "checkpoint config");
+}
+GanConfig merge_resumed_gan_config(
+    const GanConfig& saved, const GanConfig& given, const ArgParser& cli) {
+  return settings().merge_resumed(saved, given, cli);
+}
+
+GanTrainer::GanTrainer(const GanConfig& config)
+    : config_(config),
+      data_(
+          {static_cast<uint64_t>(config.data_seed), config.arch.resolution,
+           config.train_size, 1}),
+      model_([&] {
+        manual_seed(static_cast<uint64_t>(config.seed));
+        return std::make_shared<WganGp>(config.arch);
+      }()),
+      sampler_(config.train_size, static_cast<uint64_t>(config.seed)),
+      noise_(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ULL + 7) {
+  // One Adam over two groups, so one checkpoint holds both: each phase
+  // clears the other network's gradients, and Adam skips parameters
+  // without a gradient. betas (0.5, 0.9) as in the WGAN-GP paper's code.
+  opt_ = std::make_unique<optim::Adam>(
+      std::vector<optim::ParamGroup>{
+          optim::ParamGroup(model_->generator().parameters()),
+          optim::ParamGroup(model_->critic().parameters())},
+      optim::AdamOptions(config.lr).betas({0.5, 0.9}));
+}
+
+GanStats GanTrainer::train_step() {
+  const int64_t b = config_.batch, z_dim = config_.arch.latent;
+  auto critic = [this](const Tensor& x) { return model_->critique(x); };
+  GanStats s;
+  for (int64_t k = 0; k < config_.n_critic; ++k) {
+    const Tensor real = data_.batch(Split::Train, sampler_.next_batch(b));
+    const Tensor z = randn({b, z_dim}, kFloat32, &noise_);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;  // the critic phase does not train the generator
+      fake = model_->generate(z);
+    }
+    const Tensor alpha = rand({b, 1, 1, 1, 1}, kFloat32, &noise_);
+    opt_->zero_grad();
+    const Tensor w = mean(critic(real)) - mean(critic(fake));
+    const Tensor gp =
+        gradient_penalty(critic, real, fake, alpha, config_.lambda);
+    const Tensor loss = gp - w;
+    loss.backward();
+    opt_->step();
+    s.critic_loss = loss.item();
+    s.wasserstein = w.item();
+    s.penalty = gp.item();
+  }
+  const Tensor z = randn({b, z_dim}, kFloat32, &noise_);
+  opt_->zero_grad();
+  const Tensor g_loss = -mean(critic(model_->generate(z)));
+  g_loss.backward();
+  model_->critic().zero_grad();  // only the generator learns here
+  opt_->step();
+  s.generator_loss = g_loss.item();
+  s.step = ++step_;
+  history_.push_back(s);
+  return s;
+}
+
+void GanTrainer::save_checkpoint(const std::string& path) const {
+  nlohmann::json hist = nlohmann::json::array();
+  for (const GanStats& h : history_)
+    hist.push_back(
+        {h.step, h.critic_loss, h.wasserstein, h.penalty, h.generator_loss});
+  save(
+      path, *model_, opt_.get(),
+      {{"format", kFormat},
+       {"version", kVersion},
+       {"config", to_json(config_)},
+       {"step", step_},
+       {"sampler", sampler_.state()},
+       {"noise_generator",
+        {{"seed", noise_.seed()}, {"offset", noise_.offset()}}},
+       {"history", hist}});
+}
+
+GanConfig GanTrainer::peek_config(const std::string& path) {
+  nn::Module nothing;  // strict off: verify the file, load no tensor
+  const nlohmann::json meta =
+      load(path, nothing, nullptr, LoadOptions{.strict = false});
+  VOXGRAD_CHECK(
+      meta.is_object() && meta.value("format", "") == kFormat &&
+          meta.value("version", -1) == kVersion,
+      "'", path, "' is not a voxel_wgan_gp checkpoint of version ", kVersion);
+  return gan_config_from_json(field(meta, "config"));
+}
+
+void GanTrainer::load_checkpoint(const std::string& path) {
+  const nlohmann::json meta = load(path, *model_, opt_.get());
+  try {
+    const nlohmann::json& step = field(meta, "step");
+    VOXGRAD_CHECK(
+        step.is_number_integer() && step.get<int64_t>() >= 0 &&
+            step.get<int64_t>() <= config_.steps,
+        "checkpoint metadata: 'step' must be in [0, ", config_.steps, "] (got ",
+        step.dump(), ")");
+    const nlohmann::json& gen = field(meta, "noise_generator");
+    VOXGRAD_CHECK(
+        gen.is_object() && gen.contains("seed") &&
+            gen["seed"].is_number_unsigned() && gen.contains("offset") &&
+            gen["offset"].is_number_unsigned(),
+        "checkpoint metadata: 'noise_generator' must be {\"seed\": u64, "
+        "\"offset\": u64}");
+    std::vector<GanStats> hist;
+    for (const auto& row : field(meta, "history")) {
+      VOXGRAD_CHECK(
+          row.is_array() && row.size() == 5 && row[0].is_number_integer(),
+          "checkpoint metadata: bad history entry ", row.dump());
+      hist.push_back(
+          {row[0].get<int64_t>(), row[1].get<double>(), row[2].get<double>(),
+           row[3].get<double>(), row[4].get<double>()});
+    }
+    VOXGRAD_CHECK(
+        static_cast<int64_t>(hist.size()) == step.get<int64_t>(),
+        "checkpoint metadata: history has ", hist.size(), " entries for step ",
+        step.get<int64_t>());
+    sampler_.load_state(field(meta, "sampler"));
+    noise_.set_state(
+        gen["seed"].get<uint64_t>(), gen["offset"].get<uint64_t>());
+    step_ = step.get<int64_t>();
+    history_ = std::move(hist);
+  } catch (const std::exception& e) {
+    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
+  }
+}
+
+}  // namespace voxgrad::examples
