@@ -872,11 +872,11 @@ json load_from_bytes(
   for (const char* k : keys)
     if (!doc.contains(k))
       problems.add(std::string("missing top-level key '") + k + "'");
-  for (const auto& [k, v] : doc.items())
-    if (std::find_if(std::begin(keys), std::end(keys), [&](const char* x) {
-          return k == x;
-        }) == std::end(keys))
+  for (const auto& item : doc.items()) {
+    const std::string& k = item.key();
+    if (std::find(std::begin(keys), std::end(keys), k) == std::end(keys))
       problems.add("unexpected top-level key " + quote(k));
+  }
   if (const auto f = doc.find("format"); f != doc.end() && *f != kFormat)
     problems.add(
         "format is " + brief(*f) + ", expected \"" + kFormat +

@@ -92,7 +92,7 @@ void adam_update(
   Tensor& exp_avg_sq = buffer("exp_avg_sq");
   Tensor* max_sq = o.amsgrad() ? &buffer("max_exp_avg_sq") : nullptr;
 
-  const auto [beta1, beta2] = o.betas();
+  const double beta1 = o.betas().first, beta2 = o.betas().second;
   const double lr = o.lr(), wd = o.weight_decay();
   // Scalars in double as PyTorch computes them in Python, then rounded to
   // the parameter's type where a tensor op would round them.

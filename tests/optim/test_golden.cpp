@@ -211,7 +211,9 @@ TEST_CASE("golden: optimizers on Conv3d+ConvTranspose3d match PyTorch 1.13") {
               norms, run["clip_norms"].get<std::vector<double>>(), 0,
               f64 ? 1e-10 : 1e-5) <= 1);
     double worst_param = 0, worst_ratio = 0;
-    for (const auto& [n, t] : net.named_parameters()) {
+    for (const auto& named : net.named_parameters()) {
+      const std::string& n = named.first;
+      const Tensor& t = named.second;
       CAPTURE(n);
       const auto want = f64 ? run["final"][n]["data"].get<std::vector<double>>()
                             : f32_values(run["final"][n]);
