@@ -97,9 +97,9 @@ TEST_CASE("Sequential: a small 3-D encoder-decoder trains end to end") {
   CHECK(y.shape() == x.shape());
   BCEWithLogitsLoss loss;
   loss(y, gt(x, 0.0)).backward();
-  for (const auto& [n, p] : net.named_parameters()) {
-    CAPTURE(n);
-    CHECK(p.grad().defined());
+  for (const auto& named : net.named_parameters()) {
+    CAPTURE(named.first);  // no structured binding: clang 14 cannot capture one
+    CHECK(named.second.grad().defined());
   }
   const NamedTensors sd = net.state_dict();
   CHECK(sd.size() == 11);  // 2 + 2 conv, 2 + 2 norm params, 3 BN buffers
