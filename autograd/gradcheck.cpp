@@ -22,7 +22,9 @@ double* element(const Tensor& t, int64_t i) {
 
 // Grad mode stays on: fn may differentiate internally (a gradient penalty).
 Tensor evaluate(const GradcheckFn& fn, const TensorList& inputs) {
-  return fn(inputs).detach().contiguous();
+  // clone, not contiguous: an output that is a view of an input would
+  // otherwise alias it and see the later perturbations.
+  return fn(inputs).detach().clone();
 }
 
 }  // namespace
