@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "autograd/grad_mode.hpp"
+#include "autograd/hooks.hpp"
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 
@@ -156,8 +157,10 @@ TensorList run(
     if (targets.count(n))
       captured[n] = g;
     if (auto* acc = dynamic_cast<AccumulateGrad*>(n)) {
-      if (!capture)
+      if (!capture) {
         accumulate_into_leaf(*acc, std::move(g), create_graph);
+        detail::run_post_accumulate_grad_hooks(*acc);
+      }
       continue;
     }
     const auto& next = n->next();
