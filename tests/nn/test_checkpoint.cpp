@@ -203,7 +203,8 @@ TEST_CASE("inf and NaN are refused unless allowed, then come back bit-exact") {
   }
 }
 
-TEST_CASE("optimizer state and metadata round trip; training resumes exactly") {
+TEST_CASE(
+    "optimizer state and metadata round trip, and training resumes exactly") {
   TempDir dir;
   for (const char* name : {"run.json", "run.cbor"}) {
     CAPTURE(name);

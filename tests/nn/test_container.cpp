@@ -7,7 +7,7 @@
 
 namespace voxgrad::nn {
 
-TEST_CASE("Sequential: children named 0, 1, ...; forward chains them") {
+TEST_CASE("Sequential: children named 0, 1, ..., and forward chains them") {
   Sequential seq({std::make_shared<Linear>(4, 8), std::make_shared<ReLU>()});
   seq.push_back(std::make_shared<Linear>(8, 2));
   CHECK(seq.size() == 3);
@@ -35,7 +35,7 @@ TEST_CASE("Sequential: children named 0, 1, ...; forward chains them") {
   CHECK(test::bit_equal(Sequential()(x), x));  // empty: identity
 }
 
-TEST_CASE("Sequential: train/eval reach children; printing; errors") {
+TEST_CASE("Sequential: train/eval reach children, printing, errors") {
   Sequential seq(
       std::make_shared<Linear>(2, 3),
       std::make_shared<Dropout>(DropoutOptions(0.5)));
@@ -56,7 +56,7 @@ TEST_CASE("Sequential: train/eval reach children; printing; errors") {
       "already registered");
 }
 
-TEST_CASE("ModuleList: registers, indexes and iterates; no forward") {
+TEST_CASE("ModuleList: registers, indexes and iterates, and has no forward") {
   ModuleList list;
   list.push_back(std::make_shared<Linear>(3, 3));
   list.push_back(std::make_shared<Linear>(3, 3));

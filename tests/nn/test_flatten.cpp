@@ -6,7 +6,7 @@
 
 namespace voxgrad::nn {
 
-TEST_CASE("Flatten keeps the batch by default; Unflatten inverts it") {
+TEST_CASE("Flatten keeps the batch by default, and Unflatten inverts it") {
   const Tensor x = randn({2, 3, 4, 5});
   const Tensor f = Flatten()(x);
   CHECK(f.shape() == Shape{2, 60});

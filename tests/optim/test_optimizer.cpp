@@ -118,7 +118,7 @@ TEST_CASE("Adam two steps match the formula in double, with amsgrad") {
 }
 
 TEST_CASE(
-    "AdamW decays the weights directly; Adam adds the decay to the grad") {
+    "AdamW decays the weights directly, Adam adds the decay to the grad") {
   Tensor a = param({2.0}, kFloat64), b = param({2.0}, kFloat64);
   AdamW w({a}, AdamWOptions(0.1).weight_decay(0.5));
   Adam l2({b}, AdamOptions(0.1).weight_decay(0.5));
@@ -142,7 +142,7 @@ TEST_CASE("parameters without a gradient are skipped and get no state") {
   CHECK(opt.state(b) == nullptr);
 }
 
-TEST_CASE("parameter groups keep their own options; set_lr sets them all") {
+TEST_CASE("parameter groups keep their own options, and set_lr sets them all") {
   Tensor a = param({1.0}), b = param({1.0});
   SGD opt(
       {ParamGroup({a}), ParamGroup({b}, SGDOptions(0.25).momentum(0.5))},
