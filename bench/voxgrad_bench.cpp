@@ -16,7 +16,9 @@
 // Sampling as the anchor harness (../shared/anchors/perf): W warm-up calls
 // (default 2), then timed calls until at least 5 samples and 1 s of samples,
 // at most 25; --reps R takes exactly R samples instead. Reports the median
-// and the minimum; GFLOP/s = SPEC's FLOPs / median.
+// and the minimum; GFLOP/s = SPEC's FLOPs / median. The table (not the
+// JSON) also shows extra%: the kernels' peak workspace during one more call
+// / the op's input + output + weight bytes.
 
 #include <algorithm>
 #include <array>
@@ -32,6 +34,7 @@
 #include "autograd/conv_ops.hpp"
 #include "autograd/grad_mode.hpp"
 #include "core/kernels/conv3d.hpp"
+#include "core/kernels/conv3d_internal.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
@@ -254,9 +257,9 @@ int main(int argc, char** argv) {
     if (!o.json)
       std::printf(
           "voxgrad-bench: %d thread(s), conv kernels %s\n"
-          "%-11s %-10s %10s %10s %9s %5s\n",
+          "%-11s %-10s %10s %10s %9s %5s %7s\n",
           threads, voxgrad::kernels::conv3d_isa(), "case", "pass", "median_ms",
-          "min_ms", "GFLOP/s", "reps");
+          "min_ms", "GFLOP/s", "reps", "extra%");
     for (const ConvCase& c : bench_cases()) {
       if (std::find(o.cases.begin(), o.cases.end(), c.bench) == o.cases.end())
         continue;
@@ -274,6 +277,18 @@ int main(int argc, char** argv) {
           fn = [&run] { (void)run.bwd_weight(); };
         const Stats s = time_calls(fn, o);
         const double gflops = c.g.flops() / (s.median_ms * 1e6);
+        // Extra memory: the kernels' peak workspace during one more call,
+        // relative to the op's input + output + weight bytes.
+        namespace vkd = voxgrad::kernels::detail;
+        double extra = 0;
+        if (!o.json) {
+          vkd::workspace_peak_reset();
+          fn();
+          const double op_bytes =
+              4.0 * static_cast<double>(
+                        c.g.x_numel() + c.g.y_numel() + c.g.w_numel());
+          extra = 100.0 * static_cast<double>(vkd::workspace_peak()) / op_bytes;
+        }
         if (o.json)
           std::printf(
               "{\"case\": \"%s\", \"pass\": \"%s\", \"threads\": %d, "
@@ -281,8 +296,8 @@ int main(int argc, char** argv) {
               c.bench.c_str(), pass, threads, s.median_ms, s.min_ms, gflops);
         else
           std::printf(
-              "%-11s %-10s %10.3f %10.3f %9.1f %5d\n", c.bench.c_str(), pass,
-              s.median_ms, s.min_ms, gflops, s.reps);
+              "%-11s %-10s %10.3f %10.3f %9.1f %5d %7.2f\n", c.bench.c_str(),
+              pass, s.median_ms, s.min_ms, gflops, s.reps, extra);
         std::fflush(stdout);
       }
     }

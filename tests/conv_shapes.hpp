@@ -128,6 +128,15 @@ inline std::vector<ConvCase> conv_shapes() {
   // than one micro-kernel call (12*27 = 324 > 256), over several tiles.
   add(conv_geometry(1, 12, 13, {10, 10, 10}, {3, 3, 3}, one, one));
   add(conv_geometry(2, 13, 7, {6, 6, 33}, {1, 1, 3}, {1, 1, 2}, {0, 0, 1}));
+  // Rows of whole SIMD vectors (4, 8 and 16 lanes) and rows longer than a
+  // vector but not a multiple of it: the engines' halo layout, with and
+  // without stride phases, in direct and in tile (transposed) mode.
+  add(conv_geometry(2, 3, 5, {6, 7, 16}, {3, 3, 3}, {2, 2, 2}, one));
+  add(conv_geometry(1, 2, 3, {3, 3, 32}, {3, 3, 3}, one, one));
+  add(conv_geometry(1, 2, 3, {3, 4, 33}, {3, 3, 3}, one, one));
+  add(transposed_geometry(1, 3, 4, {3, 4, 9}, {3, 3, 3}, {2, 2, 2}, one));
+  add(transposed_geometry(
+      1, 2, 3, {2, 3, 17}, {4, 4, 4}, {2, 2, 2}, one, zero, one, 1));
   // Empty batch.
   add(conv_geometry(0, 3, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, one));
   // Transposed-conv geometries, incl. output_padding (extra > 0) and
@@ -150,8 +159,7 @@ inline std::vector<ConvCase> conv_shapes() {
   bench(
       "gan_up1", transposed_geometry(8, 128, 64, {8, 8, 8}, k4, s2, one), true);
   bench(
-      "gan_up2",
-      transposed_geometry(8, 64, 32, {16, 16, 16}, k4, s2, one),
+      "gan_up2", transposed_geometry(8, 64, 32, {16, 16, 16}, k4, s2, one),
       true);
   bench("enc_down", conv_geometry(8, 32, 64, {32, 32, 32}, k3, s2, one), false);
   bench("stem", conv_geometry(4, 1, 16, {64, 64, 64}, k3, one, one), false);
@@ -162,8 +170,7 @@ inline std::vector<ConvCase> conv_shapes() {
       false);
   bench(
       "depthwise",
-      conv_geometry(4, 64, 64, {32, 32, 32}, k3, one, one, one, 64),
-      false);
+      conv_geometry(4, 64, 64, {32, 32, 32}, k3, one, one, one, 64), false);
   bench(
       "grouped_up",
       transposed_geometry(4, 64, 64, {16, 16, 16}, k3, s2, one, one, one, 4),

@@ -7,15 +7,14 @@
 //   = A_G x
 //
 // where W(a, b) = ∂<A_w a, b>/∂w is bilinear. The last line holds because
-// <W(x, dy), G> = <A_G x, dy>. Bias is added by the forward ops (a fresh
-// output, one pass) and its gradient is the sum of G over batch and space.
+// <W(x, dy), G> = <A_G x, dy>. Bias is added by the forward kernels (their
+// epilogue) and its gradient is the sum of G over batch and space.
 
 #include "autograd/conv_ops.hpp"
 
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 #include "core/kernels/conv3d.hpp"
-#include "core/parallel.hpp"
 
 namespace voxgrad::autograd {
 namespace {
@@ -46,27 +45,6 @@ void check_numel(
       shape_str(t.shape()), ")");
 }
 
-/// out[n, c, ...] += b[c] on a fresh contiguous (N, C, S...) tensor.
-void add_bias_inplace(const Tensor& out, const Tensor& b) {
-  const int64_t n = out.shape()[0], c = out.shape()[1];
-  const int64_t s = n * c == 0 ? 0 : out.numel() / (n * c);
-  const Tensor bc = dense(b);
-  dispatch(out.dtype(), [&]<class T>() {
-    T* p = out.data<T>();
-    const T* pb = bc.data<T>();
-    parallel_for(
-        0, n * c, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, s)),
-        [&](int64_t r0, int64_t r1) {
-          for (int64_t r = r0; r < r1; ++r) {
-            const T v = pb[r % c];
-            T* q = p + r * s;
-            for (int64_t i = 0; i < s; ++i)
-              q[i] += v;
-          }
-        });
-  });
-}
-
 Tensor bias_grad(const Tensor& grad, const Tensor& b) {
   return grad.sum({0, 2, 3, 4}, true).reshape(b.shape());
 }
@@ -85,11 +63,12 @@ Tensor conv3d_op(
     check_numel(b, g.C_out, "conv3d", "bias", g);
   Tensor y = empty(y_shape(g), x.dtype());
   const Tensor xc = dense(x), wc = dense(w);
+  const Tensor bc = b.defined() ? dense(b) : Tensor();
   dispatch(x.dtype(), [&]<class T>() {
-    kernels::conv3d_fwd<T>(g, xc.data<T>(), wc.data<T>(), y.data<T>());
+    kernels::conv3d_fwd<T>(
+        g, xc.data<T>(), wc.data<T>(), y.data<T>(),
+        bc.defined() ? bc.data<T>() : nullptr);
   });
-  if (b.defined())
-    add_bias_inplace(y, b);
   return record(
       Op::conv3d, y, {x, w, b},
       [x, w, b, g](const BackwardArgs& a) -> TensorList {
@@ -114,11 +93,12 @@ Tensor conv_transpose3d_op(
     check_numel(b, g.C_in, "conv_transpose3d", "bias", g);
   Tensor z = empty(x_shape(g), u.dtype());
   const Tensor uc = dense(u), wc = dense(w);
+  const Tensor bc = b.defined() ? dense(b) : Tensor();
   dispatch(u.dtype(), [&]<class T>() {
-    kernels::conv3d_bwd_data<T>(g, uc.data<T>(), wc.data<T>(), z.data<T>());
+    kernels::conv3d_bwd_data<T>(
+        g, uc.data<T>(), wc.data<T>(), z.data<T>(),
+        bc.defined() ? bc.data<T>() : nullptr);
   });
-  if (b.defined())
-    add_bias_inplace(z, b);
   return record(
       Op::conv_transpose3d, z, {u, w, b},
       [u, w, b, g](const BackwardArgs& a) -> TensorList {

@@ -1,28 +1,29 @@
-// The three conv3d kernels: ISA dispatch and the per-axis index maps. The
-// engines that run them (pack a panel, multiply, unpack) are in
-// conv3d_engine.hpp; see NOTE [ Conv adjointness ] in conv3d.hpp.
+// The three conv3d kernels: ISA dispatch and the per-axis index maps that
+// drive the engines (conv3d_engine_impl.hpp, compiled once per instruction
+// set); see NOTE [ Conv adjointness ] in conv3d.hpp and NOTE [ Conv engine ]
+// in conv3d_engine_impl.hpp.
 
 #include "core/kernels/conv3d.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/kernels/conv3d_engine.hpp"
-#include "core/kernels/conv3d_simd.hpp"
+#include "core/kernels/conv3d_engine_impl.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
 
 template <class T>
-const MicroKernels<T>& microkernels_generic() {
-  static constexpr MicroKernels<T> kTable =
-      make_microkernels<T, xsimd::default_arch>("generic");
+const ConvEngines<T>& conv_engines_generic() {
+  static constexpr ConvEngines<T> kTable =
+      make_engines<T, xsimd::default_arch>("generic");
   return kTable;
 }
-template const MicroKernels<float>& microkernels_generic<float>();
-template const MicroKernels<double>& microkernels_generic<double>();
+template const ConvEngines<float>& conv_engines_generic<float>();
+template const ConvEngines<double>& conv_engines_generic<double>();
 
 namespace {
 
@@ -40,7 +41,7 @@ bool cpu_supports(Isa isa) {
 }
 
 template <class T>
-const MicroKernels<T>& pick_microkernels() {
+const ConvEngines<T>& pick_engines() {
   Isa isa = g_forced_isa.load(std::memory_order_relaxed);
   if (isa == Isa::Auto) {
     isa = cpu_supports(Isa::Avx512) ? Isa::Avx512
@@ -48,13 +49,36 @@ const MicroKernels<T>& pick_microkernels() {
                                     : Isa::Generic;
   }
   if (isa == Isa::Avx512)
-    return microkernels_avx512<T>();
+    return conv_engines_avx512<T>();
   if (isa == Isa::Avx2)
-    return microkernels_avx2<T>();
-  return microkernels_generic<T>();
+    return conv_engines_avx2<T>();
+  return conv_engines_generic<T>();
 }
 
 }  // namespace
+
+namespace {
+std::atomic<int64_t> g_workspace_live{0}, g_workspace_peak{0};
+}  // namespace
+
+void workspace_track(int64_t bytes) {
+  const int64_t now =
+      g_workspace_live.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  int64_t peak = g_workspace_peak.load(std::memory_order_relaxed);
+  while (now > peak && !g_workspace_peak.compare_exchange_weak(
+                           peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+void workspace_peak_reset() {
+  g_workspace_peak.store(
+      g_workspace_live.load(std::memory_order_relaxed),
+      std::memory_order_relaxed);
+}
+
+int64_t workspace_peak() {
+  return g_workspace_peak.load(std::memory_order_relaxed);
+}
 
 bool set_conv3d_isa(Isa isa) {
   if (!cpu_supports(isa))
@@ -67,8 +91,40 @@ bool set_conv3d_isa(Isa isa) {
 
 namespace {
 
-using detail::AxisMap;
-using detail::GatherClass;
+using detail::AxisView;
+using detail::ClassView;
+
+// One axis of a gather, owning its tap arrays (AxisView points into them).
+struct AxisMap {
+  int64_t n_pos = 0, src_len = 0, src_step = 1, dst_step = 1, dst_off = 0;
+  std::vector<int64_t> tap, off, lo, hi;
+
+  // Tap t reads src_step*j + offset; valid for j in [lo, hi).
+  void add_tap(int64_t t, int64_t offset) {
+    auto cdiv = [](int64_t a, int64_t b) {
+      return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+    };
+    tap.push_back(t);
+    off.push_back(offset);
+    const int64_t l = std::clamp(cdiv(-offset, src_step), int64_t{0}, n_pos);
+    lo.push_back(l);
+    hi.push_back(std::clamp(cdiv(src_len - offset, src_step), l, n_pos));
+  }
+  AxisView view() const {
+    AxisView v;
+    v.n_pos = n_pos;
+    v.src_len = src_len;
+    v.src_step = src_step;
+    v.dst_step = dst_step;
+    v.dst_off = dst_off;
+    v.n_taps = static_cast<int64_t>(tap.size());
+    v.tap = tap.data();
+    v.off = off.data();
+    v.lo = lo.data();
+    v.hi = hi.data();
+    return v;
+  }
+};
 
 // Conv direction along one axis: position j = output index o, reading
 // x[o*s - p + t*dil] for every tap t, writing y[o].
@@ -101,107 +157,148 @@ AxisMap transposed_axis(const ConvGeometry3d& g, int a, int64_t r) {
   return m;
 }
 
+void fill_dims(int64_t (&d)[3], const Int3& v) {
+  for (int a = 0; a < 3; ++a)
+    d[a] = v[static_cast<size_t>(a)];
+}
+
 }  // namespace
 
 /*
- * conv3d_fwd: y = A_w x.
+ * conv3d_fwd: y = A_w x (+ bias).
  *   x (N, C_in, in_d, in_h, in_w)          contiguous
  *   w (C_out, C_in/G, kd, kh, kw)          contiguous
  *   y (N, C_out, out_d, out_h, out_w)      contiguous, overwritten
- * One gather class: the GEMM rows are the group's output channels, the
- * reduction index is (ci, kd, kh, kw) in weight order, so the weight needs
- * no transposition. Tasks: (n, group, tile of output positions[, rows]).
+ * One gather class: the rows are the group's output channels, the
+ * reduction runs over (ci, kd, kh, kw) of the weight.
  */
 template <class T>
-void conv3d_fwd(const ConvGeometry3d& g, const T* x, const T* w, T* y) {
+void conv3d_fwd(
+    const ConvGeometry3d& g, const T* x, const T* w, T* y, const T* bias) {
   g.validate("conv3d");
-  detail::GatherProblem prob;
-  prob.N = g.N;
-  prob.G = g.groups;
-  prob.M = g.C_out_g();
-  prob.C_src = g.C_in_g();
-  prob.src_dims = g.in;
-  prob.dst_dims = g.out;
-  prob.kernel = g.kernel;
-  prob.w_rows_are_dst = true;
-  GatherClass c;
-  for (int a = 0; a < 3; ++a)
-    c.ax[a] = conv_axis(g, a);
-  prob.classes.push_back(std::move(c));
-  detail::run_gather(prob, x, w, y, detail::pick_microkernels<T>());
+  AxisMap maps[3];
+  ClassView cls;
+  for (int a = 0; a < 3; ++a) {
+    maps[a] = conv_axis(g, a);
+    cls.ax[a] = maps[a].view();
+  }
+  const int64_t group_start[2] = {0, 1};
+  detail::GatherArgs<T> args;
+  args.N = g.N;
+  args.G = g.groups;
+  args.M = g.C_out_g();
+  args.C_src = g.C_in_g();
+  fill_dims(args.src_dims, g.in);
+  fill_dims(args.dst_dims, g.out);
+  fill_dims(args.kernel, g.kernel);
+  args.w_rows_are_dst = true;
+  args.classes = &cls;
+  args.group_start = group_start;
+  args.n_groups = 1;
+  args.src = x;
+  args.w = w;
+  args.dst = y;
+  args.bias = bias;
+  detail::pick_engines<T>().gather(args);
 }
 
 /*
- * conv3d_bwd_data: dx = A_wᵀ dy (ConvTranspose3d's forward).
+ * conv3d_bwd_data: dx = A_wᵀ dy (+ bias) (ConvTranspose3d's forward).
  *   dy (N, C_out, out_d, out_h, out_w)     contiguous
  *   w  (C_out, C_in/G, kd, kh, kw)         contiguous
  *   dx (N, C_in, in_d, in_h, in_w)         contiguous, overwritten
- * A gather over prod(stride) phase classes (see transposed_axis): rows are
- * the group's input channels, the reduction index is (co, taps of the
- * class). Positions no tap reaches (empty class, or the trailing `extra`
- * positions) get an empty reduction and so an exact zero.
- * Tasks: (n, group, class, tile of that class's positions[, rows]).
+ * A gather over prod(stride) phase classes (see transposed_axis), grouped
+ * by depth phase: rows are the group's input channels, the reduction runs
+ * over (co, taps of the class). Positions no tap reaches (a class without
+ * taps, or the trailing `extra` positions) get an empty sum: zero (+ bias).
  */
 template <class T>
-void conv3d_bwd_data(const ConvGeometry3d& g, const T* dy, const T* w, T* dx) {
+void conv3d_bwd_data(
+    const ConvGeometry3d& g, const T* dy, const T* w, T* dx, const T* bias) {
   g.validate("conv3d_bwd_data");
-  detail::GatherProblem prob;
-  prob.N = g.N;
-  prob.G = g.groups;
-  prob.M = g.C_in_g();
-  prob.C_src = g.C_out_g();
-  prob.src_dims = g.out;
-  prob.dst_dims = g.in;
-  prob.kernel = g.kernel;
-  prob.w_rows_are_dst = false;
   std::vector<AxisMap> phases[3];
   for (int a = 0; a < 3; ++a)
     for (int64_t r = 0; r < g.stride[a]; ++r)
       phases[a].push_back(transposed_axis(g, a, r));
-  for (const AxisMap& md : phases[0])
+  std::vector<ClassView> classes;
+  std::vector<int64_t> group_start{0};
+  for (const AxisMap& md : phases[0]) {
+    if (md.n_pos == 0)
+      continue;
     for (const AxisMap& mh : phases[1])
       for (const AxisMap& mw : phases[2]) {
-        if (md.n_pos == 0 || mh.n_pos == 0 || mw.n_pos == 0)
+        if (mh.n_pos == 0 || mw.n_pos == 0)
           continue;
-        GatherClass c;
-        c.ax[0] = md;
-        c.ax[1] = mh;
-        c.ax[2] = mw;
-        prob.classes.push_back(std::move(c));
+        ClassView c;
+        c.ax[0] = md.view();
+        c.ax[1] = mh.view();
+        c.ax[2] = mw.view();
+        classes.push_back(c);
       }
-  detail::run_gather(prob, dy, w, dx, detail::pick_microkernels<T>());
+    group_start.push_back(static_cast<int64_t>(classes.size()));
+  }
+  detail::GatherArgs<T> args;
+  args.N = g.N;
+  args.G = g.groups;
+  args.M = g.C_in_g();
+  args.C_src = g.C_out_g();
+  fill_dims(args.src_dims, g.out);
+  fill_dims(args.dst_dims, g.in);
+  fill_dims(args.kernel, g.kernel);
+  args.w_rows_are_dst = false;
+  args.classes = classes.data();
+  args.group_start = group_start.data();
+  args.n_groups = static_cast<int64_t>(group_start.size()) - 1;
+  args.src = dy;
+  args.w = w;
+  args.dst = dx;
+  args.bias = bias;
+  detail::pick_engines<T>().gather(args);
 }
 
 /*
  * conv3d_bwd_weight: dw[co, ci, t] = sum_{n, o} dy[n, co, o] *
- *                                    x[n, ci, o*s - p + t*dil].
+ *                                    x[n, ci, o*s - p + t*dil]
+ * (and dbias[co] = sum_{n, o} dy[n, co, o] if asked).
  *   x  (N, C_in, in_d, in_h, in_w)         contiguous
  *   dy (N, C_out, out_d, out_h, out_w)     contiguous
  *   dw (C_out, C_in/G, kd, kh, kw)         contiguous, overwritten
- * Tasks: (group, block of (ci, kd, kh, kw) columns[, block of co]); the
- * (n, output position) reduction runs inside each task, in order.
  */
 template <class T>
 void conv3d_bwd_weight(
-    const ConvGeometry3d& g, const T* x, const T* dy, T* dw) {
+    const ConvGeometry3d& g, const T* x, const T* dy, T* dw, T* dbias) {
   g.validate("conv3d_bwd_weight");
-  detail::WgradProblem prob;
-  prob.g = g;
-  for (int a = 0; a < 3; ++a)
-    prob.ax[a] = conv_axis(g, a);
-  detail::run_wgrad(prob, x, dy, dw, detail::pick_microkernels<T>());
+  AxisMap maps[3];
+  detail::WgradArgs<T> args;
+  for (int a = 0; a < 3; ++a) {
+    maps[a] = conv_axis(g, a);
+    args.conv.ax[a] = maps[a].view();
+  }
+  args.N = g.N;
+  args.G = g.groups;
+  args.Cig = g.C_in_g();
+  args.Cog = g.C_out_g();
+  fill_dims(args.in, g.in);
+  fill_dims(args.out, g.out);
+  fill_dims(args.kernel, g.kernel);
+  args.x = x;
+  args.dy = dy;
+  args.dw = dw;
+  args.dbias = dbias;
+  detail::pick_engines<T>().wgrad(args);
 }
 
 const char* conv3d_isa() {
-  return detail::pick_microkernels<float>().name;
+  return detail::pick_engines<float>().name;
 }
 
-#define VOXGRAD_INSTANTIATE(T)                                                \
-  template void conv3d_fwd<T>(const ConvGeometry3d&, const T*, const T*, T*); \
-  template void conv3d_bwd_data<T>(                                           \
-      const ConvGeometry3d&, const T*, const T*, T*);                         \
-  template void conv3d_bwd_weight<T>(                                         \
-      const ConvGeometry3d&, const T*, const T*, T*);
+#define VOXGRAD_INSTANTIATE(T)                                  \
+  template void conv3d_fwd<T>(                                  \
+      const ConvGeometry3d&, const T*, const T*, T*, const T*); \
+  template void conv3d_bwd_data<T>(                             \
+      const ConvGeometry3d&, const T*, const T*, T*, const T*); \
+  template void conv3d_bwd_weight<T>(                           \
+      const ConvGeometry3d&, const T*, const T*, T*, T*);
 VOXGRAD_INSTANTIATE(float)
 VOXGRAD_INSTANTIATE(double)
 #undef VOXGRAD_INSTANTIATE

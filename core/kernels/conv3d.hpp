@@ -1,6 +1,8 @@
 #pragma once
 // The three 3-D convolution kernels. Raw pointers + explicit geometry; no
-// autograd, no Tensor, no bias (bias is a separate op).
+// autograd, no Tensor. The bias is optional: an epilogue of fwd and
+// bwd_data, and a by-product (the sum of dy) of bwd_weight, computed with
+// the same result as a separate pass would give.
 //
 // NOTE [ Conv adjointness ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -35,17 +37,19 @@
 // the covered span by up to max(stride, dilation) - 1: those trailing input
 // positions receive no taps (their dx is zero; they never affect y).
 //
-// Implementation (conv3d.cpp): fwd and bwd_data are both "gather GEMMs":
-// for a tile of destination positions, pack the source values each tap reads
-// into a small panel B[(c_src, tap)][pos] and multiply by the weight matrix.
-// bwd_data is a gather, not a scatter: by the sub-pixel (phase)
-// decomposition, the dx positions with a fixed residue (i + p) mod s per axis
-// see a fixed set of taps, each reading dy at a fixed offset, so each phase
-// class is a dense stride-1 correlation and every dx element is written once.
-// bwd_weight packs B transposed and reduces over (n, position) inside each
-// task. Every kernel partitions its own output across threads and computes
-// each element by one fixed chain of operations, so results are
-// bit-identical for any thread count.
+// Implementation (conv3d_engine_impl.hpp, NOTE [ Conv engine ]): fwd and
+// bwd_data are both gathers: for a plane of destination positions and a
+// chunk of source channels, pack the source rows each tap reads into a small
+// buffer (each tap's values for consecutive positions are then one run at a
+// fixed offset) and multiply by the weights with a register-blocked SIMD
+// kernel. bwd_data is a gather, not a scatter: by the sub-pixel (phase)
+// decomposition, the dx positions with a fixed residue (i + p) mod s per
+// axis see a fixed set of taps, each reading dy at a fixed offset, so each
+// phase class is a dense stride-1 correlation and every dx element is
+// written once. bwd_weight packs the same planes and reduces over
+// (n, position) in SIMD lanes. Every kernel partitions its own output
+// across threads and computes each element by one fixed chain of
+// operations, so results are bit-identical for any thread count.
 
 #include "core/kernels/conv_geometry.hpp"
 
@@ -57,25 +61,45 @@ namespace voxgrad::kernels {
 // count (bit-identical), but may differ in the last bits between
 // instruction sets (fused multiply-add, vector width).
 
-/// y = A_w x. Validates g (throws voxgrad::Error naming "conv3d"); overwrites
-/// y. Layouts (contiguous, row-major):
+/// y = A_w x (+ bias). Validates g (throws voxgrad::Error naming "conv3d");
+/// overwrites y. Layouts (contiguous, row-major):
 ///   x (N, C_in, in_d, in_h, in_w), w (C_out, C_in/groups, kd, kh, kw),
-///   y (N, C_out, out_d, out_h, out_w).
-///   conv3d_fwd<float>(g, x.data(), w.data(), y.data());
+///   y (N, C_out, out_d, out_h, out_w), bias (C_out) or null.
+/// With a bias, y[n, c, o] = (sum of the products) + bias[c], exactly as
+/// adding the bias afterwards would.
+///   conv3d_fwd<float>(g, x.data(), w.data(), y.data(), b.data());
 template <class T>
-void conv3d_fwd(const ConvGeometry3d& g, const T* x, const T* w, T* y);
+void conv3d_fwd(
+    const ConvGeometry3d& g,
+    const T* x,
+    const T* w,
+    T* y,
+    const T* bias = nullptr);
 
-/// dx = A_wᵀ dy (also ConvTranspose3d's forward on the swapped geometry).
-/// Overwrites dx (N, C_in, in); dy is (N, C_out, out), w as above.
+/// dx = A_wᵀ dy (+ bias) (also ConvTranspose3d's forward on the swapped
+/// geometry). Overwrites dx (N, C_in, in); dy is (N, C_out, out), w as
+/// above, bias (C_in) or null, added after the sum.
 ///   conv3d_bwd_data<float>(g, dy.data(), w.data(), dx.data());
 template <class T>
-void conv3d_bwd_data(const ConvGeometry3d& g, const T* dy, const T* w, T* dx);
+void conv3d_bwd_data(
+    const ConvGeometry3d& g,
+    const T* dy,
+    const T* w,
+    T* dx,
+    const T* bias = nullptr);
 
 /// dw = ∂<A_w x, dy>/∂w, shaped like w (C_out, C_in/groups, kd, kh, kw).
-/// Overwrites dw (zeros when N == 0).
+/// Overwrites dw (zeros when N == 0). If dbias is not null, also writes
+/// dbias[c] = sum of dy[n, c, :] over n and positions (Conv3d's bias
+/// gradient), C_out values.
 ///   conv3d_bwd_weight<float>(g, x.data(), dy.data(), dw.data());
 template <class T>
-void conv3d_bwd_weight(const ConvGeometry3d& g, const T* x, const T* dy, T* dw);
+void conv3d_bwd_weight(
+    const ConvGeometry3d& g,
+    const T* x,
+    const T* dy,
+    T* dw,
+    T* dbias = nullptr);
 
 /// Name of the instruction set the kernels dispatch to on this machine
 /// ("avx512", "avx2" or "generic"), for benchmarks and bug reports.

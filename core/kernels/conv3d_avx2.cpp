@@ -1,26 +1,26 @@
-// The AVX2 + FMA micro-kernels (this file is compiled with -mavx2 -mfma;
+// The AVX2 + FMA engines (this file is compiled with -mavx2 -mfma;
 // conv3d.cpp calls into it only after checking the CPU supports both).
 
 #include "core/kernels/conv3d_internal.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
-#include "core/kernels/conv3d_simd.hpp"
+#include "core/kernels/conv3d_engine_impl.hpp"
 #endif
 
 namespace voxgrad::kernels::detail {
 
 template <class T>
-const MicroKernels<T>& microkernels_avx2() {
+const ConvEngines<T>& conv_engines_avx2() {
 #if defined(__AVX2__) && defined(__FMA__)
-  static constexpr MicroKernels<T> kTable =
-      make_microkernels<T, xsimd::fma3<xsimd::avx2>>("avx2");
+  static constexpr ConvEngines<T> kTable =
+      make_engines<T, xsimd::fma3<xsimd::avx2>>("avx2");
   return kTable;
 #else
-  return microkernels_generic<T>();  // built without the flags
+  return conv_engines_generic<T>();  // built without the flags
 #endif
 }
 
-template const MicroKernels<float>& microkernels_avx2<float>();
-template const MicroKernels<double>& microkernels_avx2<double>();
+template const ConvEngines<float>& conv_engines_avx2<float>();
+template const ConvEngines<double>& conv_engines_avx2<double>();
 
 }  // namespace voxgrad::kernels::detail

@@ -1,26 +1,26 @@
-// The AVX-512 micro-kernels (this file is compiled with -mavx512f ...;
-// conv3d.cpp calls into it only after checking the CPU supports AVX-512F).
+// The AVX-512 engines (this file is compiled with -mavx512f ...; conv3d.cpp
+// calls into it only after checking the CPU supports AVX-512F).
 
 #include "core/kernels/conv3d_internal.hpp"
 
 #if defined(__AVX512F__) && defined(__FMA__)
-#include "core/kernels/conv3d_simd.hpp"
+#include "core/kernels/conv3d_engine_impl.hpp"
 #endif
 
 namespace voxgrad::kernels::detail {
 
 template <class T>
-const MicroKernels<T>& microkernels_avx512() {
+const ConvEngines<T>& conv_engines_avx512() {
 #if defined(__AVX512F__) && defined(__FMA__)
-  static constexpr MicroKernels<T> kTable =
-      make_microkernels<T, xsimd::avx512f>("avx512");
+  static constexpr ConvEngines<T> kTable =
+      make_engines<T, xsimd::avx512f>("avx512");
   return kTable;
 #else
-  return microkernels_generic<T>();  // built without the flags
+  return conv_engines_generic<T>();  // built without the flags
 #endif
 }
 
-template const MicroKernels<float>& microkernels_avx512<float>();
-template const MicroKernels<double>& microkernels_avx512<double>();
+template const ConvEngines<float>& conv_engines_avx512<float>();
+template const ConvEngines<double>& conv_engines_avx512<double>();
 
 }  // namespace voxgrad::kernels::detail

@@ -19,20 +19,8 @@ void check_triple(
     const ConvGeometry3d& g) {
   for (int a = 0; a < 3; ++a)
     VOXGRAD_CHECK(
-        v[a] >= min,
-        op,
-        ": ",
-        field,
-        "[",
-        a,
-        "] (",
-        kAxis[a],
-        ") must be >= ",
-        min,
-        " (got ",
-        v[a],
-        "); geometry ",
-        g.str());
+        v[a] >= min, op, ": ", field, "[", a, "] (", kAxis[a],
+        ") must be >= ", min, " (got ", v[a], "); geometry ", g.str());
 }
 
 }  // namespace
@@ -48,46 +36,22 @@ int64_t ConvGeometry3d::conv_out_size(
 void ConvGeometry3d::validate(const char* op) const {
   const auto& g = *this;
   VOXGRAD_CHECK(
-      N >= 0,
-      op,
-      ": N (batch size) must be >= 0 (got ",
-      N,
-      "); geometry ",
+      N >= 0, op, ": N (batch size) must be >= 0 (got ", N, "); geometry ",
       str());
   VOXGRAD_CHECK(
       C_in >= 1, op, ": C_in must be >= 1 (got ", C_in, "); geometry ", str());
   VOXGRAD_CHECK(
-      C_out >= 1,
-      op,
-      ": C_out must be >= 1 (got ",
-      C_out,
-      "); geometry ",
+      C_out >= 1, op, ": C_out must be >= 1 (got ", C_out, "); geometry ",
       str());
   VOXGRAD_CHECK(
-      groups >= 1,
-      op,
-      ": groups must be >= 1 (got ",
-      groups,
-      "); geometry ",
+      groups >= 1, op, ": groups must be >= 1 (got ", groups, "); geometry ",
       str());
   VOXGRAD_CHECK(
-      C_in % groups == 0,
-      op,
-      ": groups (",
-      groups,
-      ") must divide C_in (got C_in = ",
-      C_in,
-      "); geometry ",
-      str());
+      C_in % groups == 0, op, ": groups (", groups,
+      ") must divide C_in (got C_in = ", C_in, "); geometry ", str());
   VOXGRAD_CHECK(
-      C_out % groups == 0,
-      op,
-      ": groups (",
-      groups,
-      ") must divide C_out (got C_out = ",
-      C_out,
-      "); geometry ",
-      str());
+      C_out % groups == 0, op, ": groups (", groups,
+      ") must divide C_out (got C_out = ", C_out, "); geometry ", str());
   check_triple(op, "in", in, 1, g);
   check_triple(op, "out", out, 1, g);
   check_triple(op, "kernel", kernel, 1, g);
@@ -100,34 +64,13 @@ void ConvGeometry3d::validate(const char* op) const {
     const int64_t extra = in[a] - covered;
     const int64_t limit = std::max(stride[a], dilation[a]);
     VOXGRAD_CHECK(
-        extra >= 0 && extra < limit,
-        op,
-        ": in[",
-        a,
-        "] (",
-        kAxis[a],
-        ") = ",
-        in[a],
-        " does not match out[",
-        a,
-        "] = ",
-        out[a],
+        extra >= 0 && extra < limit, op, ": in[", a, "] (", kAxis[a],
+        ") = ", in[a], " does not match out[", a, "] = ", out[a],
         " (expected in - ((",
         "out-1)*stride - 2*padding + dilation*(kernel-1) + 1) in [0, ",
-        "max(stride, dilation)) = [0, ",
-        limit,
-        "), got ",
-        extra,
-        " with kernel ",
-        kernel[a],
-        ", stride ",
-        stride[a],
-        ", padding ",
-        padding[a],
-        ", dilation ",
-        dilation[a],
-        "); geometry ",
-        str());
+        "max(stride, dilation)) = [0, ", limit, "), got ", extra,
+        " with kernel ", kernel[a], ", stride ", stride[a], ", padding ",
+        padding[a], ", dilation ", dilation[a], "); geometry ", str());
   }
 }
 
