@@ -5,7 +5,7 @@
 //   build/bin/voxel_vae --resume vae_out/checkpoint.json   # continue it
 //
 // The last line on stdout is JSON: {"iou": ..., "loss": ..., "steps": ...,
-// "seconds": ...}. See examples/voxel_vae/README.md for every flag.
+// "seconds": ...}. `voxel_vae --help` lists every flag.
 
 #include <iostream>
 #include <nlohmann/json.hpp>

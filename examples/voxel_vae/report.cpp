@@ -9,6 +9,7 @@
 #include "autograd/ops.hpp"
 #include "files.hpp"
 #include "image.hpp"
+#include "latent_fit.hpp"
 #include "mesh.hpp"
 #include "plot.hpp"
 #include "render.hpp"
@@ -120,14 +121,18 @@ void write_pictures(
     }
   write_png(dir + "/reconstructions.png", tile_grid(tiles, 8, 4));
 
-  // Random samples: z ~ N(0, I), decoded; rows of 3-D views alternate with
-  // rows of mid-slices.
+  // Random samples, rows of 3-D views alternating with rows of mid-slices:
+  // from the prior N(0, I), and from a Gaussian fitted to training codes
+  // (see latent_fit.hpp for why the two differ).
   Generator gen(seed * 0x9E3779B97F4A7C15ULL + 0x53414D50ULL);
   const int64_t count = 16;
-  const Tensor z = randn({count, model.arch().latent}, kFloat32, &gen);
-  const Tensor s = probabilities(model.decode(z));
   View sample_view = view;
   sample_view.color = {110, 170, 110};
+  const Tensor prior = probabilities(
+      model.decode(randn({count, model.arch().latent}, kFloat32, &gen)));
+  write_png(dir + "/samples_prior.png", volume_grid(prior, 8, sample_view));
+  const Tensor s = probabilities(
+      model.decode(fitted_latent_samples(model, data, 1024, count, gen)));
   write_png(dir + "/samples.png", volume_grid(s, 8, sample_view));
   for (int64_t i = 0; i < 4; ++i)
     write_file_atomic(

@@ -27,9 +27,10 @@ IouReport held_out_iou(VoxelVAE& model, const VoxelDataset& data);
 /// "sphere 0.95, box 0.93, ...".
 std::string per_kind_text(const IouReport& r);
 
-/// Writes into `dir`: reconstructions.png, samples.png, sample_<i>.obj
-/// (i < 4) and loss_curve.svg. Samples use z ~ N(0, I) from a generator
-/// seeded with `seed`, so successive runs draw the same z.
+/// Writes into `dir`: reconstructions.png, samples.png (z from a Gaussian
+/// fitted to training codes), samples_prior.png (z ~ N(0, I)),
+/// sample_<i>.obj (i < 4, of samples.png) and loss_curve.svg. Draws come
+/// from a generator seeded with `seed`, so successive runs draw alike.
 void write_pictures(
     VoxelVAE& model,
     const VoxelDataset& data,
