@@ -296,7 +296,8 @@ TEST_CASE(
         CHECK(gradgradcheck(oc.fn, oc.inputs, oc.options));
     }
   }
-  for (const auto& [name, unused] : cases) {
+  for (const auto& entry : cases) {  // clang 14: no captured bindings
+    const std::string& name = entry.first;
     const bool listed =
         std::find(autograd::kOpNames.begin(), autograd::kOpNames.end(), name) !=
         autograd::kOpNames.end();

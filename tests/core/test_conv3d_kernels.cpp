@@ -82,16 +82,9 @@ void check_matches(
   if (i >= 0) {
     const auto u = static_cast<size_t>(i);
     FAIL_CHECK(
-        std::string(what),
-        " differs from the reference at flat index ",
-        i,
-        ": got ",
-        got[u],
-        ", want ",
-        static_cast<double>(want.val[u]),
-        " (sum |terms| ",
-        static_cast<double>(want.abs[u]),
-        ")");
+        std::string(what), " differs from the reference at flat index ", i,
+        ": got ", got[u], ", want ", static_cast<double>(want.val[u]),
+        " (sum |terms| ", static_cast<double>(want.abs[u]), ")");
   }
 }
 
@@ -231,16 +224,15 @@ TEST_CASE("conv3d kernels on the SPEC benchmark shapes (N = 1, spot checks)") {
               s == 0   ? 0
               : s == 1 ? n - 1
                        : static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
-          const auto [val, abs] = vt::ref_element(g, o.which, o.a, o.b, i);
+          // Named members, not a structured binding: clang 14 cannot use
+          // bindings inside INFO's lambda.
+          const auto ref = vt::ref_element(g, o.which, o.a, o.b, i);
+          const auto val = ref.first;
+          const auto abs = ref.second;
           const double err = std::abs(o.got[static_cast<size_t>(i)] - val);
           INFO(
-              o.which,
-              "[",
-              i,
-              "] got ",
-              o.got[static_cast<size_t>(i)],
-              ", want ",
-              static_cast<double>(val));
+              o.which, "[", i, "] got ", o.got[static_cast<size_t>(i)],
+              ", want ", static_cast<double>(val));
           CHECK(
               err <= 4.0 * static_cast<double>(o.terms + 1) * 1.2e-7 *
                              static_cast<double>(abs) +
