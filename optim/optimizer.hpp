@@ -225,6 +225,12 @@ void check_keys(
     const nlohmann::json& j,
     const std::vector<std::string>& known,
     std::vector<std::string>& problems);
+/// "<head>: <n> problem(s)" then one indented line per problem. Shared by
+/// the options' validation and load_state_dict.
+std::string join_problems(
+    const std::string& head, const std::vector<std::string>& problems);
+/// A fresh contiguous copy (never shares storage with `t`).
+Tensor copy_of(const Tensor& t);
 }  // namespace detail
 
 }  // namespace voxgrad::optim
