@@ -3,17 +3,20 @@
 //
 //   build/bin/voxel_vae --steps 1500 --out vae_out
 //   build/bin/voxel_vae --resume vae_out/checkpoint.json   # continue it
+//   mpirun -n 2 build/bin/voxel_vae --distributed            # data-parallel
 //
 // The last line on stdout is JSON: {"iou": ..., "loss": ..., "steps": ...,
 // "seconds": ...}. `voxel_vae --help` lists every flag.
 
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "config.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "distributed.hpp"
 #include "files.hpp"
 #include "progress.hpp"
 #include "report.hpp"
@@ -30,7 +33,7 @@ int run(int argc, const char* const* argv) {
   VaeConfig config;
   int64_t threads = num_threads(), stop_at = 0;
   std::string out = "voxel_vae_out", resume;
-  bool no_pictures = false;
+  bool no_pictures = false, distributed = false;
   ArgParser cli(
       "voxel_vae",
       "Trains a 3-D convolutional VAE on procedural voxel shapes (32^3\n"
@@ -50,19 +53,32 @@ int run(int argc, const char* const* argv) {
       0, 100'000'000);
   cli.add_switch(
       "no-pictures", &no_pictures, "skip pictures and meshes at the end");
+  cli.add_switch(
+      "distributed", &distributed,
+      "data-parallel training over the processes of mpirun (each takes a "
+      "share of --batch; rank 0 prints and writes)");
   if (!cli.parse(argc, argv))
     return 0;
   set_num_threads(static_cast<int>(threads));
+  std::unique_ptr<DistributedRun> dist;
+  if (distributed) {
+    dist = std::make_unique<DistributedRun>();
+    if (!cli.given("threads"))  // share the host's cores between its ranks
+      set_num_threads(dist->threads_per_rank());
+  }
 
   // A resumed run reads and verifies the whole checkpoint before anything
   // is created or written, so a damaged file changes nothing on disk.
   if (!resume.empty())
     config = merge_resumed_config(VaeTrainer::peek_config(resume), config, cli);
-  VaeTrainer trainer(config);
+  VaeTrainer trainer(
+      config, dist ? dist->data_parallel(config.batch) : DataParallel{});
   if (!resume.empty()) {
     trainer.load_checkpoint(resume);
     trainer.set_cadence(config);
   }
+  if (dist)
+    dist->attach(trainer.model());
   const int64_t stop = stop_at > 0 ? stop_at : config.steps;
   VOXGRAD_CHECK(
       stop <= config.steps && stop >= trainer.step(), "--stop-at ", stop_at,
@@ -78,13 +94,20 @@ int run(int argc, const char* const* argv) {
             << config.batch << ", Adam lr " << config.lr << " ("
             << config.lr_schedule << "), beta " << config.beta << ", "
             << num_threads() << " threads" << std::endl;
+  if (dist)
+    std::cout << "data-parallel over " << dist->world()
+              << " MPI processes, each with a share of the batch" << std::endl;
   if (!resume.empty())
     std::cout << "resumed from " << resume << " at step " << trainer.step()
               << std::endl;
 
   const IouReport iou =
       train_loop(trainer, {.out_dir = out, .stop_at = stop, .log = &std::cout});
-  if (!no_pictures)
+  VOXGRAD_CHECK(
+      !dist || dist->replicas_identical(),
+      "voxel_vae: the processes' models differ after training");
+  const bool main_rank = !dist || dist->is_main();
+  if (!no_pictures && main_rank)
     write_pictures(
         trainer.model(), trainer.data(), trainer.history(), out,
         static_cast<uint64_t>(config.seed));
@@ -95,7 +118,8 @@ int run(int argc, const char* const* argv) {
       {"loss", steps.empty() ? 0.0 : steps.back().loss},
       {"steps", trainer.step()},
       {"seconds", clock.seconds()}};
-  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
+  if (main_rank)
+    write_file_atomic(out + "/metrics.json", result.dump() + "\n");
   std::cout << "held-out IoU " << iou.mean << " over " << iou.shapes
             << " shapes (" << per_kind_text(iou) << "); outputs in " << out
             << "/" << std::endl;
