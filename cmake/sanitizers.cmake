@@ -6,5 +6,7 @@ if(VOXGRAD_SANITIZE)
   # GCC 12's flow analysis under -fsanitize reports maybe-uninitialized
   # inside libstdc++ (std::regex, std::function) that the same code does not
   # report without instrumentation; the Release build keeps the warning.
-  add_compile_options(-Wno-maybe-uninitialized)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-Wno-maybe-uninitialized)
+  endif()
 endif()

@@ -5,7 +5,8 @@
 # build folder. Exits non-zero if the fuzzer finds a crash (the input is kept
 # in <build>/artifacts/).
 #   scripts/fuzz.sh [seconds]          default 30
-# Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (default 2).
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (default 2),
+# FUZZER (an already built checkpoint_fuzz: skip the build; ctest uses this).
 # Debian packages: clang (clang++ 14), libclang-rt-14-dev (libFuzzer and the
 # sanitizer runtimes), plus the library's own build dependencies.
 set -euo pipefail
@@ -14,12 +15,17 @@ seconds="${1:-30}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${JOBS:-2}"
 
-echo "== fuzz build (clang++, ASan+UBSan, libFuzzer) in $build"
-cmake -S tests/fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVOXGRAD_SANITIZE=address,undefined >/dev/null
-cmake --build "$build" -j "$jobs" --target checkpoint_fuzz
-
-fuzzer="$build/bin/checkpoint_fuzz"
+if [ -n "${FUZZER:-}" ]; then
+  # An already built target (the ctest test of the clang ASan build).
+  fuzzer="$FUZZER"
+  mkdir -p "$build"
+else
+  echo "== fuzz build (clang++, ASan+UBSan, libFuzzer) in $build"
+  cmake -S tests/fuzz -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVOXGRAD_SANITIZE=address,undefined >/dev/null
+  cmake --build "$build" -j "$jobs" --target checkpoint_fuzz
+  fuzzer="$build/bin/checkpoint_fuzz"
+fi
 seeds="$build/corpus-seeds"
 corpus="$build/corpus"
 artifacts="$build/artifacts"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds voxgrad and runs every test, exactly as CI does (.ci/run calls this):
-#   deps -> format check -> Release build (-Werror) -> ctest
-#        -> ASan+UBSan build -> ctest
+#   deps -> format check -> Release build with g++ (-Werror) -> ctest
+#        -> clang ASan+UBSan build (-Werror) -> ctest
 # The Release ctest includes the conformance runner, the example smoke tests
-# and the find_package consumer (tests/package). ctest's summary is the last
-# thing printed. JOBS=N sets the build/test parallelism (default: 2).
+# and the find_package consumer (tests/package); the sanitizer ctest also
+# fuzzes the checkpoint loader for 30 s (libFuzzer). Two compilers, so both
+# must accept the code. ctest's summary is the last thing printed.
+# JOBS=N sets the build/test parallelism (default: 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${JOBS:-2}"

@@ -36,7 +36,8 @@ REGISTER_LISTENER("selection_counter", 1, SelectionCounter);
 int main(int argc, char** argv) {
   doctest::Context context(argc, argv);
   const int result = context.run();
-  if (context.shouldExit()) return result;
+  if (context.shouldExit())
+    return result;
   if (g_selected == 0) {
     std::fprintf(stderr, "voxgrad_tests: no test case matched the filters\n");
     return 1;
