@@ -385,6 +385,22 @@ const KernelTable<T, A>& kernel_table() {
 
 // ---- packing ----------------------------------------------------------------
 
+// The packers stream their source (rows, slices, channels in order):
+// prefetch the n values kAhead bytes past p.
+constexpr int64_t kAhead = 8192;
+template <class T>
+inline void prefetch_ahead(const T* p, int64_t n) {
+#if defined(__x86_64__)
+  const char* b = reinterpret_cast<const char*>(p) + kAhead;
+  const int64_t bytes = n * static_cast<int64_t>(sizeof(T));
+  for (int64_t o = 0; o < bytes; o += 64)
+    _mm_prefetch(b + o, _MM_HINT_T0);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 // Copies n contiguous values.
 template <class T, class A>
 inline void copy_run(T* dst, const T* src, int64_t n) {
@@ -507,6 +523,8 @@ void pack_region(
         float* row = reg + hq * pitch;
         const bool valid = h >= 0 && h < S1;
         const float* s = splane + (valid ? h : 0) * S2 + off;
+        if (valid)
+          prefetch_ahead(splane + h * S2, S2);
         for (int64_t c = 0; c < nch; ++c) {
           __m512 v = zero;
           if (valid) {
@@ -531,10 +549,12 @@ void pack_region(
   for (int64_t hq = 0; hq < HQ; ++hq) {
     const int64_t h = h0 + hstep * hq;
     T* row = reg + hq * pitch;
-    if (h < 0 || h >= S1)
+    if (h < 0 || h >= S1) {
       std::memset(row, 0, static_cast<size_t>(NW) * sizeof(T));
-    else
+    } else {
+      prefetch_ahead(splane + h * S2, S2);
       gather_row<T, A>(row, splane + h * S2, NW, wstep, off, lo, hi);
+    }
   }
 }
 
@@ -565,31 +585,31 @@ struct ClassPlan {
   int64_t nvec = 0;         // columns per plane
   int64_t* colb = nullptr;  // [nvec] column offsets into the packed buffer
   int64_t* colc = nullptr;  // [nvec] column offsets into the destination
-  // halo: offsets of each height / width tap within a channel's slice.
+  // Offsets of each height / width tap within a channel's slice.
   int64_t* hoff = nullptr;
   int64_t* woff = nullptr;
-  // expanded: the class's own height phases and region sizes.
-  int64_t n_rho = 0, qmin = 0, HQ = 0, region = 0, c_stride = 0;
-  int64_t* qh = nullptr;
-  int64_t* rhi = nullptr;
-  int64_t* rho = nullptr;
 };
 
-// Classes sharing the depth map; in the halo layout they share the packed
-// source slices too.
+// Classes sharing the depth map, and the packed source slices they share.
+// One channel's slice is [n_rho][HQ][n_rw][LW] (halo) or [n_rho][NU][HQ][NWs]
+// (shifted); row hq of height phase rho[i] holds source row
+// sh*(hq + qh0) + rho[i]. Halo: column wq of width phase rw[j] holds source
+// column sw*(wq + qw0) + rw[j]. Shifted: row u holds source columns
+// sw*jw + uoff[u], jw < NWs (one row per distinct width offset).
 struct GroupPlan {
   int64_t c0 = 0, c1 = 0;  // classes [c0, c1)
   bool direct = false, halo = false;
-  int64_t sd = 1, dmin = 0, dspan = 0;  // depth: src step, offset range
-  // halo layout of one channel's slice: [n_rho][HQ][n_rw][LW]; row hq of
-  // phase rho[i] holds source row sh*(hq + qh0) + rho[i], column wq of
-  // phase rw[j] source column sw*(wq + qw0) + rw[j].
-  int64_t n_rho = 0, n_rw = 0, HQ = 0, LW = 0, RP = 0, cs = 0;
-  int64_t qh0 = 0, qw0 = 0;
-  int64_t* rho = nullptr;
-  int64_t* rw = nullptr;
+  int64_t sd = 1, sh = 1, sw = 1;  // source steps
+  int64_t dmin = 0, dspan = 0;     // depth offsets: min, max - min + 1
+  int64_t n_rho = 0, HQ = 0, qh0 = 0;
+  int64_t n_rw = 0, LW = 0, RP = 0, qw0 = 0;  // halo
+  int64_t NU = 0, NWs = 0;                    // shifted
+  int64_t cs = 0;                             // values per channel and slice
   int64_t per_c = 0;     // packed values per channel for one plane
   int64_t tile_row = 0;  // tile values per destination row (tile mode)
+  int64_t* rho = nullptr;
+  int64_t* rw = nullptr;    // halo
+  int64_t* uoff = nullptr;  // shifted
 };
 
 // Distinct values of v[i] mod s (floor), in order of appearance; returns
@@ -637,16 +657,22 @@ void plan_group(
   gp.direct = direct;
   const AxisView& md = cv[c0].ax[0];
   gp.sd = md.src_step;
+  gp.sh = cv[c0].ax[1].src_step;
+  gp.sw = cv[c0].ax[2].src_step;
+  const int64_t sh = gp.sh, sw = gp.sw;
   for (int64_t i = 0; i < md.n_taps; ++i)
     gp.dmin = i == 0 ? md.off[i] : imin(gp.dmin, md.off[i]);
   for (int64_t i = 0; i < md.n_taps; ++i)
     gp.dspan = imax(gp.dspan, md.off[i] - gp.dmin + 1);
-  // Halo when every row holds whole vectors (or, in a tile, at least one).
+  // Halo when every row holds whole vectors (or, in a tile, at least one);
+  // shifted rows (width offsets expanded) let a vector span rows.
   gp.halo = true;
   for (int64_t c = c0; c < c1; ++c) {
     const int64_t nw = cv[c].ax[2].n_pos;
     gp.halo = gp.halo && (nw % L == 0 || (!direct && nw > L));
+    gp.NWs = imax(gp.NWs, nw);
   }
+  int64_t nh_all = 0, nw_all = 0;
   for (int64_t c = c0; c < c1; ++c) {
     ClassPlan& p = plans[c];
     p = ClassPlan{};
@@ -658,70 +684,75 @@ void plan_group(
     p.NW = cv[c].ax[2].n_pos;
     p.P = p.NH * p.NW;
     p.taps = p.nt[0] * p.nt[1] * p.nt[2];
+    nh_all += p.nt[1];
+    nw_all += p.nt[2];
   }
-  if (gp.halo) {
-    // Union of the classes' height / width phases and row ranges.
-    const int64_t sh = cv[c0].ax[1].src_step, sw = cv[c0].ax[2].src_step;
-    int64_t nh_all = 0, nw_all = 0;
-    for (int64_t c = c0; c < c1; ++c) {
-      nh_all += cv[c].ax[1].n_taps;
-      nw_all += cv[c].ax[2].n_taps;
-    }
-    int64_t* hv = pool.take(nh_all + 1);
-    int64_t* wv = pool.take(nw_all + 1);
-    int64_t* hidx = pool.take(nh_all + 1);
-    int64_t* widx = pool.take(nw_all + 1);
-    int64_t qh0 = 0, qh1 = 0, qw0 = 0, qw1 = 0;
-    bool any = false;
-    {
-      int64_t oh = 0, ow = 0;
-      for (int64_t c = c0; c < c1; ++c) {
-        const AxisView &mh = cv[c].ax[1], &mw = cv[c].ax[2];
-        for (int64_t i = 0; i < mh.n_taps; ++i)
-          hv[oh + i] = mh.off[i];
-        for (int64_t i = 0; i < mw.n_taps; ++i)
-          wv[ow + i] = mw.off[i];
-        oh += mh.n_taps;
-        ow += mw.n_taps;
-        if (mh.n_taps == 0 || mw.n_taps == 0)
-          continue;
-        for (int64_t i = 0; i < mh.n_taps; ++i)
-          for (int64_t j = 0; j < mw.n_taps; ++j) {
-            const int64_t a = fdiv(mh.off[i], sh), b = fdiv(mw.off[j], sw);
-            qh0 = any ? imin(qh0, a) : a;
-            qh1 = any ? imax(qh1, a + mh.n_pos - 1) : a + mh.n_pos - 1;
-            qw0 = any ? imin(qw0, b) : b;
-            qw1 = any ? imax(qw1, b + mw.n_pos - 1) : b + mw.n_pos - 1;
-            any = true;
-          }
+  // Union of the classes' height / width offsets, phases and row ranges.
+  int64_t* hv = pool.take(nh_all + 1);
+  int64_t* wv = pool.take(nw_all + 1);
+  int64_t* hidx = pool.take(nh_all + 1);
+  int64_t* widx = pool.take(nw_all + 1);
+  int64_t qh1 = 0, qw1 = 0;
+  bool any = false;
+  for (int64_t c = c0, oh = 0, ow = 0; c < c1; ++c) {
+    const AxisView &mh = cv[c].ax[1], &mw = cv[c].ax[2];
+    for (int64_t i = 0; i < mh.n_taps; ++i)
+      hv[oh + i] = mh.off[i];
+    for (int64_t i = 0; i < mw.n_taps; ++i)
+      wv[ow + i] = mw.off[i];
+    oh += mh.n_taps;
+    ow += mw.n_taps;
+    for (int64_t i = 0; i < mh.n_taps; ++i)
+      for (int64_t j = 0; j < mw.n_taps; ++j) {
+        const int64_t a = fdiv(mh.off[i], sh), b = fdiv(mw.off[j], sw);
+        gp.qh0 = any ? imin(gp.qh0, a) : a;
+        qh1 = any ? imax(qh1, a + mh.n_pos - 1) : a + mh.n_pos - 1;
+        gp.qw0 = any ? imin(gp.qw0, b) : b;
+        qw1 = any ? imax(qw1, b + mw.n_pos - 1) : b + mw.n_pos - 1;
+        any = true;
       }
-    }
-    int64_t* rho = pool.take(nh_all + 1);
-    int64_t* rw = pool.take(nw_all + 1);
-    gp.n_rho = phases(hv, nh_all, sh, rho, hidx);
-    gp.n_rw = phases(wv, nw_all, sw, rw, widx);
-    gp.rho = rho;
-    gp.rw = rw;
-    gp.qh0 = qh0;
-    gp.qw0 = qw0;
-    gp.HQ = any ? qh1 - qh0 + 1 : 0;
-    gp.LW = any ? qw1 - qw0 + 1 : 0;
+  }
+  gp.rho = pool.take(nh_all + 1);
+  gp.n_rho = phases(hv, nh_all, sh, gp.rho, hidx);
+  gp.HQ = any ? qh1 - gp.qh0 + 1 : 0;
+  if (gp.halo) {
+    gp.rw = pool.take(nw_all + 1);
+    gp.n_rw = phases(wv, nw_all, sw, gp.rw, widx);
+    gp.LW = any ? qw1 - gp.qw0 + 1 : 0;
     gp.RP = gp.n_rw * gp.LW;
     gp.cs = gp.n_rho * gp.HQ * gp.RP;
-    gp.per_c = imax(gp.dspan, 1) * gp.cs;
-    int64_t oh = 0, ow = 0;
-    for (int64_t c = c0; c < c1; ++c) {
-      ClassPlan& p = plans[c];
-      const AxisView &mh = cv[c].ax[1], &mw = cv[c].ax[2];
-      p.hoff = pool.take(mh.n_taps + 1);
-      p.woff = pool.take(mw.n_taps + 1);
-      for (int64_t i = 0; i < mh.n_taps; ++i)
-        p.hoff[i] =
-            hidx[oh + i] * gp.HQ * gp.RP + (fdiv(mh.off[i], sh) - qh0) * gp.RP;
-      for (int64_t i = 0; i < mw.n_taps; ++i)
-        p.woff[i] = widx[ow + i] * gp.LW + (fdiv(mw.off[i], sw) - qw0);
-      oh += mh.n_taps;
-      ow += mw.n_taps;
+  } else {
+    // Distinct width offsets: one shifted row each.
+    gp.uoff = pool.take(nw_all + 1);
+    for (int64_t i = 0; i < nw_all; ++i) {
+      int64_t j = 0;
+      while (j < gp.NU && gp.uoff[j] != wv[i])
+        ++j;
+      if (j == gp.NU)
+        gp.uoff[gp.NU++] = wv[i];
+      widx[i] = j;
+    }
+    gp.cs = gp.n_rho * gp.NU * gp.HQ * gp.NWs;
+  }
+  gp.per_c = imax(gp.dspan, 1) * gp.cs;
+  for (int64_t c = c0, oh = 0, ow = 0; c < c1; ++c) {
+    ClassPlan& p = plans[c];
+    const AxisView &mh = cv[c].ax[1], &mw = cv[c].ax[2];
+    p.hoff = pool.take(mh.n_taps + 1);
+    p.woff = pool.take(mw.n_taps + 1);
+    for (int64_t i = 0; i < mh.n_taps; ++i) {
+      const int64_t q = fdiv(mh.off[i], sh) - gp.qh0;
+      p.hoff[i] = gp.halo ? hidx[oh + i] * gp.HQ * gp.RP + q * gp.RP
+                          : hidx[oh + i] * gp.NU * gp.HQ * gp.NWs + q * gp.NWs;
+    }
+    for (int64_t i = 0; i < mw.n_taps; ++i)
+      p.woff[i] = gp.halo
+                      ? widx[ow + i] * gp.LW + (fdiv(mw.off[i], sw) - gp.qw0)
+                      : widx[ow + i] * gp.HQ * gp.NWs;
+    oh += mh.n_taps;
+    ow += mw.n_taps;
+    if (gp.halo) {
+      // A column is L consecutive jw of one row.
       const int64_t vr = cdiv(p.NW, L);
       p.tpitch = direct ? p.NW : vr * L;
       p.nvec = p.NH * vr;
@@ -732,35 +763,15 @@ void plan_group(
           p.colb[v] = jh * gp.RP + w0;
           p.colc[v] = jh * p.tpitch + w0;
         }
-      gp.tile_row += p.nvec * L;
+    } else {
+      // A column is L consecutive positions of the plane, rows NWs apart.
+      p.tpitch = gp.NWs;
+      p.nvec = cdiv(p.NH * gp.NWs, L);
+      p.colb = pool.take(p.nvec + 1);
+      p.colc = pool.take(p.nvec + 1);
+      for (int64_t v = 0; v < p.nvec; ++v)
+        p.colb[v] = p.colc[v] = v * L;
     }
-    return;
-  }
-  // Expanded: each class packs its own planes.
-  for (int64_t c = c0; c < c1; ++c) {
-    ClassPlan& p = plans[c];
-    const AxisView& mh = cv[c].ax[1];
-    const int64_t nth = p.nt[1], sh = mh.src_step;
-    p.qh = pool.take(nth + 1);
-    p.rhi = pool.take(nth + 1);
-    p.rho = pool.take(nth + 1);
-    p.n_rho = phases(mh.off, nth, sh, p.rho, p.rhi);
-    int64_t qmax = 0;
-    for (int64_t i = 0; i < nth; ++i) {
-      p.qh[i] = fdiv(mh.off[i], sh);
-      p.qmin = i == 0 ? p.qh[i] : imin(p.qmin, p.qh[i]);
-      qmax = i == 0 ? p.qh[i] : imax(qmax, p.qh[i]);
-    }
-    p.HQ = nth > 0 ? p.NH + qmax - p.qmin : 0;
-    p.region = p.HQ * p.NW;
-    p.c_stride = p.nt[0] * p.n_rho * p.nt[2] * p.region;
-    p.tpitch = p.NW;
-    p.nvec = cdiv(p.P, L);
-    p.colb = pool.take(p.nvec + 1);
-    p.colc = pool.take(p.nvec + 1);
-    for (int64_t v = 0; v < p.nvec; ++v)
-      p.colb[v] = p.colc[v] = v * L;
-    gp.per_c += p.c_stride;
     gp.tile_row += p.nvec * L;
   }
 }
@@ -775,14 +786,94 @@ void depth_taps(const AxisView& md, int64_t jd, int64_t& lo, int64_t& hi) {
     ++hi;
 }
 
-// Packs the halo window of a group: channels [c0, c0+cc) of one sample,
-// source slices [s_lo, s_lo + nsl) (those inside the source), into
-// buf[c][slice][phase h][hq][phase w][wq] (cc * nsl * gp.cs values).
+// Whether pack_slice_halo handles this layout: AVX-512 float, width
+// stride 1 or 2 with all its phases used, rows of at most 8 vectors.
+template <class T, class A>
+bool halo_fast(const GroupPlan& gp) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>)
+    return (gp.sw == 1 || (gp.sw == 2 && gp.n_rw == 2)) && gp.LW <= 128 &&
+           gp.n_rho == gp.sh && gp.sh <= 8;
+#endif
+  (void)gp;
+  return false;
+}
+
+// One source slice in the halo layout, reading the source rows in order,
+// each once: every packed row (height phase, hq) comes from one source row,
+// and with width stride 2 both width phases are split from it in one pass.
+template <class T, class A>
+void pack_slice_halo(
+    const GroupPlan& gp, const T* splane, int64_t S1, int64_t S2, T* dst) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(xsimd::batch<T, A>) == 64 && std::is_same_v<T, float>) {
+    const __m512i even = _mm512_setr_epi32(
+        0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(
+        1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t sh = gp.sh, sw = gp.sw, LW = gp.LW;
+    const int64_t nch = cdiv(LW, 16);
+    // Source columns of chunk c start at sw*(qw0 + 16c) (+ phase); the
+    // loads are masked to the columns inside [0, S2).
+    __mmask16 m0[8], m1[8], mst[8];
+    for (int64_t c = 0; c < nch; ++c) {
+      const int64_t base = sw * (gp.qw0 + 16 * c);
+      m0[c] = lane_range(-base, S2 - base);
+      m1[c] = lane_range(-base - 16, S2 - base - 16);
+      mst[c] = lane_range(0, LW - 16 * c);
+    }
+    // Where each width phase goes: phase value r -> subrow index.
+    int64_t sub[2] = {0, 0};
+    for (int64_t j = 0; j < gp.n_rw; ++j)
+      sub[gp.rw[j]] = j;
+    // Height phase value r -> its index in the layout.
+    int64_t hidx[8] = {};
+    for (int64_t i = 0; i < gp.n_rho && gp.rho[i] < 8; ++i)
+      hidx[gp.rho[i]] = i;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t hq = 0; hq < gp.HQ; ++hq)
+      for (int64_t r = 0; r < sh; ++r) {
+        const int64_t h = sh * (hq + gp.qh0) + r;
+        float* row = dst + (hidx[r] * gp.HQ + hq) * gp.RP;
+        const bool valid = h >= 0 && h < S1;
+        const float* srow = splane + (valid ? h : 0) * S2 + sw * gp.qw0;
+        if (valid)
+          prefetch_ahead(splane + h * S2, S2);
+        for (int64_t c = 0; c < nch; ++c) {
+          if (sw == 1) {
+            const __m512 v =
+                valid ? _mm512_maskz_loadu_ps(m0[c], srow + 16 * c) : zero;
+            _mm512_mask_storeu_ps(row + 16 * c, mst[c], v);
+          } else {
+            __m512 e = zero, o = zero;
+            if (valid) {
+              const __m512 v0 = _mm512_maskz_loadu_ps(m0[c], srow + 32 * c);
+              const __m512 v1 =
+                  _mm512_maskz_loadu_ps(m1[c], srow + 32 * c + 16);
+              e = _mm512_permutex2var_ps(v0, even, v1);
+              o = _mm512_permutex2var_ps(v0, odd, v1);
+            }
+            _mm512_mask_storeu_ps(row + sub[0] * LW + 16 * c, mst[c], e);
+            _mm512_mask_storeu_ps(row + sub[1] * LW + 16 * c, mst[c], o);
+          }
+        }
+      }
+    return;
+  }
+#endif
+  (void)gp;
+  (void)splane;
+  (void)S1;
+  (void)S2;
+  (void)dst;
+}
+
+// Packs the window of a group: channels [c0, c0+cc) of one sample, source
+// slices [s_lo, s_lo + nsl) (those inside the source), into
+// buf[c][slice][...] (cc * nsl * gp.cs values; see GroupPlan).
 template <class T, class A>
 void pack_window(
     const GroupPlan& gp,
-    int64_t sh,
-    int64_t sw,
     const T* src_n,
     const int64_t* src_dims,
     int64_t c0,
@@ -791,70 +882,45 @@ void pack_window(
     int64_t nsl,
     T* buf) {
   const int64_t S0 = src_dims[0], S1 = src_dims[1], S2 = src_dims[2];
-  const int64_t src_sp = S0 * S1 * S2;
+  const int64_t src_sp = S0 * S1 * S2, sh = gp.sh, sw = gp.sw;
   for (int64_t c = 0; c < cc; ++c)
     for (int64_t sl = 0; sl < nsl; ++sl) {
       const int64_t s = s_lo + sl;
       if (s < 0 || s >= S0)
-        continue;  // never read: those depth taps are skipped
+        continue;  // never read: those depth taps are skipped (or zeroed)
       const T* splane = src_n + (c0 + c) * src_sp + s * S1 * S2;
       T* dst = buf + (c * nsl + sl) * gp.cs;
-      for (int64_t i = 0; i < gp.n_rho; ++i)
-        for (int64_t j = 0; j < gp.n_rw; ++j) {
-          const int64_t off = sw * gp.qw0 + gp.rw[j];
-          const int64_t lo = iclamp(cdiv_any(-off, sw), 0, gp.LW);
-          const int64_t hi = iclamp(cdiv_any(S2 - off, sw), lo, gp.LW);
-          pack_region<T, A>(
-              dst + i * gp.HQ * gp.RP + j * gp.LW, splane, S1, S2, gp.HQ, gp.LW,
-              gp.RP, sh * gp.qh0 + gp.rho[i], sh, sw, off, lo, hi);
-        }
-    }
-}
-
-// Packs channels [c0, c0+cc) of one source sample for plane jd of an
-// expanded class into buf (cc * p.c_stride values). Depth taps outside
-// [id_lo, id_hi) are skipped, or zeroed if zero_skipped.
-template <class T, class A>
-void pack_expanded(
-    const ClassPlan& p,
-    const T* src_n,
-    const int64_t* src_dims,
-    int64_t c0,
-    int64_t cc,
-    int64_t jd,
-    int64_t id_lo,
-    int64_t id_hi,
-    bool zero_skipped,
-    T* buf) {
-  const AxisView &md = p.cv->ax[0], &mh = p.cv->ax[1], &mw = p.cv->ax[2];
-  const int64_t S1 = src_dims[1], S2 = src_dims[2];
-  const int64_t src_sp = src_dims[0] * S1 * S2;
-  const int64_t ntw = p.nt[2], NW = p.NW;
-  const int64_t per_d = p.n_rho * ntw * p.region;
-  for (int64_t c = 0; c < cc; ++c) {
-    const T* sc = src_n + (c0 + c) * src_sp;
-    T* bc = buf + c * p.c_stride;
-    for (int64_t id = 0; id < p.nt[0]; ++id) {
-      T* bd = bc + id * per_d;
-      if (id < id_lo || id >= id_hi) {
-        if (zero_skipped)
-          std::memset(bd, 0, static_cast<size_t>(per_d) * sizeof(T));
+      if (gp.halo && halo_fast<T, A>(gp)) {
+        pack_slice_halo<T, A>(gp, splane, S1, S2, dst);
         continue;
       }
-      const T* splane = sc + (md.src_step * jd + md.off[id]) * S1 * S2;
-      for (int64_t ri = 0; ri < p.n_rho; ++ri)
-        for (int64_t iw = 0; iw < ntw; ++iw)
-          pack_region<T, A>(
-              bd + (ri * ntw + iw) * p.region, splane, S1, S2, p.HQ, NW, NW,
-              mh.src_step * p.qmin + p.rho[ri], mh.src_step, mw.src_step,
-              mw.off[iw], mw.lo[iw], mw.hi[iw]);
+      for (int64_t i = 0; i < gp.n_rho; ++i) {
+        const int64_t h0 = sh * gp.qh0 + gp.rho[i];
+        if (gp.halo) {
+          for (int64_t j = 0; j < gp.n_rw; ++j) {
+            const int64_t off = sw * gp.qw0 + gp.rw[j];
+            const int64_t lo = iclamp(cdiv_any(-off, sw), 0, gp.LW);
+            const int64_t hi = iclamp(cdiv_any(S2 - off, sw), lo, gp.LW);
+            pack_region<T, A>(
+                dst + i * gp.HQ * gp.RP + j * gp.LW, splane, S1, S2, gp.HQ,
+                gp.LW, gp.RP, h0, sh, sw, off, lo, hi);
+          }
+        } else {
+          for (int64_t u = 0; u < gp.NU; ++u) {
+            const int64_t off = gp.uoff[u];
+            const int64_t lo = iclamp(cdiv_any(-off, sw), 0, gp.NWs);
+            const int64_t hi = iclamp(cdiv_any(S2 - off, sw), lo, gp.NWs);
+            pack_region<T, A>(
+                dst + (i * gp.NU + u) * gp.HQ * gp.NWs, splane, S1, S2, gp.HQ,
+                gp.NWs, gp.NWs, h0, sh, sw, off, lo, hi);
+          }
+        }
+      }
     }
-  }
 }
 
 // Offsets of k = (depth tap, channel, height tap, width tap) into a packed
-// chunk of cc channels: the gather reduction order. `nsl`: slices in the
-// halo window (unused for an expanded class).
+// window of cc channels and nsl slices: the gather reduction order.
 void gather_offsets(
     const GroupPlan& gp,
     const ClassPlan& p,
@@ -868,12 +934,8 @@ void gather_offsets(
       for (int64_t ih = 0; ih < p.nt[1]; ++ih)
         for (int64_t iw = 0; iw < p.nt[2]; ++iw)
           boff[k++] = static_cast<int32_t>(
-              gp.halo
-                  ? (c * nsl + md.off[id] - gp.dmin) * gp.cs + p.hoff[ih] +
-                        p.woff[iw]
-                  : c * p.c_stride +
-                        ((id * p.n_rho + p.rhi[ih]) * p.nt[2] + iw) * p.region +
-                        (p.qh[ih] - p.qmin) * p.NW);
+              (c * nsl + md.off[id] - gp.dmin) * gp.cs + p.hoff[ih] +
+              p.woff[iw]);
 }
 
 // The same offsets in weight order e = (channel, depth tap, height tap,
@@ -891,12 +953,8 @@ void wgrad_offsets(
       for (int64_t ih = 0; ih < p.nt[1]; ++ih)
         for (int64_t iw = 0; iw < p.nt[2]; ++iw)
           boff[e++] = static_cast<int32_t>(
-              gp.halo
-                  ? (c * nsl + md.off[id] - gp.dmin) * gp.cs + p.hoff[ih] +
-                        p.woff[iw]
-                  : c * p.c_stride +
-                        ((id * p.n_rho + p.rhi[ih]) * p.nt[2] + iw) * p.region +
-                        (p.qh[ih] - p.qmin) * p.NW);
+              (c * nsl + md.off[id] - gp.dmin) * gp.cs + p.hoff[ih] +
+              p.woff[iw]);
 }
 
 // out[2j] = e[j] + b, out[2j+1] = o[j] + b for 2j, 2j+1 < n. e and o may
@@ -1029,7 +1087,18 @@ void gather(const GatherArgs<T>& g) {
   }
   // Channels per chunk, rows and columns per register block: functions of
   // the geometry only (they fix the order of each output's sum).
-  const int64_t cc = iclamp(kPackBudget / per_c, 1, C_src);
+  // A chunk's window must fit kWinBudget for enough planes that each packed
+  // weight serves >= 32 columns (the packing of the weights is amortised
+  // over the task's planes).
+  int64_t cc = iclamp(kPackBudget / per_c, 1, C_src);
+  for (int64_t gi = 0; gi < n_groups; ++gi) {
+    const GroupPlan& gp = gplans[gi];
+    const ClassPlan& p0 = plans[gp.c0];
+    const int64_t nv = imax(1, gp.tile_row / L / (gp.c1 - gp.c0));
+    const int64_t dpw = iclamp(cdiv(32, nv), 1, p0.ND);
+    const int64_t nsl = gp.sd * (dpw - 1) + imax(gp.dspan, 1);
+    cc = imin(cc, imax(1, kWinBudget / imax(1, nsl * gp.cs)));
+  }
   const int64_t n_chunks = cdiv(C_src, cc);
   const int MR = choose_mr<T, A>(M, max_nvec);
   const int64_t nvm = Tn::nv_max(MR);
@@ -1037,20 +1106,31 @@ void gather(const GatherArgs<T>& g) {
   // Tasks: ranges of planes (and, in tile mode, of rows) of one group, so
   // that a task's window and tile fit their budgets.
   const int64_t threads = num_threads();
-  auto tile_rows = [&](int64_t gi) {
-    const int64_t mc = imax(1, kTileBudget / gplans[gi].tile_row) / MR * MR;
+  // Rows of a tile task holding dp planes.
+  auto tile_rows = [&](int64_t gi, int64_t dp) {
+    const int64_t mc = kTileBudget / (dp * gplans[gi].tile_row) / MR * MR;
     return imin(imax(mc, MR), rup(M, MR));
   };
+  // Planes per task: about dp_target positions; in tile mode also enough
+  // that each packed weight serves >= 32 columns, trading rows (>= 16)
+  // for planes; in the halo layout the window must fit kWinBudget.
   auto max_planes = [&](int64_t gi, int64_t dp_target) {
     const GroupPlan& gp = gplans[gi];
-    const ClassPlan& p0 = plans[gp.c0];
-    int64_t dp = iclamp(dp_target / imax(gp.tile_row, 1), 1, p0.ND);
-    if (gp.halo && gp.cs > 0) {  // the window: sd*(dp-1) + dspan slices
+    const int64_t ND = plans[gp.c0].ND;
+    int64_t dp = dp_target / imax(gp.tile_row, 1);
+    if (!gp.direct) {
+      const int64_t nv = imax(1, gp.tile_row / L / (gp.c1 - gp.c0));
+      dp = imin(dp, cdiv(32, nv));
+    }
+    dp = iclamp(dp, 1, ND);
+    if (gp.cs > 0) {  // the window: sd*(dp-1) + dspan slices
       const int64_t nsl_max = imax(kWinBudget / (cc * gp.cs), gp.dspan);
       dp = imin(dp, 1 + (nsl_max - gp.dspan) / imax(gp.sd, 1));
     }
     if (!gp.direct)
-      dp = imin(dp, imax(1, kTileBudget / (tile_rows(gi) * gp.tile_row)));
+      while (dp > 1 && (tile_rows(gi, dp) < imin(M, 16) ||
+                        tile_rows(gi, dp) * dp * gp.tile_row > kTileBudget))
+        --dp;
     return imax(dp, 1);
   };
   auto count_tasks = [&](int64_t dp_target, GatherTask* out) {
@@ -1059,7 +1139,7 @@ void gather(const GatherArgs<T>& g) {
       for (int64_t gi = 0; gi < n_groups; ++gi) {
         const int64_t ND = plans[gplans[gi].c0].ND;
         const int64_t dp = max_planes(gi, dp_target);
-        const int64_t mc = gplans[gi].direct ? M : tile_rows(gi);
+        const int64_t mc = gplans[gi].direct ? M : tile_rows(gi, dp);
         for (int64_t jd = 0; jd < ND; jd += dp)
           for (int64_t m = 0; m < M; m += mc) {
             if (out)
@@ -1093,7 +1173,7 @@ void gather(const GatherArgs<T>& g) {
       max_tile =
           imax(max_tile, (t.jd1 - t.jd0) * rup(t.m1 - t.m0, MR) * gp.tile_row);
     const int64_t nsl = gp.sd * (t.jd1 - t.jd0 - 1) + gp.dspan;
-    max_b = imax(max_b, gp.halo ? cc * nsl * gp.cs : cc * gp.per_c);
+    max_b = imax(max_b, cc * nsl * gp.cs);
   }
   const bool big_output =
       g.N * g.G * M * dst_sp * static_cast<int64_t>(sizeof(T)) >=
@@ -1163,23 +1243,11 @@ void gather(const GatherArgs<T>& g) {
           a_off += rblocks * MR * K;
           k_off += K;
         }
-        if (gp.halo)
-          pack_window<T, A>(
-              gp, plans[cls0].cv->ax[1].src_step,
-              plans[cls0].cv->ax[2].src_step, src_n, g.src_dims, c0, ccn, s_lo,
-              nsl, bbuf.get());
+        pack_window<T, A>(
+            gp, src_n, g.src_dims, c0, ccn, s_lo, nsl, bbuf.get());
         for (int64_t jd = t.jd0; jd < t.jd1; ++jd) {
           int64_t id_lo = 0, id_hi = 0;
           depth_taps(md, jd, id_lo, id_hi);
-          int64_t b_off = 0;
-          if (!gp.halo)
-            for (int64_t cl = cls0; cl < cls1; ++cl) {
-              pack_expanded<T, A>(
-                  plans[cl], src_n, g.src_dims, c0, ccn, jd, id_lo, id_hi,
-                  false, bbuf.get() + b_off);
-              b_off += ccn * plans[cl].c_stride;
-            }
-          b_off = 0;
           int64_t tile_off = (jd - t.jd0) * plane_tile;
           for (int64_t cl = cls0; cl < cls1; ++cl) {
             const ClassPlan& p = plans[cl];
@@ -1188,10 +1256,7 @@ void gather(const GatherArgs<T>& g) {
             const int64_t k0 = id_lo * per_id, k1 = imax(k0, id_hi * per_id);
             const T* ab = abuf.get() + koffs[2 * (cl - cls0)];
             const int32_t* bo = boff.get() + koffs[2 * (cl - cls0) + 1] + k0;
-            const T* bb = gp.halo ? bbuf.get() + gp.sd * (jd - t.jd0) * gp.cs
-                                  : bbuf.get() + b_off;
-            if (!gp.halo)
-              b_off += ccn * p.c_stride;
+            const T* bb = bbuf.get() + gp.sd * (jd - t.jd0) * gp.cs;
             // Destination of row 0 and its row stride.
             T* c_base;
             int64_t ldc;
@@ -1397,11 +1462,10 @@ void wgrad(const WgradArgs<T>& g) {
   const int64_t ld_acc = kc_pad * L;
   // Planes per kernel call; the packed buffer holds them all (halo: one
   // window of slices, expanded: one block per plane).
-  int64_t db = iclamp(cdiv(512, imax(P, 1)), 1, kMaxBatch);
+  int64_t db = iclamp(cdiv(1024, imax(P, 1)), 1, kMaxBatch);
   int64_t buf_vals = 0;
   for (;; db /= 2) {
-    buf_vals = gp.halo ? cc * (gp.sd * (db - 1) + gp.dspan) * gp.cs
-                       : db * cc * p.c_stride;
+    buf_vals = cc * (gp.sd * (db - 1) + gp.dspan) * gp.cs;
     if (db == 1 || buf_vals <= 2 * kWinBudget)
       break;
   }
@@ -1435,11 +1499,8 @@ void wgrad(const WgradArgs<T>& g) {
         const int64_t np = imin(imin(db, r1 - rb), ND - jd0);
         const T* x_n = g.x + (n * G + t.grp) * C * in_sp;
         const int64_t nsl = gp.sd * (np - 1) + gp.dspan;
-        if (gp.halo) {
-          pack_window<T, A>(
-              gp, p.cv->ax[1].src_step, p.cv->ax[2].src_step, x_n, g.in, t.c0,
-              t.cc, gp.sd * jd0 + gp.dmin, nsl, bbuf.get());
-        }
+        pack_window<T, A>(
+            gp, x_n, g.in, t.c0, t.cc, gp.sd * jd0 + gp.dmin, nsl, bbuf.get());
         // Entries e = (c, td, th, tw) in weight order; padding entries
         // (past ke) read offset 0 and are never stored.
         wgrad_offsets(gp, p, t.cc, nsl, boff.get());
@@ -1449,35 +1510,35 @@ void wgrad(const WgradArgs<T>& g) {
           const int64_t jd = jd0 + j;
           int64_t id_lo = 0, id_hi = 0;
           depth_taps(p.cv->ax[0], jd, id_lo, id_hi);
-          if (gp.halo) {
-            // Slices outside the source were not packed: zero them for the
-            // taps that would read them.
-            for (int64_t id = 0; id < p.nt[0]; ++id) {
-              if (id >= id_lo && id < id_hi)
-                continue;
-              const int64_t sl = gp.sd * j + p.cv->ax[0].off[id] - gp.dmin;
-              for (int64_t c = 0; c < t.cc; ++c)
-                std::memset(
-                    bbuf.get() + (c * nsl + sl) * gp.cs, 0,
-                    static_cast<size_t>(gp.cs) * sizeof(T));
-            }
-            bp[j] = bbuf.get() + gp.sd * j * gp.cs;
-          } else {
-            T* b = bbuf.get() + j * t.cc * p.c_stride;
-            pack_expanded<T, A>(
-                p, x_n, g.in, t.c0, t.cc, jd, id_lo, id_hi, true, b);
-            bp[j] = b;
+          // Slices outside the source were not packed: zero them for the
+          // taps that would read them.
+          for (int64_t id = 0; id < p.nt[0]; ++id) {
+            if (id >= id_lo && id < id_hi)
+              continue;
+            const int64_t sl = gp.sd * j + p.cv->ax[0].off[id] - gp.dmin;
+            for (int64_t c = 0; c < t.cc; ++c)
+              std::memset(
+                  bbuf.get() + (c * nsl + sl) * gp.cs, 0,
+                  static_cast<size_t>(gp.cs) * sizeof(T));
           }
+          bp[j] = bbuf.get() + gp.sd * j * gp.cs;
           dyp[j] = g.dy + ((n * G + t.grp) * M + t.m0) * out_sp + jd * P;
         }
-        for (int64_t q0 = 0; q0 < ke; q0 += WNC) {
-          for (int64_t m = 0; m < rows; m += WMR) {
-            const int64_t mr = imin(WMR, rows - m);
-            for (int64_t j = 0; j < np; ++j)
-              dyr[j] = dyp[j] + m * out_sp;
+        // Row blocks outside, entry blocks inside: a row block's dy stays
+        // in L1 while it meets every entry.
+        for (int64_t m = 0; m < rows; m += WMR) {
+          const int64_t mr = imin(WMR, rows - m);
+          for (int64_t j = 0; j < np; ++j) {
+            dyr[j] = dyp[j] + m * out_sp;
+            // The next row block's dy, while this one computes.
+            for (int64_t r = WMR; r < 2 * WMR && m + r < rows; ++r)
+              prefetch_ahead(dyr[j] + r * out_sp - kAhead / sizeof(T), P);
+          }
+          for (int64_t q0 = 0; q0 < ke; q0 += WNC) {
+            const int64_t nc = imin(WNC, ke - q0);
             T* a = acc.get() + m * ld_acc + q0 * L;
             if (nfull > 0)
-              kt.wgrad[mr][WNC](
+              kt.wgrad[mr][nc](
                   np, dyr, bp, nfull, colw.get(), out_sp, boff.get() + q0, a,
                   ld_acc);
             if (rem > 0) {
@@ -1487,13 +1548,13 @@ void wgrad(const WgradArgs<T>& g) {
                   for (int64_t l = 0; l < L; ++l)
                     dtail[r * L + l] =
                         l < rem ? dyr[j][r * out_sp + nfull * L + l] : T(0);
-                for (int64_t q = 0; q < WNC; ++q)
+                for (int64_t q = 0; q < nc; ++q)
                   for (int64_t l = 0; l < L; ++l)
                     btail[q * L + l] =
                         l < rem ? bp[j][boff[q0 + q] + nfull * L + l] : T(0);
                 const T* dt = dtail.get();
                 const T* bt = btail.get();
-                kt.wgrad[mr][WNC](1, &dt, &bt, 1, tcol, L, toff, a, ld_acc);
+                kt.wgrad[mr][nc](1, &dt, &bt, 1, tcol, L, toff, a, ld_acc);
               }
             }
           }
