@@ -1423,16 +1423,40 @@ void wgrad(const WgradArgs<T>& g) {
   for (int64_t v = 0; v < nfull; ++v)
     colw[v] = static_cast<int32_t>(p.colb[v]);
 
-  // Rows and channels per task (the accumulators stay within budget), and
-  // the split R of the (n, plane) reduction: functions of the geometry.
-  int64_t mc = rup(M, WMR), cc = 1;
-  if (mc * kvol * L <= kAccBudget)
-    cc = iclamp(kAccBudget / (mc * kvol * L), 1, C);
-  else
-    mc = imax(WMR, kAccBudget / (kvol * L) / WMR * WMR);
-  cc = imin(cc, imax(1, kPackBudget / imax(gp.per_c, 1)));
-  const int64_t m_chunks = cdiv(M, mc), c_chunks = cdiv(C, cc);
+  // Rows (mc) and channels (cc) per task: the accumulators, mc*cc*kvol*L
+  // values, stay within kAccBudget, and among those shapes the one that
+  // streams the least is taken: every task reads dy for its rows and packs
+  // x for its channels, so the traffic is about
+  //   ceil(C/cc) * (dy of M rows) + ceil(M/mc) * (x of C channels).
+  // (The split R of the (n, plane) reduction depends on the geometry only;
+  // mc and cc do not change any result.)
   const int64_t red = g.N * ND;
+  const int64_t threads = num_threads();
+  int64_t mc = WMR, cc = 1;
+  {
+    double best = -1;
+    bool best_enough = false;
+    for (int64_t c = 1; c <= C; ++c) {
+      if (c > 1 && c * gp.per_c > kPackBudget * 4)
+        break;
+      const int64_t m =
+          imin(rup(M, WMR), kAccBudget / (c * kvol * L) / WMR * WMR);
+      if (m < WMR)
+        break;
+      const double traffic =
+          static_cast<double>(cdiv(C, c)) * static_cast<double>(M * out_sp) +
+          static_cast<double>(cdiv(M, m)) * static_cast<double>(C * in_sp);
+      const bool enough = G * cdiv(C, c) * cdiv(M, m) >= 4 * threads;
+      if (best < 0 || (enough && !best_enough) ||
+          (enough == best_enough && traffic < best)) {
+        best = traffic;
+        best_enough = enough;
+        mc = m;
+        cc = c;
+      }
+    }
+  }
+  const int64_t m_chunks = cdiv(M, mc), c_chunks = cdiv(C, cc);
   const double op_bytes =
       static_cast<double>(g.N * G * (C * in_sp + M * out_sp) + dw_numel) *
       static_cast<double>(sizeof(T));
