@@ -63,7 +63,7 @@ std::string loss_curve_svg(
     return top + ph - (std::log10(y) - d0) / decades * ph;
   };
   std::ostringstream os;
-  os.precision(5);
+  os.precision(4);
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width
      << "' height='" << height << "' font-family='sans-serif' font-size='12'>\n"
      << "<rect width='100%' height='100%' fill='white'/>\n"
@@ -91,9 +91,14 @@ std::string loss_curve_svg(
     const Series& s = series[i];
     os << "<polyline fill='none' stroke='" << s.color
        << "' stroke-width='1.5' points='";
-    for (const auto& [x, y] : s.points)
+    // At most ~1000 vertices per line: more would not show at this width
+    // and only make the file large.
+    const size_t stride = s.points.size() / 1000 + 1;
+    for (size_t k = 0; k < s.points.size(); k += stride) {
+      const auto& [x, y] = s.points[k];
       if (usable(y))
         os << px(x) << ',' << py(y) << ' ';
+    }
     os << "'/>\n";
     const double ly = top + 14 + 20 * static_cast<double>(i);
     os << "<line x1='" << left + pw + 12 << "' x2='" << left + pw + 36
