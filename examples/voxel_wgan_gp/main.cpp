@@ -63,6 +63,7 @@ PenaltyCheck run_penalty_check(GanTrainer& t) {
 
 void write_outputs(GanTrainer& t, const std::string& out) {
   NoGradGuard no_grad;
+  t.model().eval();  // batch norm from running statistics
   Generator gen(static_cast<uint64_t>(t.config().seed) + 99);
   const Tensor s =
       t.model().generate(randn({16, t.config().arch.latent}, kFloat32, &gen));

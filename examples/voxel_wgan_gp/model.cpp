@@ -5,6 +5,7 @@
 #include "nn/conv.hpp"
 #include "nn/flatten.hpp"
 #include "nn/linear.hpp"
+#include "nn/normalization.hpp"
 
 namespace voxgrad::examples {
 namespace {
@@ -36,15 +37,16 @@ WganGp::WganGp(const GanArch& arch) : arch_(arch) {
     return std::make_shared<nn::Conv3d>(
         nn::Conv3dOptions(in, out, 4).stride(2).padding(1));
   };
+  auto bn = [](int64_t c) { return std::make_shared<nn::BatchNorm3d>(c); };
+  auto relu = [] { return std::make_shared<nn::ReLU>(); };
   generator_ = register_module(
-      "generator", std::make_shared<nn::Sequential>(
-                       std::make_shared<nn::Linear>(arch.latent, flat),
-                       std::make_shared<nn::ReLU>(),
-                       std::make_shared<nn::Unflatten>(
-                           nn::UnflattenOptions(1, {4 * w, s, s, s})),
-                       up(4 * w, 2 * w), std::make_shared<nn::ReLU>(),
-                       up(2 * w, w), std::make_shared<nn::ReLU>(), up(w, 1),
-                       std::make_shared<nn::Sigmoid>()));
+      "generator",
+      std::make_shared<nn::Sequential>(
+          std::make_shared<nn::Linear>(arch.latent, flat),
+          std::make_shared<nn::Unflatten>(
+              nn::UnflattenOptions(1, {4 * w, s, s, s})),
+          bn(4 * w), relu(), up(4 * w, 2 * w), bn(2 * w), relu(), up(2 * w, w),
+          bn(w), relu(), up(w, 1), std::make_shared<nn::Sigmoid>()));
   critic_ = register_module(
       "critic",
       std::make_shared<nn::Sequential>(

@@ -3,17 +3,20 @@
 // "Improved Training of Wasserstein GANs"), for R^3 occupancy grids, R a
 // multiple of 8:
 //
-//   generator  z (N, latent) -> Linear -> ReLU -> (N, 4w, R/8, R/8, R/8)
-//              ConvTranspose3d(4w -> 2w, 4, s2, p1), ReLU
-//              ConvTranspose3d(2w -> w, 4, s2, p1), ReLU
+//   generator  z (N, latent) -> Linear -> (N, 4w, R/8, R/8, R/8), BN, ReLU
+//              ConvTranspose3d(4w -> 2w, 4, s2, p1), BN, ReLU
+//              ConvTranspose3d(2w -> w, 4, s2, p1), BN, ReLU
 //              ConvTranspose3d(w -> 1, 4, s2, p1), sigmoid -> (N, 1, R, R, R)
 //   critic     Conv3d(1 -> w, 4, s2, p1), LeakyReLU(0.2)
 //              Conv3d(w -> 2w, 4, s2, p1), LeakyReLU(0.2)
 //              Conv3d(2w -> 4w, 4, s2, p1), LeakyReLU(0.2)
 //              Flatten, Linear(-> 1): a score, not a probability
 //
-// No batch normalisation in the critic: the gradient penalty is taken per
-// sample, which batch statistics would couple (the paper's advice).
+// Batch normalisation in the generator (DCGAN's recipe; without it the
+// ReLU generator collapsed to empty volumes within a few hundred steps), none
+// in the critic: the gradient penalty is taken per sample, which batch
+// statistics would couple (the paper's advice). Pictures are drawn in eval
+// mode, from the running statistics.
 
 #include <memory>
 
