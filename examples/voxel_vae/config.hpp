@@ -21,7 +21,7 @@ struct VaeConfig {
   int64_t train_size = 20000;
   int64_t test_size = 256;
   // Optimisation.
-  int64_t steps = 1500;
+  int64_t steps = 3000;
   int64_t batch = 16;
   double lr = 2e-3;
   double beta = 1.0;  // weight of the KL term
@@ -30,7 +30,7 @@ struct VaeConfig {
   // Cadence (not part of what makes runs identical, but kept with them).
   int64_t ckpt_every = 250;
   int64_t eval_every = 500;
-  int64_t log_every = 25;
+  int64_t log_every = 50;
 };
 
 /// Registers every field as a flag ("--steps", "--batch", ...).
