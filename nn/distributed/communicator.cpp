@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -15,16 +16,26 @@ namespace {
 
 std::atomic<bool> g_abort_at_exit{false};
 
+/// Ends every process of the job. The pause first lets the launcher forward
+/// what this process has just printed: mpirun may otherwise tear the job
+/// down before the message that explains it reaches the terminal.
+[[noreturn]] void abort_all(int code) {
+  std::cerr.flush();
+  std::fflush(stderr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();  // MPI_Abort does not return; this tells the compiler so
+}
+
 void abort_at_exit() {
   if (g_abort_at_exit.load() && Environment::active())
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    abort_all(1);
 }
 
 [[noreturn]] void abort_job(int rank, int size, const std::string& why) {
   std::cerr << "voxgrad::distributed: rank " << rank << "/" << size << ": "
             << why << std::endl;
-  MPI_Abort(MPI_COMM_WORLD, 1);
-  std::abort();  // MPI_Abort does not return; this tells the compiler so
+  abort_all(1);
 }
 
 void check_mpi(int rc, const char* call) {
@@ -115,7 +126,7 @@ Environment::Environment() {
     return;
   int provided = 0;
   check_mpi(
-      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided),
+      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided),
       "MPI_Init_thread");
   owns_ = true;
   static const bool registered = [] {
@@ -147,18 +158,21 @@ int run(const char* program, const std::function<int(Communicator&)>& body) {
   Environment env;
   int status = 0;
   {
+    // The final check below gets a communicator of its own, so that it
+    // cannot pair up with a collective the body left unfinished elsewhere.
+    Communicator control = Communicator::world();
     Communicator comm = Communicator::world();
     try {
       status = body(comm);
     } catch (const std::exception& e) {
       std::cerr << program << ": rank " << comm.rank() << "/" << comm.size()
                 << ": error: " << e.what() << std::endl;
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      abort_all(1);
     }
     // All ranks failing alike (e.g. the same bad flag) is an ordinary
     // error exit; some ranks only would leave the others waiting.
     double failed[1] = {status != 0 ? 1.0 : 0.0};
-    comm.all_reduce_sum(failed);
+    control.all_reduce_sum(failed);
     if (failed[0] > 0 && failed[0] < comm.size())
       comm.abort(
           std::string(program) + " returned " + std::to_string(status) +
@@ -382,8 +396,7 @@ void Communicator::barrier() const {
 void Communicator::abort(const std::string& why, int code) const {
   std::cerr << "voxgrad::distributed: rank " << rank_ << "/" << size_ << ": "
             << why << std::endl;
-  MPI_Abort(MPI_COMM_WORLD, code);
-  std::abort();
+  abort_all(code);
 }
 
 }  // namespace voxgrad::distributed

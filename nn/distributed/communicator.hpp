@@ -39,8 +39,9 @@ namespace voxgrad::distributed {
 class Communicator;
 
 /// MPI for the lifetime of the object: MPI_Init_thread with
-/// MPI_THREAD_FUNNELED (only the thread that made it calls MPI; the kernels'
-/// worker threads never do), then MPI_Finalize. If MPI is already up it does
+/// MPI_THREAD_SERIALIZED (any one thread at a time may call MPI, e.g. the
+/// thread that runs backward; the kernels' worker threads never do), then
+/// MPI_Finalize. If MPI is already up it does
 /// neither. Destroyed while an exception propagates, it does not finalize
 /// (that would wait for ranks that wait for this one): it arranges for
 /// MPI_Abort at process exit, after the caller has printed the error.

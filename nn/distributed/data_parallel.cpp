@@ -20,9 +20,9 @@ uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
   return h;
 }
 
+// With the NUL, so that "ab", "c" and "a", "bc" hash differently.
 uint64_t fnv1a(uint64_t h, const std::string& s) {
-  return fnv1a(
-      h, s.data(), s.size() + 1);  // with the NUL: "ab","c" != "a","bc"
+  return fnv1a(h, s.data(), s.size() + 1);
 }
 
 /// dst[i] = src[i] * share (a copy when share is 1).
