@@ -146,6 +146,11 @@ class DistributedDataParallel {
   size_t num_buckets() const {
     return buckets_.size();
   }
+  /// Buckets whose all-reduce has started since the last synchronisation
+  /// (with overlap, backward starts them; for tests and profiling).
+  size_t num_buckets_started() const {
+    return next_bucket_;
+  }
   /// Dotted names of the parameters in bucket `i`, in bucket order.
   std::vector<std::string> bucket_parameter_names(size_t i) const;
 

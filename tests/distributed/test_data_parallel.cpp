@@ -159,6 +159,23 @@ TEST_CASE("data parallel no_sync accumulates micro-batches locally") {
         1e-14);
 }
 
+TEST_CASE("data parallel starts bucket all-reduces during backward") {
+  const ToyData data(2, kFloat32, 14);
+  for (const bool overlap : {true, false}) {
+    auto model = toy_model(14, kFloat32);
+    DistributedDataParallel ddp(
+        *model, comm(),
+        DataParallelOptions().bucket_cap_mb(0.0005).overlap(overlap));
+    REQUIRE(ddp.num_buckets() == 3);
+    mse(model->forward(data.x), data.y).backward();
+    // Every parameter got its gradient, so with overlap every bucket is
+    // already in flight when backward returns; without, none is.
+    CHECK(ddp.num_buckets_started() == (overlap ? 3 : 0));
+    ddp.synchronize_gradients();
+    CHECK(ddp.num_buckets_started() == 0);
+  }
+}
+
 TEST_CASE("data parallel rejects a second backward before synchronizing") {
   const ToyData data(2, kFloat32, 9);
   auto model = toy_model(9, kFloat32);
