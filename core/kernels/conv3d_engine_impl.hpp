@@ -1424,16 +1424,21 @@ void wgrad(const WgradArgs<T>& g) {
     colw[v] = static_cast<int32_t>(p.colb[v]);
 
   // Rows (mc) and channels (cc) per task: the accumulators, mc*cc*kvol*L
-  // values, stay within kAccBudget, and among those shapes the one that
-  // streams the least is taken: every task reads dy for its rows and packs
-  // x for its channels, so the traffic is about
-  //   ceil(C/cc) * (dy of M rows) + ceil(M/mc) * (x of C channels).
+  // values, stay within kAccBudget, and among those shapes the cheapest is
+  // taken: every task reads dy for its rows and packs x for its channels,
+  // so the cost is about
+  //   ceil(C/cc) * (dy of M rows) + ceil(M/mc) * (x of C channels) * pack,
+  // pack = packed values per x value times their relative cost (packing a
+  // value costs a few times reading one; narrow rows cost twice as much).
   // (The split R of the (n, plane) reduction depends on the geometry only;
   // mc and cc do not change any result.)
   const int64_t red = g.N * ND;
   const int64_t threads = num_threads();
   int64_t mc = WMR, cc = 1;
   {
+    const double expansion = static_cast<double>(ND * gp.sd * gp.cs) /
+                             static_cast<double>(imax(in_sp, 1));
+    const double pack_cost = expansion * (gp.halo ? 2.0 : 4.0);
     double best = -1;
     bool best_enough = false;
     for (int64_t c = 1; c <= C; ++c) {
@@ -1445,7 +1450,8 @@ void wgrad(const WgradArgs<T>& g) {
         break;
       const double traffic =
           static_cast<double>(cdiv(C, c)) * static_cast<double>(M * out_sp) +
-          static_cast<double>(cdiv(M, m)) * static_cast<double>(C * in_sp);
+          static_cast<double>(cdiv(M, m)) * static_cast<double>(C * in_sp) *
+              pack_cost;
       const bool enough = G * cdiv(C, c) * cdiv(M, m) >= 4 * threads;
       if (best < 0 || (enough && !best_enough) ||
           (enough == best_enough && traffic < best)) {
