@@ -1187,6 +1187,7 @@ void gather(const GatherArgs<T>& g) {
     Scratch<T> plane(big_output ? D12 : 1);
     Scratch<T> tail(Tn::kMR * L);
     Scratch<int64_t> koffs(2 * (n_classes + 1));
+    Scratch<int64_t> ctaps(kvol);
     std::memset(bbuf.get() + max_b, 0, 4 * L * sizeof(T));
     const T* bcols[Tn::kNV];
     T* ccols[Tn::kNV];
@@ -1218,27 +1219,35 @@ void gather(const GatherArgs<T>& g) {
           koffs[2 * (cl - cls0)] = a_off;
           koffs[2 * (cl - cls0) + 1] = k_off;
           gather_offsets(gp, p, ccn, nsl, boff.get() + k_off);
+          // The class's taps in (depth, height, width) order.
+          int64_t* ctap = ctaps.get();
+          for (int64_t id = 0, j = 0; id < p.nt[0]; ++id)
+            for (int64_t ih = 0; ih < p.nt[1]; ++ih)
+              for (int64_t iw = 0; iw < p.nt[2]; ++iw, ++j)
+                ctap[j] = (ax[0].tap[id] * g.kernel[1] + ax[1].tap[ih]) *
+                              g.kernel[2] +
+                          ax[2].tap[iw];
+          // W(m, c, tap) = w[m*rs + c*cst + tap] from the chunk's corner.
+          const int64_t rs = g.w_rows_are_dst ? C_src * kvol : kvol;
+          const int64_t cst = g.w_rows_are_dst ? kvol : M * kvol;
+          const T* wg = g.w_rows_are_dst
+                            ? g.w + ((grp * M + t.m0) * C_src + c0) * kvol
+                            : g.w + ((grp * C_src + c0) * M + t.m0) * kvol;
+          const int64_t thw = p.nt[1] * p.nt[2];
           for (int64_t rb = 0; rb < rblocks; ++rb) {
             const int64_t mr = imin(MR, rows - rb * MR);
             T* ab = abuf.get() + a_off + rb * MR * K;
-            int64_t k = 0;
-            for (int64_t id = 0; id < p.nt[0]; ++id)
-              for (int64_t c = 0; c < ccn; ++c)
-                for (int64_t ih = 0; ih < p.nt[1]; ++ih)
-                  for (int64_t iw = 0; iw < p.nt[2]; ++iw, ++k) {
-                    const int64_t tap =
-                        (ax[0].tap[id] * g.kernel[1] + ax[1].tap[ih]) *
-                            g.kernel[2] +
-                        ax[2].tap[iw];
-                    const int64_t cs = c0 + c;
-                    for (int64_t r = 0; r < mr; ++r) {
-                      const int64_t m = t.m0 + rb * MR + r;
-                      const int64_t wi = g.w_rows_are_dst
-                                             ? ((grp * M + m) * C_src + cs)
-                                             : ((grp * C_src + cs) * M + m);
-                      ab[k * mr + r] = g.w[wi * kvol + tap];
-                    }
-                  }
+            const T* wr = wg + rb * MR * rs;
+            for (int64_t id = 0, k = 0; id < p.nt[0]; ++id)
+              for (int64_t c = 0; c < ccn; ++c) {
+                const T* wc = wr + c * cst;
+                for (int64_t j = id * thw; j < (id + 1) * thw; ++j, ++k) {
+                  const T* src = wc + ctap[j];
+                  T* dstk = ab + k * mr;
+                  for (int64_t r = 0; r < mr; ++r)
+                    dstk[r] = src[r * rs];
+                }
+              }
           }
           a_off += rblocks * MR * K;
           k_off += K;
