@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.hpp"
 #include "autograd/gradcheck.hpp"
+#include "autograd/hooks.hpp"
 #include "autograd/nn_ops.hpp"
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
