@@ -1478,7 +1478,7 @@ void wgrad(const WgradArgs<T>& g) {
   const double dw_bytes =
       static_cast<double>(dw_numel) * static_cast<double>(sizeof(T));
   const int64_t R = iclamp(
-      static_cast<int64_t>(0.02 * op_bytes / dw_bytes), 1, imin(16, red));
+      static_cast<int64_t>(0.01 * op_bytes / dw_bytes), 1, imin(16, red));
   const int64_t n_tasks = G * c_chunks * m_chunks * R;
   Scratch<WgradTask> tasks(n_tasks);
   {

@@ -243,6 +243,52 @@ TEST_CASE("conv3d kernels on the SPEC benchmark shapes (N = 1, spot checks)") {
   }
 }
 
+// Outputs of >= 32 MiB are written with non-temporal stores; direct-mode
+// planes (fwd, and bwd_data of a stride-1 conv) with a bias, spot-checked.
+TEST_CASE("conv3d kernels with streamed outputs (spot checks, with bias)") {
+  const vk::Int3 one{1, 1, 1}, k3{3, 3, 3};
+  const ConvGeometry3d fwd =
+      vt::conv_geometry(1, 1, 32, {64, 64, 64}, k3, one, one);
+  const ConvGeometry3d bwd =
+      vt::conv_geometry(1, 32, 1, {64, 64, 64}, k3, one, one);
+  std::mt19937_64 rng(41);
+  for (int pass = 0; pass < 2; ++pass) {
+    const ConvGeometry3d& g = pass == 0 ? fwd : bwd;
+    INFO("pass ", pass == 0 ? "fwd" : "bwd_data", ", geometry ", g.str());
+    const auto a =
+        random_values<float>(pass == 0 ? g.x_numel() : g.y_numel(), 42);
+    const auto w = random_values<float>(g.w_numel(), 43);
+    const auto b = random_values<float>(pass == 0 ? g.C_out : g.C_in, 44);
+    std::vector<float> out(
+        static_cast<size_t>(pass == 0 ? g.y_numel() : g.x_numel()));
+    REQUIRE(out.size() * sizeof(float) >= (size_t{32} << 20));
+    if (pass == 0)
+      vk::conv3d_fwd(g, a.data(), w.data(), out.data(), b.data());
+    else
+      vk::conv3d_bwd_data(g, a.data(), w.data(), out.data(), b.data());
+    const auto n = static_cast<int64_t>(out.size());
+    const int64_t per_c = pass == 0 ? g.out_numel() : g.in_numel();
+    const int64_t terms = (pass == 0 ? g.C_in_g() : g.C_out_g()) * 27 + 1;
+    for (int s = 0; s < 32; ++s) {
+      const int64_t i =
+          s == 0   ? 0
+          : s == 1 ? n - 1
+                   : static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+      const auto [val, abs] =
+          vt::ref_element(g, pass == 0 ? 'y' : 'x', a.data(), w.data(), i);
+      const double want =
+          static_cast<double>(val) + b[static_cast<size_t>(i / per_c)];
+      const double got = out[static_cast<size_t>(i)];
+      INFO("[", i, "] got ", got, ", want ", want);
+      CHECK(
+          std::abs(got - want) <=
+          4.0 * static_cast<double>(terms) * 1.2e-7 *
+                  (static_cast<double>(abs) + std::abs(want)) +
+              1e-30);
+    }
+  }
+}
+
 TEST_CASE("ConvGeometry3d::validate names the bad field and value") {
   const ConvGeometry3d good =
       vt::conv_geometry(2, 4, 6, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
