@@ -11,11 +11,17 @@ bool usable(double v) {
   return std::isfinite(v) && v > 0;
 }
 
-std::string fmt(double v) {
+// Tick labels: 10^k as "0.01" ... "1000", then "1e4"; steps as integers.
+std::string decade_label(int k) {
+  if (k < -2 || k > 3)
+    return "1e" + std::to_string(k);
   std::ostringstream os;
-  os.precision(3);
-  os << v;
+  os << std::pow(10.0, k);
   return os.str();
+}
+
+std::string integer_label(double v) {
+  return std::to_string(static_cast<long long>(std::llround(v)));
 }
 
 }  // namespace
@@ -74,14 +80,14 @@ std::string loss_curve_svg(
     os << "<line x1='" << left << "' x2='" << left + pw << "' y1='" << y
        << "' y2='" << y << "' stroke='#ddd'/>\n"
        << "<text x='" << left - 6 << "' y='" << y + 4 << "' text-anchor='end'>"
-       << fmt(v) << "</text>\n";
+       << decade_label(static_cast<int>(d0) + k) << "</text>\n";
   }
   for (int k = 0; k <= 5; ++k) {
     const double v = x0 + (x1 - x0) * k / 5, x = px(v);
     os << "<line x1='" << x << "' x2='" << x << "' y1='" << top << "' y2='"
        << top + ph << "' stroke='#eee'/>\n"
        << "<text x='" << x << "' y='" << top + ph + 18
-       << "' text-anchor='middle'>" << fmt(std::round(v)) << "</text>\n";
+       << "' text-anchor='middle'>" << integer_label(v) << "</text>\n";
   }
   os << "<text x='" << left + pw / 2 << "' y='" << height - 10
      << "' text-anchor='middle'>step</text>\n"

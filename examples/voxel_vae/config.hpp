@@ -21,7 +21,7 @@ struct VaeConfig {
   int64_t train_size = 20000;
   int64_t test_size = 256;
   // Optimisation.
-  int64_t steps = 3000;
+  int64_t steps = 4000;
   int64_t batch = 16;
   double lr = 2e-3;
   double beta = 1.0;  // weight of the KL term
