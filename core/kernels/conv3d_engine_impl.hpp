@@ -1010,6 +1010,10 @@ void stream_copy(T* dst, const T* src, int64_t n) {
 
 // ---- gather -----------------------------------------------------------------
 
+// Workspace budgets, in values per thread. The gather scales them with the
+// op (1 % of its input + output + weight values each for the packed
+// weights + window and for the tile, at least these floors), so that the
+// extra memory stays well under 5 % at 2 threads.
 constexpr int64_t kPackBudget = 8192;   // packed values per channel chunk
 constexpr int64_t kWinBudget = 16384;   // packed values of a task's window
 constexpr int64_t kTileBudget = 32768;  // tile values per task (tile mode)
@@ -1087,17 +1091,28 @@ void gather(const GatherArgs<T>& g) {
   }
   // Channels per chunk, rows and columns per register block: functions of
   // the geometry only (they fix the order of each output's sum).
-  // A chunk's window must fit kWinBudget for enough planes that each packed
-  // weight serves >= 32 columns (the packing of the weights is amortised
-  // over the task's planes).
-  int64_t cc = iclamp(kPackBudget / per_c, 1, C_src);
+  // Channels per chunk (a function of the geometry only): the chunk's
+  // packed weights and its window, for enough planes that each packed
+  // weight serves >= 32 columns, must fit the workspace budget.
+  const double op_vals = static_cast<double>(
+      g.N * G * (C_src * src_sp + M * dst_sp) + G * M * C_src * kvol);
+  const int64_t ws_budget =
+      imax(kPackBudget + kWinBudget, static_cast<int64_t>(0.01 * op_vals));
+  const int64_t tile_budget =
+      imax(kTileBudget, static_cast<int64_t>(0.01 * op_vals));
+  int64_t cc = C_src;
   for (int64_t gi = 0; gi < n_groups; ++gi) {
     const GroupPlan& gp = gplans[gi];
     const ClassPlan& p0 = plans[gp.c0];
     const int64_t nv = imax(1, gp.tile_row / L / (gp.c1 - gp.c0));
     const int64_t dpw = iclamp(cdiv(32, nv), 1, p0.ND);
     const int64_t nsl = gp.sd * (dpw - 1) + imax(gp.dspan, 1);
-    cc = imin(cc, imax(1, kWinBudget / imax(1, nsl * gp.cs)));
+    int64_t taps = 0;
+    for (int64_t c = gp.c0; c < gp.c1; ++c)
+      taps += plans[c].taps;
+    const int64_t rows = gp.direct ? M : imin(M, 16);
+    const int64_t per_cc = rows * taps + nsl * gp.cs;
+    cc = imin(cc, imax(1, ws_budget / imax(1, per_cc)));
   }
   const int64_t n_chunks = cdiv(C_src, cc);
   const int MR = choose_mr<T, A>(M, max_nvec);
@@ -1108,12 +1123,12 @@ void gather(const GatherArgs<T>& g) {
   const int64_t threads = num_threads();
   // Rows of a tile task holding dp planes.
   auto tile_rows = [&](int64_t gi, int64_t dp) {
-    const int64_t mc = kTileBudget / (dp * gplans[gi].tile_row) / MR * MR;
+    const int64_t mc = tile_budget / (dp * gplans[gi].tile_row) / MR * MR;
     return imin(imax(mc, MR), rup(M, MR));
   };
   // Planes per task: about dp_target positions; in tile mode also enough
   // that each packed weight serves >= 32 columns, trading rows (>= 16)
-  // for planes; in the halo layout the window must fit kWinBudget.
+  // for planes; the window must fit half the workspace budget.
   auto max_planes = [&](int64_t gi, int64_t dp_target) {
     const GroupPlan& gp = gplans[gi];
     const int64_t ND = plans[gp.c0].ND;
@@ -1124,12 +1139,12 @@ void gather(const GatherArgs<T>& g) {
     }
     dp = iclamp(dp, 1, ND);
     if (gp.cs > 0) {  // the window: sd*(dp-1) + dspan slices
-      const int64_t nsl_max = imax(kWinBudget / (cc * gp.cs), gp.dspan);
+      const int64_t nsl_max = imax(ws_budget / 2 / (cc * gp.cs), gp.dspan);
       dp = imin(dp, 1 + (nsl_max - gp.dspan) / imax(gp.sd, 1));
     }
     if (!gp.direct)
       while (dp > 1 && (tile_rows(gi, dp) < imin(M, 16) ||
-                        tile_rows(gi, dp) * dp * gp.tile_row > kTileBudget))
+                        tile_rows(gi, dp) * dp * gp.tile_row > tile_budget))
         --dp;
     return imax(dp, 1);
   };
