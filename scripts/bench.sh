@@ -11,8 +11,9 @@
 # again and at 1 thread; write docs/performance.md with tools/perf_table.py.
 #
 # The machine may be shared: the script waits (up to WAIT_MAX seconds, default
-# 1200) for the 1-minute load average to drop below LOAD_MAX (default 1.5)
-# before it starts, and records the load before and after in the results.
+# 1200) until the CPUs have been at least IDLE_MIN % idle (default 85) over
+# two consecutive 5-second samples before it starts, and records the load
+# before and after in the results.
 # Env: BUILD_DIR (default build-bench), OUT (default $BUILD_DIR/perf),
 # ANCHORS (default ../shared/anchors/perf), SKIP_ANCHORS=1 (reuse the anchor
 # results already in $OUT/anchors), ROUNDS (2-thread voxgrad rounds, default 2).
@@ -22,12 +23,20 @@ BUILD=${BUILD_DIR:-$ROOT/build-bench}
 OUT=${OUT:-$BUILD/perf}
 ANCHORS=${ANCHORS:-$ROOT/../shared/anchors/perf}
 ROUNDS=${ROUNDS:-2}
-LOAD_MAX=${LOAD_MAX:-1.5}
+IDLE_MIN=${IDLE_MIN:-85}
 WAIT_MAX=${WAIT_MAX:-1200}
 PY=/usr/bin/python3
 mkdir -p "$OUT"
 stamp() { echo "== [$(date +%H:%M:%S)] $*" >&2; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# Percent of CPU time idle over the next 5 seconds (all CPUs).
+idle_pct() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 5; b=($(head -1 /proc/stat))
+  local tot=0 i
+  for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
+  echo $(( 100 * (b[4] - a[4] + b[5] - a[5]) / (tot > 0 ? tot : 1) ))
+}
 
 stamp "build voxgrad-bench ($BUILD)"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_BUILD_TESTS=OFF \
@@ -36,15 +45,21 @@ cmake --build "$BUILD" --target voxgrad-bench -j 2 >/dev/null
 BENCH=$BUILD/bin/voxgrad-bench
 g++ -O2 -march=native -fopenmp "$ROOT/bench/tools/fma_peak.cpp" -o "$BUILD/fma_peak"
 
-waited=0
-while awk -v l="$(load1)" -v m="$LOAD_MAX" 'BEGIN { exit !(l > m) }'; do
+waited=0 quiet=0
+while [ "$quiet" -lt 2 ]; do
+  idle=$(idle_pct)
+  if [ "$idle" -ge "$IDLE_MIN" ]; then
+    quiet=$((quiet + 1))
+    continue
+  fi
+  quiet=0
   if [ "$waited" -ge "$WAIT_MAX" ]; then
-    stamp "load still $(load1) after ${WAIT_MAX}s; measuring anyway (see the load in the report)"
+    stamp "CPUs only ${idle}% idle after ${WAIT_MAX}s; measuring anyway (see the load in the report)"
     break
   fi
-  stamp "load $(load1) > $LOAD_MAX: waiting"
-  sleep 30
-  waited=$((waited + 30))
+  stamp "CPUs ${idle}% idle (< ${IDLE_MIN}%): waiting"
+  sleep 10
+  waited=$((waited + 15))
 done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
