@@ -24,7 +24,7 @@ struct GanConfig {
   GanArch arch;
   int64_t data_seed = 1;
   int64_t train_size = 20000;
-  int64_t steps = 400;  // generator steps
+  int64_t steps = 1500;  // generator steps
   int64_t batch = 16;
   int64_t n_critic = 5;
   double lr = 1e-4;
