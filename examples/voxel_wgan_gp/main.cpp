@@ -2,7 +2,7 @@
 // gradient penalty differentiates a gradient, so every critic step runs
 // double backward through Conv3d and ConvTranspose3d.
 //
-//   build/bin/voxel_wgan_gp --out gan_out             # 1500 steps, ~4 min
+//   build/bin/voxel_wgan_gp --out gan_out             # 1500 steps, ~5 min
 //   build/bin/voxel_wgan_gp --check-gp --steps 2     # penalty gradient vs FD
 //
 // The last line on stdout is JSON: {"wasserstein": ..., "steps": ...,
