@@ -137,6 +137,11 @@ inline std::vector<ConvCase> conv_shapes() {
   add(transposed_geometry(1, 3, 4, {3, 4, 9}, {3, 3, 3}, {2, 2, 2}, one));
   add(transposed_geometry(
       1, 2, 3, {2, 3, 17}, {4, 4, 4}, {2, 2, 2}, one, zero, one, 1));
+  // At least 32 output channels per group: the weight gradient vectorised
+  // over output channels (AVX-512), with partial vectors of channels.
+  add(conv_geometry(1, 3, 33, {5, 6, 7}, {3, 3, 3}, one, one));
+  add(conv_geometry(1, 4, 64, {4, 4, 5}, {3, 3, 3}, one, one, one, 2));
+  add(transposed_geometry(1, 34, 3, {3, 3, 3}, {3, 3, 3}, {2, 2, 2}, one));
   // Empty batch.
   add(conv_geometry(0, 3, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, one));
   // Transposed-conv geometries, incl. output_padding (extra > 0) and

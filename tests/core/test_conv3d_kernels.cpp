@@ -161,6 +161,7 @@ TEST_CASE("conv3d kernels are bit-identical for 1 and 2 threads") {
       vt::transposed_geometry(2, 8, 12, {5, 6, 7}, k3, s2, one, one, one, 4),
       vt::conv_geometry(2, 16, 20, {12, 12, 12}, k3, one, one),
       vt::conv_geometry(1, 4, 4, {20, 20, 20}, k3, one, one, one, 4),
+      vt::conv_geometry(2, 8, 48, {10, 10, 10}, k3, one, one),
   };
   for (const ConvGeometry3d& g : shapes) {
     SUBCASE(g.str().c_str()) {
