@@ -159,15 +159,15 @@ std::pair<RefAcc<T>, RefAcc<T>> ref_element(
          t[1] * g.kernel[2] + t[2]];
   };
   // Input position that tap t of output position o reads, if any.
-  auto tap =
-      [&](const kernels::Int3& o, const kernels::Int3& t, kernels::Int3& i) {
-        for (int d = 0; d < 3; ++d) {
-          i[d] = o[d] * g.stride[d] - g.padding[d] + t[d] * g.dilation[d];
-          if (i[d] < 0 || i[d] >= g.in[d])
-            return false;
-        }
-        return true;
-      };
+  auto tap = [&](const kernels::Int3& o, const kernels::Int3& t,
+                 kernels::Int3& i) {
+    for (int d = 0; d < 3; ++d) {
+      i[d] = o[d] * g.stride[d] - g.padding[d] + t[d] * g.dilation[d];
+      if (i[d] < 0 || i[d] >= g.in[d])
+        return false;
+    }
+    return true;
+  };
   auto split = [](int64_t flat, const kernels::Int3& dims, kernels::Int3& v) {
     v[2] = flat % dims[2];
     v[1] = flat / dims[2] % dims[1];
