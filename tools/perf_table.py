@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Writes docs/performance.md from one sitting of scripts/bench.sh.
 
-    /usr/bin/python3 tools/perf_table.py RESULTS_DIR > docs/performance.md
+    /usr/bin/python3 tools/perf_table.py RESULTS_DIR [--readme README.md] \
+        > docs/performance.md
+
+With --readme, also rewrites the summary table between the README's
+"<!-- perf-table:begin -->" and "<!-- perf-table:end -->" lines.
 
 RESULTS_DIR (written by scripts/bench.sh) holds:
   voxgrad_t2_r*.jsonl   voxgrad-bench --json --threads 2, one file per round
@@ -62,9 +66,14 @@ def ratio(a, b):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: perf_table.py RESULTS_DIR")
-    d = sys.argv[1]
+    args = sys.argv[1:]
+    readme = None
+    if len(args) == 3 and args[1] == "--readme":
+        readme = args[2]
+        args = args[:1]
+    if len(args) != 1:
+        sys.exit("usage: perf_table.py RESULTS_DIR [--readme README.md]")
+    d = args[0]
     rounds = sorted(f for f in os.listdir(d) if f.startswith("voxgrad_t2_r"))
     runs = [load_jsonl(os.path.join(d, f)) for f in rounds]
     vx1 = load_jsonl(os.path.join(d, "voxgrad_t1.jsonl"))
@@ -207,6 +216,9 @@ def main():
     w("\nGeometric mean speedup over oneDNN end to end: **%s** over %d "
       "case × pass.\n\n" % (fmt(gm), len(ratios_dn)))
 
+    if readme:
+        write_readme_summary(readme, rows, gm, machine)
+
     w("## Targets (issue 4)\n\n")
     w("| target | result |\n|---|---|\n")
 
@@ -274,6 +286,41 @@ def main():
       "bit-identical results for any thread count. Large blocks are recycled "
       "by the caching allocator (NOTE [ Caching allocator ] in "
       "`core/allocator.hpp`).\n")
+
+
+BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
+
+
+def write_readme_summary(path, rows, gm, machine):
+    """Splices one row per case (ms and speedups per pass) into the README."""
+    with open(path) as f:
+        text = f.read()
+    a, b = text.find(BEGIN), text.find(END)
+    if a < 0 or b < a:
+        sys.exit("perf_table.py: %s has no %s ... %s block" % (path, BEGIN,
+                                                                END))
+    by = {(r["case"], r["p"]): r for r in rows}
+    out = [BEGIN, "",
+           "2 threads, float32, medians; each cell: voxgrad ms "
+           "(speedup over oneDNN end to end / over PyTorch 1.13). "
+           "%s, commit `%s`, %s." % (machine.get("cpu", "?"),
+                                     machine.get("commit", "?"),
+                                     machine.get("date", "?")), "",
+           "| case | fwd | bwd_data | bwd_weight |", "|---|---|---|---|"]
+    for c in CASES:
+        cells = []
+        for p in PASSES:
+            r = by.get((c, p))
+            cells.append("–" if r is None else "%s (%s× / %s×)" % (
+                fmt(r["ms"]), fmt(r["r_dn"]), fmt(r["r_pt"])))
+        out.append("| %s | %s |" % (c, " | ".join(cells)))
+    out += ["", "Geometric mean speedup over oneDNN end to end: **%s×**."
+            % fmt(gm), "", ""]
+    text = text[:a] + "\n".join(out)[:-1] + text[b:]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
