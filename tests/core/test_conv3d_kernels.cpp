@@ -399,3 +399,39 @@ TEST_CASE("conv_shapes lists the SPEC benchmark shapes as valid geometries") {
   }
   CHECK(first.str() == "mb2ic4id5ih5iw5oc6kd3kh3kw3sd2pd1");
 }
+
+// The bias gradient the weight-gradient kernel fuses is dbias[co] = the sum
+// of dy over samples and positions, on both wgrad engines and with the
+// reduction split into partial results (long reductions over few weights).
+TEST_CASE("conv3d_bwd_weight's fused bias gradient is the sum of dy") {
+  const vk::Int3 one{1, 1, 1}, k3{3, 3, 3}, k4{4, 4, 4}, two{2, 2, 2};
+  const ConvGeometry3d cases[] = {
+      // Few weights, long reduction: split into partial sums.
+      vt::conv_geometry(4, 1, 16, {64, 64, 64}, k3, one, one),
+      // C_out >= 32 (the channel-vectorised engine where AVX-512 is there).
+      vt::conv_geometry(2, 64, 128, {16, 16, 16}, k4, two, one),
+      // Grouped, odd sizes.
+      vt::conv_geometry(3, 6, 9, {7, 6, 5}, k3, two, one, one, 3),
+  };
+  for (const ConvGeometry3d& g : cases) {
+    INFO("geometry ", g.str());
+    const auto x = random_values<float>(g.x_numel(), 51);
+    const auto dy = random_values<float>(g.y_numel(), 52);
+    std::vector<float> dw(static_cast<size_t>(g.w_numel()));
+    std::vector<float> db(static_cast<size_t>(g.C_out), -1.0f);
+    vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw.data(), db.data());
+    const int64_t P = g.out_numel();
+    for (int64_t co = 0; co < g.C_out; ++co) {
+      double want = 0, mag = 0;
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t q = 0; q < P; ++q) {
+          const double v = dy[static_cast<size_t>((n * g.C_out + co) * P + q)];
+          want += v;
+          mag += std::abs(v);
+        }
+      INFO("channel ", co);
+      // Far below what one lost or doubled block of terms would change.
+      CHECK(std::abs(db[static_cast<size_t>(co)] - want) <= 1e-5 * mag);
+    }
+  }
+}

@@ -230,34 +230,17 @@ void wgrad(const WgradArgs<T>& g) {
             s += lanes[l];
           out[((t.grp * M + t.m0 + r) * C + t.c0) * kvol + e] = s;
         }
-      if (do_bias) {
-        T* bout = R == 1 ? g.dbias : bias_partial.get() + t.r * G * M;
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* lanes = bacc.get() + r * L;
-          T s = lanes[0];
-          for (int64_t l = 1; l < L; ++l)
-            s += lanes[l];
-          bout[t.grp * M + t.m0 + r] = s;
-        }
-      }
+      if (do_bias)
+        sum_bias_lanes(
+            (R == 1 ? g.dbias : bias_partial.get() + t.r * G * M) + t.grp * M +
+                t.m0,
+            bacc.get(), rows, L);
     }
   });
   if (R > 1) {
-    parallel_for(0, dw_numel, 4096, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T s = partial[i];
-        for (int64_t r = 1; r < R; ++r)
-          s += partial[r * dw_numel + i];
-        g.dw[i] = s;
-      }
-    });
+    sum_partials(g.dw, partial.get(), R, dw_numel);
     if (g.dbias)
-      for (int64_t i = 0; i < G * M; ++i) {
-        T s = bias_partial[i];
-        for (int64_t r = 1; r < R; ++r)
-          s += bias_partial[r * G * M + i];
-        g.dbias[i] = s;
-      }
+      sum_partials(g.dbias, bias_partial.get(), R, G * M);
   }
 }
 

@@ -18,6 +18,31 @@ struct WgradTask {
   int64_t grp, c0, cc, m0, m1, r;
 };
 
+// One task's bias gradient: bout[i] = the L lanes of row i summed in order.
+template <class T>
+void sum_bias_lanes(T* bout, const T* bacc, int64_t rows, int64_t L) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* lanes = bacc + r * L;
+    T s = lanes[0];
+    for (int64_t l = 1; l < L; ++l)
+      s += lanes[l];
+    bout[r] = s;
+  }
+}
+
+// dst[i] = the R partial results src[r*n + i] added in order of r.
+template <class T>
+void sum_partials(T* dst, const T* src, int64_t R, int64_t n) {
+  parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T s = src[i];
+      for (int64_t r = 1; r < R; ++r)
+        s += src[r * n + i];
+      dst[i] = s;
+    }
+  });
+}
+
 // dst[k*ld_dst + i] = src[i*ld_src + k] for i, k < 16, with AVX-512
 // shuffles; returns false (doing nothing) where that is not available.
 // (GCC 12's unpack intrinsics start from an "undefined" register that
@@ -363,34 +388,17 @@ void wgrad_co(const WgradArgs<T>& g) {
         for (int64_t e = 0; e < ke; ++e)
           out[((t.grp * M + t.m0 + r) * C + t.c0) * kvol + e] =
               acc[e * mcp + r];
-      if (do_bias) {
-        T* bout = R == 1 ? g.dbias : bias_partial.get() + t.r * G * M;
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* lanes = bacc.get() + r * L;
-          T s = lanes[0];
-          for (int64_t l = 1; l < L; ++l)
-            s += lanes[l];
-          bout[t.grp * M + t.m0 + r] = s;
-        }
-      }
+      if (do_bias)
+        sum_bias_lanes(
+            (R == 1 ? g.dbias : bias_partial.get() + t.r * G * M) + t.grp * M +
+                t.m0,
+            bacc.get(), rows, L);
     }
   });
   if (R > 1) {
-    parallel_for(0, dw_numel, 4096, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T s = partial[i];
-        for (int64_t r = 1; r < R; ++r)
-          s += partial[r * dw_numel + i];
-        g.dw[i] = s;
-      }
-    });
+    sum_partials(g.dw, partial.get(), R, dw_numel);
     if (g.dbias)
-      for (int64_t i = 0; i < G * M; ++i) {
-        T s = bias_partial[i];
-        for (int64_t r = 1; r < R; ++r)
-          s += bias_partial[r * G * M + i];
-        g.dbias[i] = s;
-      }
+      sum_partials(g.dbias, bias_partial.get(), R, G * M);
   }
 }
 
