@@ -3,6 +3,7 @@
 #include "autograd/ops.hpp"
 #include "core/error.hpp"
 #include "nn/checkpoint.hpp"
+#include "resume_meta.hpp"
 
 namespace voxgrad::examples {
 namespace {
@@ -65,13 +66,6 @@ TrainHistory history_from_json(const nlohmann::json& j, int64_t step) {
     h.iou.emplace_back(row[0].get<int64_t>(), row[1].get<double>());
   }
   return h;
-}
-
-const nlohmann::json& field(const nlohmann::json& meta, const char* key) {
-  VOXGRAD_CHECK(
-      meta.is_object() && meta.contains(key), "checkpoint metadata: missing '",
-      key, "'");
-  return meta[key];
 }
 
 }  // namespace
@@ -141,8 +135,7 @@ void VaeTrainer::save_checkpoint(const std::string& path) const {
       {"config", to_json(config_)},
       {"step", step_},
       {"sampler", sampler_.state()},
-      {"noise_generator",
-       {{"seed", noise_.seed()}, {"offset", noise_.offset()}}},
+      {"noise_generator", generator_state(noise_)},
       {"scheduler", sched_ ? sched_->state_dict() : nlohmann::json()},
       {"history", history_to_json(history_)}};
   save(path, *model_, opt_.get(), meta);
@@ -165,34 +158,21 @@ VaeConfig VaeTrainer::peek_config(const std::string& path) {
       "': unsupported voxel_vae checkpoint version ",
       meta.contains("version") ? meta["version"].dump() : "(none)",
       " (this program reads version ", kVersion, ")");
-  return config_from_json(field(meta, "config"));
+  return config_from_json(meta_field(meta, "config"));
 }
 
 void VaeTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
   try {
-    const nlohmann::json& step = field(meta, "step");
-    VOXGRAD_CHECK(
-        step.is_number_integer() && step.get<int64_t>() >= 0 &&
-            step.get<int64_t>() <= config_.steps,
-        "checkpoint metadata: 'step' must be in [0, ", config_.steps, "] (got ",
-        step.dump(), ")");
-    const nlohmann::json& gen = field(meta, "noise_generator");
-    VOXGRAD_CHECK(
-        gen.is_object() && gen.contains("seed") &&
-            gen["seed"].is_number_unsigned() && gen.contains("offset") &&
-            gen["offset"].is_number_unsigned(),
-        "checkpoint metadata: 'noise_generator' must be {\"seed\": u64, "
-        "\"offset\": u64} (got ",
-        gen.dump(), ")");
-    TrainHistory history =
-        history_from_json(field(meta, "history"), step.get<int64_t>());
-    sampler_.load_state(field(meta, "sampler"));
+    const int64_t step = meta_step(meta, config_.steps);
+    Generator noise = noise_;
+    restore_generator(meta, noise);
+    TrainHistory history = history_from_json(meta_field(meta, "history"), step);
+    sampler_.load_state(meta_field(meta, "sampler"));
     if (sched_)
-      sched_->load_state_dict(field(meta, "scheduler"));
-    noise_.set_state(
-        gen["seed"].get<uint64_t>(), gen["offset"].get<uint64_t>());
-    step_ = step.get<int64_t>();
+      sched_->load_state_dict(meta_field(meta, "scheduler"));
+    noise_ = noise;
+    step_ = step;
     history_ = std::move(history);
   } catch (const std::exception& e) {
     throw Error(std::string("cannot resume from '") + path + "': " + e.what());

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "gradient_penalty.hpp"
 #include "nn/checkpoint.hpp"
+#include "resume_meta.hpp"
 #include "settings.hpp"
 
 namespace voxgrad::examples {
@@ -53,13 +54,6 @@ const Settings<GanConfig>& settings() {
     return t;
   }();
   return s;
-}
-
-const nlohmann::json& field(const nlohmann::json& meta, const char* key) {
-  VOXGRAD_CHECK(
-      meta.is_object() && meta.contains(key), "checkpoint metadata: missing '",
-      key, "'");
-  return meta[key];
 }
 
 }  // namespace
@@ -147,8 +141,7 @@ void GanTrainer::save_checkpoint(const std::string& path) const {
        {"config", to_json(config_)},
        {"step", step_},
        {"sampler", sampler_.state()},
-       {"noise_generator",
-        {{"seed", noise_.seed()}, {"offset", noise_.offset()}}},
+       {"noise_generator", generator_state(noise_)},
        {"history", hist}});
 }
 
@@ -160,27 +153,17 @@ GanConfig GanTrainer::peek_config(const std::string& path) {
       meta.is_object() && meta.value("format", "") == kFormat &&
           meta.value("version", -1) == kVersion,
       "'", path, "' is not a voxel_wgan_gp checkpoint of version ", kVersion);
-  return gan_config_from_json(field(meta, "config"));
+  return gan_config_from_json(meta_field(meta, "config"));
 }
 
 void GanTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
   try {
-    const nlohmann::json& step = field(meta, "step");
-    VOXGRAD_CHECK(
-        step.is_number_integer() && step.get<int64_t>() >= 0 &&
-            step.get<int64_t>() <= config_.steps,
-        "checkpoint metadata: 'step' must be in [0, ", config_.steps, "] (got ",
-        step.dump(), ")");
-    const nlohmann::json& gen = field(meta, "noise_generator");
-    VOXGRAD_CHECK(
-        gen.is_object() && gen.contains("seed") &&
-            gen["seed"].is_number_unsigned() && gen.contains("offset") &&
-            gen["offset"].is_number_unsigned(),
-        "checkpoint metadata: 'noise_generator' must be {\"seed\": u64, "
-        "\"offset\": u64}");
+    const int64_t step = meta_step(meta, config_.steps);
+    Generator noise = noise_;
+    restore_generator(meta, noise);
     std::vector<GanStats> hist;
-    for (const auto& row : field(meta, "history")) {
+    for (const auto& row : meta_field(meta, "history")) {
       VOXGRAD_CHECK(
           row.is_array() && row.size() == 5 && row[0].is_number_integer(),
           "checkpoint metadata: bad history entry ", row.dump());
@@ -189,13 +172,12 @@ void GanTrainer::load_checkpoint(const std::string& path) {
            row[3].get<double>(), row[4].get<double>()});
     }
     VOXGRAD_CHECK(
-        static_cast<int64_t>(hist.size()) == step.get<int64_t>(),
+        static_cast<int64_t>(hist.size()) == step,
         "checkpoint metadata: history has ", hist.size(), " entries for step ",
-        step.get<int64_t>());
-    sampler_.load_state(field(meta, "sampler"));
-    noise_.set_state(
-        gen["seed"].get<uint64_t>(), gen["offset"].get<uint64_t>());
-    step_ = step.get<int64_t>();
+        step);
+    sampler_.load_state(meta_field(meta, "sampler"));
+    noise_ = noise;
+    step_ = step;
     history_ = std::move(hist);
   } catch (const std::exception& e) {
     throw Error(std::string("cannot resume from '") + path + "': " + e.what());

@@ -1,0 +1,27 @@
+#pragma once
+// The loop state both training examples keep in their checkpoints' metadata
+// beside the model (step, noise generator), read back with the checks a
+// hand-edited or foreign file needs: each problem is a voxgrad::Error that
+// names the key, the rule and what the file holds.
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "core/random.hpp"
+
+namespace voxgrad::examples {
+
+/// meta[key]; throws naming `key` when meta is not an object holding it.
+const nlohmann::json& meta_field(const nlohmann::json& meta, const char* key);
+
+/// meta["step"], an integer in [0, max_steps].
+int64_t meta_step(const nlohmann::json& meta, int64_t max_steps);
+
+/// {"seed": u64, "offset": u64}: where `gen` is in its stream.
+nlohmann::json generator_state(const Generator& gen);
+
+/// Puts `gen` where meta["noise_generator"] says (see generator_state).
+void restore_generator(const nlohmann::json& meta, Generator& gen);
+
+}  // namespace voxgrad::examples
