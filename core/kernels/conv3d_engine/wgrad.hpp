@@ -82,28 +82,10 @@ void wgrad(const WgradArgs<T>& g) {
     }
   }
   const int64_t m_chunks = cdiv(M, mc), c_chunks = cdiv(C, cc);
-  const double op_bytes =
-      static_cast<double>(g.N * G * (C * in_sp + M * out_sp) + dw_numel) *
-      static_cast<double>(sizeof(T));
-  const double dw_bytes =
-      static_cast<double>(dw_numel) * static_cast<double>(sizeof(T));
-  const int64_t R = iclamp(
-      static_cast<int64_t>(0.01 * op_bytes / dw_bytes), 1, imin(16, red));
+  const int64_t R = wgrad_parts<T>(wgrad_op_bytes(g, dw_numel), dw_numel, red);
   const int64_t n_tasks = G * c_chunks * m_chunks * R;
   Scratch<WgradTask> tasks(n_tasks);
-  {
-    int64_t i = 0;
-    for (int64_t grp = 0; grp < G; ++grp)
-      for (int64_t ch = 0; ch < c_chunks; ++ch)
-        for (int64_t mch = 0; mch < m_chunks; ++mch)
-          for (int64_t r = 0; r < R; ++r)
-            tasks[i++] = {grp,
-                          ch * cc,
-                          imin(cc, C - ch * cc),
-                          mch * mc,
-                          imin(M, mch * mc + mc),
-                          r};
-  }
+  fill_wgrad_tasks(tasks.get(), G, C, cc, M, mc, R);
   // Partial results of the R reduction parts (R == 1 writes dw directly).
   Scratch<T> partial(R > 1 ? R * dw_numel : 1);
   Scratch<T> bias_partial(R > 1 && g.dbias ? R * G * M : 1);
@@ -157,19 +139,7 @@ void wgrad(const WgradArgs<T>& g) {
           boff[e] = 0;
         for (int64_t j = 0; j < np; ++j) {
           const int64_t jd = jd0 + j;
-          int64_t id_lo = 0, id_hi = 0;
-          depth_taps(p.cv->ax[0], jd, id_lo, id_hi);
-          // Slices outside the source were not packed: zero them for the
-          // taps that would read them.
-          for (int64_t id = 0; id < p.nt[0]; ++id) {
-            if (id >= id_lo && id < id_hi)
-              continue;
-            const int64_t sl = gp.sd * j + p.cv->ax[0].off[id] - gp.dmin;
-            for (int64_t c = 0; c < t.cc; ++c)
-              std::memset(
-                  bbuf.get() + (c * nsl + sl) * gp.cs, 0,
-                  static_cast<size_t>(gp.cs) * sizeof(T));
-          }
+          zero_unpacked_slices(gp, p, jd, j, t.cc, nsl, bbuf.get());
           bp[j] = bbuf.get() + gp.sd * j * gp.cs;
           dyp[j] = g.dy + ((n * G + t.grp) * M + t.m0) * out_sp + jd * P;
         }

@@ -18,6 +18,68 @@ struct WgradTask {
   int64_t grp, c0, cc, m0, m1, r;
 };
 
+// The bytes of the op (x, dy and dw) and into how many parts R <= 16 (of
+// the `red` the geometry allows) the (n, plane) reduction is split: as many
+// as keep the R partial results under 1 % of those bytes.
+template <class T>
+double wgrad_op_bytes(const WgradArgs<T>& g, int64_t dw_numel) {
+  const int64_t in_sp = g.in[0] * g.in[1] * g.in[2];
+  const int64_t out_sp = g.out[0] * g.out[1] * g.out[2];
+  return static_cast<double>(
+             g.N * g.G * (g.Cig * in_sp + g.Cog * out_sp) + dw_numel) *
+         static_cast<double>(sizeof(T));
+}
+template <class T>
+int64_t wgrad_parts(double op_bytes, int64_t dw_numel, int64_t red) {
+  const double dw_bytes =
+      static_cast<double>(dw_numel) * static_cast<double>(sizeof(T));
+  return iclamp(
+      static_cast<int64_t>(0.01 * op_bytes / dw_bytes), 1, imin(16, red));
+}
+
+// Every (group, channel chunk of cc, row chunk of mc, part r < R), in that
+// order; `tasks` holds G * cdiv(C, cc) * cdiv(M, mc) * R entries.
+inline void fill_wgrad_tasks(
+    WgradTask* tasks,
+    int64_t G,
+    int64_t C,
+    int64_t cc,
+    int64_t M,
+    int64_t mc,
+    int64_t R) {
+  int64_t i = 0;
+  for (int64_t grp = 0; grp < G; ++grp)
+    for (int64_t c0 = 0; c0 < C; c0 += cc)
+      for (int64_t m0 = 0; m0 < M; m0 += mc)
+        for (int64_t r = 0; r < R; ++r)
+          tasks[i++] = {grp, c0, imin(cc, C - c0), m0, imin(M, m0 + mc), r};
+}
+
+// Packed plane j (destination depth jd) of a window of cc channels and nsl
+// slices: the slices its depth taps would read outside the source were not
+// packed, so zero them.
+template <class T>
+void zero_unpacked_slices(
+    const GroupPlan& gp,
+    const ClassPlan& p,
+    int64_t jd,
+    int64_t j,
+    int64_t cc,
+    int64_t nsl,
+    T* buf) {
+  int64_t id_lo = 0, id_hi = 0;
+  depth_taps(p.cv->ax[0], jd, id_lo, id_hi);
+  for (int64_t id = 0; id < p.nt[0]; ++id) {
+    if (id >= id_lo && id < id_hi)
+      continue;
+    const int64_t sl = gp.sd * j + p.cv->ax[0].off[id] - gp.dmin;
+    for (int64_t c = 0; c < cc; ++c)
+      std::memset(
+          buf + (c * nsl + sl) * gp.cs, 0,
+          static_cast<size_t>(gp.cs) * sizeof(T));
+  }
+}
+
 // One task's bias gradient: bout[i] = the L lanes of row i summed in order.
 template <class T>
 void sum_bias_lanes(T* bout, const T* bacc, int64_t rows, int64_t L) {
@@ -267,28 +329,11 @@ void wgrad_co(const WgradArgs<T>& g) {
   }
   const int64_t mcp = rup(mc, L);
   const int64_t m_chunks = cdiv(M, mc), c_chunks = cdiv(C, cc);
-  const double op_bytes =
-      static_cast<double>(g.N * G * (C * in_sp + M * out_sp) + dw_numel) *
-      static_cast<double>(sizeof(T));
-  const double dw_bytes =
-      static_cast<double>(dw_numel) * static_cast<double>(sizeof(T));
-  const int64_t R = iclamp(
-      static_cast<int64_t>(0.01 * op_bytes / dw_bytes), 1, imin(16, red));
+  const double op_bytes = wgrad_op_bytes(g, dw_numel);
+  const int64_t R = wgrad_parts<T>(op_bytes, dw_numel, red);
   const int64_t n_tasks = G * c_chunks * m_chunks * R;
   Scratch<WgradTask> tasks(n_tasks);
-  {
-    int64_t i = 0;
-    for (int64_t grp = 0; grp < G; ++grp)
-      for (int64_t ch = 0; ch < c_chunks; ++ch)
-        for (int64_t mch = 0; mch < m_chunks; ++mch)
-          for (int64_t r = 0; r < R; ++r)
-            tasks[i++] = {grp,
-                          ch * cc,
-                          imin(cc, C - ch * cc),
-                          mch * mc,
-                          imin(M, mch * mc + mc),
-                          r};
-  }
+  fill_wgrad_tasks(tasks.get(), G, C, cc, M, mc, R);
   Scratch<T> partial(R > 1 ? R * dw_numel : 1);
   Scratch<T> bias_partial(R > 1 && g.dbias ? R * G * M : 1);
   const int64_t kmax = cc * kvol;
@@ -328,17 +373,7 @@ void wgrad_co(const WgradArgs<T>& g) {
         wgrad_offsets(gp, p, t.cc, nsl, boff.get());
         for (int64_t j = 0; j < np; ++j) {
           const int64_t jd = jd0 + j;
-          int64_t id_lo = 0, id_hi = 0;
-          depth_taps(p.cv->ax[0], jd, id_lo, id_hi);
-          for (int64_t id = 0; id < p.nt[0]; ++id) {
-            if (id >= id_lo && id < id_hi)
-              continue;
-            const int64_t sl = gp.sd * j + p.cv->ax[0].off[id] - gp.dmin;
-            for (int64_t c = 0; c < t.cc; ++c)
-              std::memset(
-                  bbuf.get() + (c * nsl + sl) * gp.cs, 0,
-                  static_cast<size_t>(gp.cs) * sizeof(T));
-          }
+          zero_unpacked_slices(gp, p, jd, j, t.cc, nsl, bbuf.get());
           bp[j] = bbuf.get() + gp.sd * j * gp.cs;
           // dy of this plane, transposed to [position][channel] in blocks
           // of 16 x 16; channels past `rows` are zero.
