@@ -31,15 +31,15 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/conv_ops.hpp"
-#include "autograd/grad_mode.hpp"
-#include "core/kernels/conv3d.hpp"
-#include "core/kernels/conv3d_internal.hpp"
-#include "core/parallel.hpp"
-#include "core/random.hpp"
-#include "core/tensor.hpp"
-#include "nn/conv.hpp"
 #include "tests/conv_shapes.hpp"
+#include "voxgrad/autograd/conv_ops.hpp"
+#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/kernels/conv3d.hpp"
+#include "voxgrad/core/kernels/conv3d_internal.hpp"
+#include "voxgrad/core/parallel.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/core/tensor.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace {
 

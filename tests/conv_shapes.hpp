@@ -1,9 +1,9 @@
 #pragma once
 // The shared list of convolution shapes for tests and bench/ (oneDNN's
 // inputs/conv/shapes_3d* in spirit). Every case is a conv-direction
-// ConvGeometry3d (see NOTE [ Conv adjointness ] in core/kernels/conv3d.hpp):
-// a ConvTranspose3d case is listed as the Conv3d whose adjoint it is, with
-// channels and spatial sizes swapped.
+// ConvGeometry3d (see NOTE [ Conv adjointness ] in
+// voxgrad/core/kernels/conv3d.hpp): a ConvTranspose3d case is listed as the
+// Conv3d whose adjoint it is, with channels and spatial sizes swapped.
 //
 // Names are benchdnn-style problem strings from ConvGeometry3d::str(), e.g.
 // "mb2ic4id5ih5iw5oc6kd3kh3kw3sd2pd1". Any dilation field (dd dh dw) uses
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/kernels/conv_geometry.hpp"
+#include "voxgrad/core/kernels/conv_geometry.hpp"
 
 namespace voxgrad::test {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "voxgrad.hpp"
+#include <voxgrad/voxgrad.hpp>
 
 namespace voxgrad::test {
 

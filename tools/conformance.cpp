@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "core/npy.hpp"
-#include "nn/conv.hpp"
-#include "voxgrad.hpp"
+#include <voxgrad/voxgrad.hpp>
+#include "voxgrad/core/npy.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -278,14 +278,14 @@ def main():
         w("\n")
 
     w("## How the kernels work\n\n")
-    w("See NOTE [ Conv engine ] in `core/kernels/conv3d_engine_impl.hpp`: "
+    w("See NOTE [ Conv engine ] in `voxgrad/core/kernels/conv3d_engine_impl.hpp`: "
       "one packed-plane gather engine serves forward and backward-data "
       "(transposed convs by sub-pixel phases, interleaved on store), one "
       "serves the weight gradient; register-blocked AVX-512 / AVX2 / SSE2 "
       "micro-kernels chosen at run time; workspaces independent of N; "
       "bit-identical results for any thread count. Large blocks are recycled "
       "by the caching allocator (NOTE [ Caching allocator ] in "
-      "`core/allocator.hpp`).\n")
+      "`voxgrad/core/allocator.hpp`).\n")
 
 
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"

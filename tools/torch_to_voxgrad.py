@@ -24,7 +24,7 @@ num_batches_tracked (an int64 counter voxgrad's BatchNorm3d does not keep)
 is dropped, with a note. float16/bfloat16 tensors become float32.
 
 The checkpoint is the JSON form of NOTE [ Checkpoint format, version 1 ] in
-nn/checkpoint.hpp: tensors as base64 of little-endian bytes, and an FNV-1a-64
+voxgrad/nn/checkpoint.hpp: tensors as base64 of little-endian bytes, and an FNV-1a-64
 checksum of the document's compact dump with sorted keys, which this tool
 reproduces (nlohmann's number formatting included). Write .json (the CBOR form
 needs the cbor2 module, which this tool does not assume).

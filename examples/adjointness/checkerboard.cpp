@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <string>
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
 #include "image.hpp"
 #include "lessons.hpp"
-#include "nn/conv.hpp"
+#include "voxgrad/autograd/node.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstring>
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "core/random.hpp"
 #include "lessons.hpp"
-#include "nn/conv.hpp"
+#include "voxgrad/autograd/node.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -9,9 +9,9 @@
 #include <cstdio>
 
 #include "cli.hpp"
-#include "core/parallel.hpp"
 #include "files.hpp"
 #include "lessons.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 using namespace voxgrad;
 using namespace voxgrad::examples;

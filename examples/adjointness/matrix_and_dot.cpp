@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <vector>
 
-#include "autograd/ops.hpp"
-#include "core/random.hpp"
 #include "lessons.hpp"
-#include "nn/conv.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -5,10 +5,10 @@
 #include <exception>
 #include <string>
 
-#include "autograd/ops.hpp"
-#include "core/error.hpp"
 #include "lessons.hpp"
-#include "nn/conv.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad::examples {
 namespace {

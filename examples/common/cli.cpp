@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 

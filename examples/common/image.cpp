@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 // stb is C written for many compilers; its headers are not clean under our
 // warning set (-Wold-style-cast, -Wcast-align, ...), so silence it here only.

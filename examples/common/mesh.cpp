@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 

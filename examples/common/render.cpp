@@ -6,7 +6,7 @@
 #include <numbers>
 #include <vector>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 namespace {

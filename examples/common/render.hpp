@@ -9,8 +9,8 @@
 
 #include <cstdint>
 
-#include "core/tensor.hpp"
 #include "image.hpp"
+#include "voxgrad/core/tensor.hpp"
 
 namespace voxgrad::examples {
 

@@ -1,6 +1,6 @@
 #include "resume_meta.hpp"
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 

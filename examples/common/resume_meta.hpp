@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/random.hpp"
+#include "voxgrad/core/random.hpp"
 
 namespace voxgrad::examples {
 

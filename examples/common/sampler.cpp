@@ -3,8 +3,8 @@
 #include <numeric>
 #include <utility>
 
-#include "core/error.hpp"
-#include "core/random.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/random.hpp"
 
 namespace voxgrad::examples {
 

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 

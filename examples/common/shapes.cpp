@@ -5,8 +5,8 @@
 #include <numbers>
 #include <sstream>
 
-#include "core/error.hpp"
-#include "core/random.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/random.hpp"
 
 namespace voxgrad::examples {
 namespace {

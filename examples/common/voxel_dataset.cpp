@@ -2,8 +2,8 @@
 
 #include <numeric>
 
-#include "core/error.hpp"
-#include "core/parallel.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 namespace voxgrad::examples {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/tensor.hpp"
 #include "shapes.hpp"
+#include "voxgrad/core/tensor.hpp"
 
 namespace voxgrad::examples {
 

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <iostream>
 
-#include "nn/conv.hpp"
-#include "voxgrad.hpp"
+#include <voxgrad/voxgrad.hpp>
+#include "voxgrad/nn/conv.hpp"
 
 int main() {
   using namespace voxgrad;

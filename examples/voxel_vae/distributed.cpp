@@ -4,10 +4,10 @@
 #include <iostream>
 #include <thread>
 
-#include "core/error.hpp"
+#include "voxgrad/core/error.hpp"
 
 #ifdef VOXEL_VAE_WITH_MPI
-#include "nn/distributed/distributed.hpp"
+#include "voxgrad/nn/distributed/distributed.hpp"
 #endif
 
 namespace voxgrad::examples {

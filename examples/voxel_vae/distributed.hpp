@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "nn/module.hpp"
 #include "trainer.hpp"
+#include "voxgrad/nn/module.hpp"
 
 namespace voxgrad::examples {
 

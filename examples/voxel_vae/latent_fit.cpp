@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/grad_mode.hpp"
-#include "core/error.hpp"
+#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
 

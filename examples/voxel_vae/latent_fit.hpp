@@ -12,9 +12,9 @@
 
 #include <cstdint>
 
-#include "core/random.hpp"
 #include "model.hpp"
 #include "voxel_dataset.hpp"
+#include "voxgrad/core/random.hpp"
 
 namespace voxgrad::examples {
 

@@ -14,14 +14,14 @@
 
 #include "cli.hpp"
 #include "config.hpp"
-#include "core/error.hpp"
-#include "core/parallel.hpp"
 #include "distributed.hpp"
 #include "files.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "trainer.hpp"
 #include "training_loop.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 using namespace voxgrad;
 using namespace voxgrad::examples;

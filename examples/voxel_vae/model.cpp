@@ -1,12 +1,12 @@
 #include "model.hpp"
 
-#include "autograd/ops.hpp"
-#include "core/error.hpp"
-#include "nn/activation.hpp"
-#include "nn/conv.hpp"
-#include "nn/flatten.hpp"
-#include "nn/linear.hpp"
-#include "nn/loss.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/nn/activation.hpp"
+#include "voxgrad/nn/conv.hpp"
+#include "voxgrad/nn/flatten.hpp"
+#include "voxgrad/nn/linear.hpp"
+#include "voxgrad/nn/loss.hpp"
 
 namespace voxgrad::examples {
 namespace {

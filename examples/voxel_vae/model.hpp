@@ -18,9 +18,9 @@
 
 #include <memory>
 
-#include "core/random.hpp"
-#include "nn/container.hpp"
-#include "nn/module.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/nn/container.hpp"
+#include "voxgrad/nn/module.hpp"
 
 namespace voxgrad::examples {
 

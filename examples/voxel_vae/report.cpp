@@ -5,14 +5,14 @@
 #include <map>
 #include <sstream>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
 #include "files.hpp"
 #include "image.hpp"
 #include "latent_fit.hpp"
 #include "mesh.hpp"
 #include "plot.hpp"
 #include "render.hpp"
+#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/autograd/ops.hpp"
 
 namespace voxgrad::examples {
 namespace {

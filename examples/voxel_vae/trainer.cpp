@@ -1,9 +1,9 @@
 #include "trainer.hpp"
 
-#include "autograd/ops.hpp"
-#include "core/error.hpp"
-#include "nn/checkpoint.hpp"
 #include "resume_meta.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
 
 namespace voxgrad::examples {
 namespace {

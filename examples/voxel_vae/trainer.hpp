@@ -19,12 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
-#include "core/random.hpp"
 #include "model.hpp"
-#include "optim/adam.hpp"
-#include "optim/lr_scheduler.hpp"
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/lr_scheduler.hpp"
 
 namespace voxgrad::examples {
 

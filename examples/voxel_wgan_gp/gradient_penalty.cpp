@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "core/error.hpp"
-#include "core/random.hpp"
+#include "voxgrad/autograd/node.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/random.hpp"
 
 namespace voxgrad::examples {
 

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/tensor.hpp"
+#include "voxgrad/core/tensor.hpp"
 
 namespace voxgrad::examples {
 

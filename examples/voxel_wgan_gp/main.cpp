@@ -13,11 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
 #include "cli.hpp"
-#include "core/error.hpp"
-#include "core/parallel.hpp"
 #include "files.hpp"
 #include "gradient_penalty.hpp"
 #include "mesh.hpp"
@@ -25,6 +21,10 @@
 #include "progress.hpp"
 #include "render.hpp"
 #include "trainer.hpp"
+#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 using namespace voxgrad;
 using namespace voxgrad::examples;

@@ -1,11 +1,11 @@
 #include "model.hpp"
 
-#include "core/error.hpp"
-#include "nn/activation.hpp"
-#include "nn/conv.hpp"
-#include "nn/flatten.hpp"
-#include "nn/linear.hpp"
-#include "nn/normalization.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/nn/activation.hpp"
+#include "voxgrad/nn/conv.hpp"
+#include "voxgrad/nn/flatten.hpp"
+#include "voxgrad/nn/linear.hpp"
+#include "voxgrad/nn/normalization.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -20,8 +20,8 @@
 
 #include <memory>
 
-#include "nn/container.hpp"
-#include "nn/module.hpp"
+#include "voxgrad/nn/container.hpp"
+#include "voxgrad/nn/module.hpp"
 
 namespace voxgrad::examples {
 

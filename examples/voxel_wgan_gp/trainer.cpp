@@ -1,12 +1,12 @@
 #include "trainer.hpp"
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "core/error.hpp"
 #include "gradient_penalty.hpp"
-#include "nn/checkpoint.hpp"
 #include "resume_meta.hpp"
 #include "settings.hpp"
+#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "core/random.hpp"
 #include "model.hpp"
-#include "optim/adam.hpp"
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/optim/adam.hpp"
 
 namespace voxgrad::examples {
 

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "autograd/hooks.hpp"
 #include "test_util.hpp"
+#include "voxgrad/autograd/hooks.hpp"
 
 namespace voxgrad {
 

@@ -1,13 +1,13 @@
-// Walks autograd/ops.def: every listed op must have a float64 gradcheck and
-// gradgradcheck case here, or this test fails. Inputs keep away from kinks
+// Walks voxgrad/autograd/ops.def: every listed op must have a float64 gradcheck
+// and gradgradcheck case here, or this test fails. Inputs keep away from kinks
 // (relu at 0, ties in max, clamp bounds) where derivatives do not exist.
 
 #include <functional>
 #include <map>
 
-#include "autograd/conv_ops.hpp"
-#include "autograd/nn_ops.hpp"
 #include "test_util.hpp"
+#include "voxgrad/autograd/conv_ops.hpp"
+#include "voxgrad/autograd/nn_ops.hpp"
 
 namespace voxgrad {
 namespace {
@@ -233,7 +233,7 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                           }});
   }
   {
-    // Upsampling (autograd/ops/upsample.cpp): non-integer scales, both
+    // Upsampling (voxgrad/autograd/ops/upsample.cpp): non-integer scales, both
     // align_corners; each backward op is the adjoint, checked the same way.
     const Scales3 s17{1.7, 1.7, 1.7};
     add("upsample_nearest3d",
@@ -263,7 +263,7 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
            return upsample_trilinear3d_backward(
                in[0], {1, 2, 2, 3, 2}, false, s17);
          }});
-    // BCE (autograd/ops/loss.cpp): input away from 0 and 1, target too.
+    // BCE (voxgrad/autograd/ops/loss.cpp): input away from 0 and 1, target too.
     const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
     add("binary_cross_entropy",
         {"weighted",
@@ -279,15 +279,17 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
 }  // namespace
 
 TEST_CASE(
-    "every op in autograd/ops.def passes float64 gradcheck and gradgradcheck") {
+    "every op in voxgrad/autograd/ops.def passes float64 gradcheck and "
+    "gradgradcheck") {
   const auto cases = op_cases();
   for (std::string_view name : autograd::kOpNames) {
     const auto it = cases.find(std::string(name));
     REQUIRE_MESSAGE(
         it != cases.end(),
-        "op '" << name
-               << "' is in autograd/ops.def but has no gradcheck case in "
-                  "tests/autograd/test_op_list.cpp");
+        "op '"
+            << name
+            << "' is in voxgrad/autograd/ops.def but has no gradcheck case in "
+               "tests/autograd/test_op_list.cpp");
     for (const OpCase& oc : it->second) {
       CAPTURE(name);
       CAPTURE(oc.label);

@@ -6,7 +6,7 @@
 // loop (a scatter), and every result comes with the sum of |terms| so
 // callers can bound the rounding error of any summation order.
 //
-// Layouts as in core/kernels/conv3d.hpp:
+// Layouts as in voxgrad/core/kernels/conv3d.hpp:
 //   x (N, C_in, in), w (C_out, C_in/G, kd, kh, kw), y (N, C_out, out).
 
 #include <cmath>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/kernels/conv_geometry.hpp"
+#include "voxgrad/core/kernels/conv_geometry.hpp"
 
 namespace voxgrad::test {
 

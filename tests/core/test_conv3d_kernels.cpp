@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "core/error.hpp"
-#include "core/kernels/conv3d.hpp"
-#include "core/kernels/conv3d_internal.hpp"
-#include "core/parallel.hpp"
 #include "tests/conv_shapes.hpp"
 #include "tests/core/conv3d_reference.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/kernels/conv3d.hpp"
+#include "voxgrad/core/kernels/conv3d_internal.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 namespace {
 

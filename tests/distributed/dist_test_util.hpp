@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "nn/distributed/distributed.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/distributed/distributed.hpp"
 
 namespace voxgrad::test {
 

@@ -2,7 +2,7 @@
 // DistributedDataParallel; at step 3 rank 1 fails in the way named on the
 // command line. The job must end with a non-zero status in bounded time,
 // never with the other ranks waiting forever (see NOTE [ Failure: no rank
-// waits forever ] in nn/distributed/communicator.hpp).
+// waits forever ] in voxgrad/nn/distributed/communicator.hpp).
 //
 //   mpirun -n 2 voxgrad_distributed_fault <none|exit|abort|kill|throw|hang>
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <thread>
 
-#include "core/parallel.hpp"
-#include "nn/distributed/distributed.hpp"
-#include "voxgrad.hpp"
+#include <voxgrad/voxgrad.hpp>
+#include "voxgrad/core/parallel.hpp"
+#include "voxgrad/nn/distributed/distributed.hpp"
 
 using namespace voxgrad;
 

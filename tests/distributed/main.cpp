@@ -6,8 +6,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include "core/parallel.hpp"
 #include "dist_test_util.hpp"
+#include "voxgrad/core/parallel.hpp"
 
 namespace voxgrad::test {
 namespace {

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "autograd/ops.hpp"
-#include "nn/checkpoint.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/sgd.hpp"
 
 namespace {
 

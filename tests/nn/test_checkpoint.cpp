@@ -17,11 +17,11 @@
 #include <random>
 #include <thread>
 
-#include "nn/checkpoint.hpp"
-#include "optim/adam.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/sgd.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/lr_scheduler.hpp"
+#include "voxgrad/optim/sgd.hpp"
 
 namespace voxgrad {
 namespace {

@@ -6,9 +6,9 @@
 
 #include <fstream>
 
-#include "nn/checkpoint.hpp"
-#include "nn/conv.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad {
 namespace {

@@ -80,7 +80,7 @@ TEST_CASE("ModuleList: registers, indexes and iterates, and has no forward") {
 namespace voxgrad::nn {
 
 TEST_CASE("Sequential: a small 3-D encoder-decoder trains end to end") {
-  // Conv3d (nn/conv.hpp) with this file's layers: shapes, PyTorch-style
+  // Conv3d (voxgrad/nn/conv.hpp) with this file's layers: shapes, PyTorch-style
   // state_dict names, and a gradient for every parameter.
   manual_seed(1);
   Sequential net(

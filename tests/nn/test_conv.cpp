@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "conv_shapes.hpp"
-#include "nn/conv.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad {
 namespace {

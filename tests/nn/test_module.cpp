@@ -2,9 +2,9 @@
 
 #include <sstream>
 
-#include "nn/init.hpp"
-#include "nn/module.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/init.hpp"
+#include "voxgrad/nn/module.hpp"
 
 namespace voxgrad::nn {
 namespace {

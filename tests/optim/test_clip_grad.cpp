@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "optim/clip_grad.hpp"
 #include "test_util.hpp"
+#include "voxgrad/optim/clip_grad.hpp"
 
 namespace voxgrad::optim {
 namespace {

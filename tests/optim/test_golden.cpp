@@ -13,12 +13,12 @@
 
 #include <fstream>
 
-#include "nn/conv.hpp"
-#include "optim/adam.hpp"
-#include "optim/clip_grad.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/sgd.hpp"
 #include "test_util.hpp"
+#include "voxgrad/nn/conv.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/clip_grad.hpp"
+#include "voxgrad/optim/lr_scheduler.hpp"
+#include "voxgrad/optim/sgd.hpp"
 
 namespace voxgrad::optim {
 namespace {

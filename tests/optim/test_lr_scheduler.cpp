@@ -5,9 +5,9 @@
 #include <cmath>
 #include <numbers>
 
-#include "optim/lr_scheduler.hpp"
-#include "optim/sgd.hpp"
 #include "test_util.hpp"
+#include "voxgrad/optim/lr_scheduler.hpp"
+#include "voxgrad/optim/sgd.hpp"
 
 namespace voxgrad::optim {
 namespace {

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
 #include "test_util.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/sgd.hpp"
 
 namespace voxgrad::optim {
 namespace {

@@ -1,6 +1,6 @@
 #include <iostream>
 
-#include "voxgrad.hpp"
+#include <voxgrad/voxgrad.hpp>
 
 int main() {
   using namespace voxgrad;

@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "core/error.hpp"
 #include "files.hpp"
 #include "image.hpp"
 #include "mesh.hpp"
 #include "plot.hpp"
 #include "render.hpp"
 #include "shapes.hpp"
+#include "voxgrad/core/error.hpp"
 
 using namespace voxgrad::examples;
 

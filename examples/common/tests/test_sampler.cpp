@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "core/error.hpp"
 #include "sampler.hpp"
+#include "voxgrad/core/error.hpp"
 
 using namespace voxgrad::examples;
 

@@ -1,0 +1,219 @@
+// Tensor memory: aligned_alloc for small blocks, mmap plus a bounded cache
+// for large ones. See NOTE [ Caching allocator ] in voxgrad/core/allocator.hpp.
+
+#include "voxgrad/core/allocator.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/storage.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define VOXGRAD_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define VOXGRAD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define VOXGRAD_POISON(p, n) ((void)(p), (void)(n))
+#define VOXGRAD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace voxgrad {
+namespace {
+
+constexpr size_t kLargeBlock = size_t{1} << 20;  // mmap'd and cached from here
+constexpr size_t kHugePage = size_t{2} << 20;    // granularity of large blocks
+
+size_t round_up(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
+
+size_t default_limit() {
+  size_t limit = size_t{4} << 30;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0)
+    limit = std::min(
+        limit, static_cast<size_t>(pages) * static_cast<size_t>(page) / 4);
+  if (const char* env = std::getenv("VOXGRAD_CACHE_LIMIT_MB")) {
+    char* end = nullptr;
+    const unsigned long long mb = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0')
+      limit = static_cast<size_t>(mb) << 20;
+  }
+  return limit;
+}
+
+// A 2 MiB-aligned mapping of `size` bytes (a multiple of 2 MiB), or null.
+void* map_block(size_t size) {
+  const size_t span = size + kHugePage;
+  void* raw = mmap(
+      nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+      0);
+  if (raw == MAP_FAILED)
+    return nullptr;
+  const auto base = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = round_up(base, kHugePage);
+  if (aligned > base)
+    munmap(raw, aligned - base);
+  const uintptr_t end = base + span, used_end = aligned + size;
+  if (end > used_end)
+    munmap(reinterpret_cast<void*>(used_end), end - used_end);
+  void* p = reinterpret_cast<void*>(aligned);
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);  // advisory: ignore failure
+#endif
+  return p;
+}
+
+class LargeBlockCache {
+ public:
+  void* allocate(size_t nbytes) {
+    const size_t want = round_up(nbytes, kHugePage);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.lower_bound(want);
+      if (it != free_.end() && it->first <= want + want / 8) {
+        void* p = it->second.ptr;
+        const size_t size = it->first;
+        free_.erase(it);
+        held_ -= size;
+        live_[p] = size;
+        VOXGRAD_UNPOISON(p, size);
+        return p;
+      }
+    }
+    void* p = map_block(want);
+    if (!p) {  // out of address space or memory: drop the cache and retry
+      empty();
+      p = map_block(want);
+    }
+    VOXGRAD_CHECK(
+        p != nullptr, "allocate: out of memory allocating ", nbytes, " bytes");
+    std::lock_guard<std::mutex> lock(mu_);
+    live_[p] = want;
+    return p;
+  }
+
+  void release(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    VOXGRAD_ASSERT(it != live_.end());
+    const size_t size = it->second;
+    live_.erase(it);
+    if (size > limit_) {
+      munmap(p, size);
+      return;
+    }
+    trim_locked(limit_ - size);
+    VOXGRAD_POISON(p, size);
+    free_.emplace(size, Entry{p, ++clock_});
+    held_ += size;
+  }
+
+  void empty() {
+    std::lock_guard<std::mutex> lock(mu_);
+    trim_locked(0);
+  }
+
+  size_t held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_;
+  }
+
+  size_t set_limit(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t old = limit_;
+    limit_ = bytes;
+    trim_locked(limit_);
+    return old;
+  }
+
+ private:
+  struct Entry {
+    void* ptr;
+    uint64_t stamp;  // when it was cached: the oldest goes first
+  };
+
+  // Unmaps the least recently cached blocks until held_ <= target.
+  void trim_locked(size_t target) {
+    while (held_ > target) {
+      auto oldest = free_.begin();
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if (it->second.stamp < oldest->second.stamp)
+          oldest = it;
+      VOXGRAD_UNPOISON(oldest->second.ptr, oldest->first);
+      munmap(oldest->second.ptr, oldest->first);
+      held_ -= oldest->first;
+      free_.erase(oldest);
+    }
+  }
+
+  std::mutex mu_;
+  std::multimap<size_t, Entry> free_;       // size -> cached block
+  std::unordered_map<void*, size_t> live_;  // block -> its mapped size
+  size_t held_ = 0, limit_ = default_limit();
+  uint64_t clock_ = 0;
+};
+
+// Never destroyed: tensors held by static objects may be freed after any
+// static destructor would have run.
+LargeBlockCache& large_blocks() {
+  static LargeBlockCache* cache = new LargeBlockCache();
+  return *cache;
+}
+
+}  // namespace
+
+void empty_cache() {
+  large_blocks().empty();
+}
+
+size_t cached_bytes() {
+  return large_blocks().held();
+}
+
+size_t set_cache_limit(size_t bytes) {
+  return large_blocks().set_limit(bytes);
+}
+
+namespace detail {
+
+void* allocate_bytes(size_t nbytes) {
+  if (nbytes >= kLargeBlock)
+    return large_blocks().allocate(nbytes);
+  // aligned_alloc needs a size that is a multiple of the alignment, and a
+  // zero-byte tensor still gets a unique, valid pointer.
+  const size_t rounded = round_up(nbytes, kStorageAlignment);
+  void* p = std::aligned_alloc(
+      kStorageAlignment, rounded == 0 ? kStorageAlignment : rounded);
+  VOXGRAD_CHECK(
+      p != nullptr, "allocate: out of memory allocating ", nbytes, " bytes");
+  return p;
+}
+
+void free_bytes(void* ptr, size_t nbytes) {
+  if (nbytes >= kLargeBlock)
+    large_blocks().release(ptr);
+  else
+    std::free(ptr);
+}
+
+}  // namespace detail
+
+Storage::Storage(size_t nbytes)
+    : data_(detail::allocate_bytes(nbytes)), nbytes_(nbytes) {}
+
+Storage::~Storage() {
+  detail::free_bytes(data_, nbytes_);
+}
+
+}  // namespace voxgrad

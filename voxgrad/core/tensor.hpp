@@ -1,0 +1,222 @@
+#pragma once
+// voxgrad::Tensor: a shared handle to a strided view of a Storage, plus the
+// autograd bookkeeping (requires_grad, grad, grad_fn). Copying a Tensor copies
+// the handle, as in PyTorch: both names refer to the same tensor.
+//
+// Methods that compute (reshape, sum, ...) are differentiable ops; their
+// definitions live with their backward in voxgrad/autograd/ops/*.cpp.
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "voxgrad/core/dtype.hpp"
+#include "voxgrad/core/error.hpp"
+#include "voxgrad/core/shape.hpp"
+#include "voxgrad/core/storage.hpp"
+
+namespace voxgrad {
+
+namespace autograd {
+class Node;
+}
+
+class Generator;
+struct TensorImpl;
+
+class Tensor {
+ public:
+  /// An undefined tensor (like torch::Tensor()): the "no tensor" value.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl);
+
+  bool defined() const {
+    return impl_ != nullptr;
+  }
+
+  // ---- metadata -----------------------------------------------------------
+  const Shape& shape() const;
+  const Strides& strides() const;
+  int64_t dim() const;
+  /// Extent of `axis` (negative counts from the end).
+  int64_t size(int64_t axis) const;
+  int64_t numel() const;
+  Dtype dtype() const;
+  /// Element offset of this view into its storage.
+  int64_t offset() const;
+  bool is_contiguous() const;
+  /// True when the two handles share one storage (views of each other).
+  bool shares_storage_with(const Tensor& other) const;
+
+  /// Typed pointer to element [0, ..., 0]; checks that T matches dtype().
+  template <class T>
+  T* data() const;
+  void* raw_data() const;
+
+  /// The single value of a one-element tensor, as double.
+  double item() const;
+  template <class T>
+  T item() const {
+    return static_cast<T>(item());
+  }
+  /// All elements in row-major order, converted to T.
+  template <class T>
+  std::vector<T> to_vector() const;
+
+  // ---- autograd -----------------------------------------------------------
+  bool requires_grad() const;
+  /// Marks a leaf as needing a gradient: `w.requires_grad_()`.
+  Tensor& requires_grad_(bool enabled = true);
+  /// The accumulated gradient (undefined until a backward reaches this leaf).
+  Tensor grad() const;
+  void set_grad(const Tensor& grad) const;
+  /// The node that made this tensor (null for leaves).
+  const std::shared_ptr<autograd::Node>& grad_fn() const;
+  bool is_leaf() const;
+  /// Reverse-mode sweep from this tensor; `grad` defaults to 1 for scalars.
+  ///   loss.backward();
+  void backward(
+      const Tensor& grad = {},
+      bool retain_graph = false,
+      bool create_graph = false) const;
+  /// Same data, cut from the graph.
+  Tensor detach() const;
+
+  // ---- differentiable views and copies (voxgrad/autograd/ops/shape.cpp)
+  // ----------
+  Tensor reshape(const Shape& shape) const;
+  /// Like reshape, but never copies: throws if the strides do not allow it.
+  Tensor view(const Shape& shape) const;
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor transpose(int64_t a, int64_t b) const;
+  /// Elements start, start+step, ... < end along `axis` (a view).
+  Tensor slice(
+      int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
+  /// Index `index` along `axis`, dropping that axis (a view).
+  Tensor select(int64_t axis, int64_t index) const;
+  Tensor unsqueeze(int64_t axis) const;
+  Tensor squeeze(int64_t axis) const;
+  Tensor flatten(int64_t start = 0, int64_t end = -1) const;
+  /// Broadcasts size-1 axes to `shape` without copying.
+  Tensor expand(const Shape& shape) const;
+  Tensor contiguous() const;
+  Tensor clone() const;
+  Tensor to(Dtype dtype) const;
+
+  // ---- reductions (voxgrad/autograd/ops/reduce.cpp)
+  // -------------------------------
+  Tensor sum() const;
+  Tensor sum(const std::vector<int64_t>& axes, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const std::vector<int64_t>& axes, bool keepdim = false) const;
+  /// Maximum (PyTorch's amax: ties share the gradient equally).
+  Tensor max() const;
+  Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
+
+  // ---- in-place, never recorded -------------------------------------------
+  /// Sets every element; refuses a leaf that requires grad unless under
+  /// NoGradGuard (as PyTorch does).
+  Tensor& fill_(double value);
+  Tensor& zero_();
+  /// Copies `src` (broadcast to this shape, converted to this dtype).
+  Tensor& copy_(const Tensor& src);
+
+  const std::shared_ptr<TensorImpl>& impl() const {
+    return impl_;
+  }
+
+ private:
+  const TensorImpl& checked() const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+using TensorList = std::vector<Tensor>;
+
+/// The state behind a Tensor handle.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Strides strides;
+  int64_t offset = 0;
+  Dtype dtype = Dtype::Float32;
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<autograd::Node> grad_fn;
+  /// Leaves only: the node that accumulates into `grad`, shared by every
+  /// graph that uses this leaf while any of them is alive.
+  std::weak_ptr<autograd::Node> grad_accumulator;
+};
+
+// ---- factories ------------------------------------------------------------
+/// Uninitialised contiguous tensor.
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
+Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
+Tensor ones(const Shape& shape, Dtype dtype = kFloat32);
+Tensor full(const Shape& shape, double value, Dtype dtype = kFloat32);
+/// A 0-d tensor holding `value`.
+Tensor scalar_tensor(double value, Dtype dtype = kFloat32);
+/// start, start+step, ... < end.
+Tensor arange(
+    double start, double end, double step = 1, Dtype dtype = kFloat32);
+Tensor arange(int64_t end, Dtype dtype = kFloat32);
+/// A 1-d tensor: `voxgrad::tensor({1.0, 2.0, 3.0})`.
+Tensor tensor(std::initializer_list<double> values, Dtype dtype = kFloat32);
+/// `values` (row-major) reshaped to `shape`; sizes must agree.
+Tensor tensor(
+    const std::vector<double>& values,
+    const Shape& shape,
+    Dtype dtype = kFloat32);
+/// Copies numel(shape) elements from `data` (row-major).
+Tensor from_blob(const float* data, const Shape& shape);
+Tensor from_blob(const double* data, const Shape& shape);
+
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+
+// ---- random (voxgrad/core/random.cpp); nullptr means the default generator
+// --------
+/// U[0, 1).
+Tensor rand(
+    const Shape& shape, Dtype dtype = kFloat32, Generator* gen = nullptr);
+/// N(0, 1).
+Tensor randn(
+    const Shape& shape, Dtype dtype = kFloat32, Generator* gen = nullptr);
+/// U[low, high).
+Tensor uniform(
+    const Shape& shape,
+    double low,
+    double high,
+    Dtype dtype = kFloat32,
+    Generator* gen = nullptr);
+/// N(mean, std).
+Tensor normal(
+    const Shape& shape,
+    double mean,
+    double std,
+    Dtype dtype = kFloat32,
+    Generator* gen = nullptr);
+Tensor rand_like(const Tensor& t, Generator* gen = nullptr);
+Tensor randn_like(const Tensor& t, Generator* gen = nullptr);
+
+/// Prints dtype, shape and values (elided beyond 1000 elements):
+///   tensor([[0.1, 0.2], [0.3, 0.4]], dtype=float32, shape=[2, 2])
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// ---- template definitions -------------------------------------------------
+namespace detail {
+[[noreturn]] void throw_dtype_mismatch(Dtype have, Dtype want);
+}
+
+template <class T>
+T* Tensor::data() const {
+  const TensorImpl& t = checked();
+  if (t.dtype != dtype_of<T>())
+    detail::throw_dtype_mismatch(t.dtype, dtype_of<T>());
+  return static_cast<T*>(t.storage->data()) + t.offset;
+}
+
+}  // namespace voxgrad

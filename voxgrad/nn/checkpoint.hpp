@@ -1,0 +1,127 @@
+#pragma once
+// Checkpoints: a model's parameters and buffers, an optimizer's state and
+// user metadata in one versioned, checksummed document; JSON text, or the
+// same document as CBOR when the path ends in ".cbor".
+//
+//   voxgrad::save("run/ckpt.json", model, &opt, {{"epoch", 3}});
+//   nlohmann::json meta = voxgrad::load("run/ckpt.json", model, &opt);
+//
+// NOTE [ Checkpoint format, version 1 ]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+//   {"format": "voxgrad-checkpoint", "version": 1,
+//    "params":  {"enc.weight": {"shape": [8, 2, 3, 3, 3], "dtype": "f32",
+//                               "data": "<base64>"}, ...},
+//    "buffers": {...same form...},
+//    "optimizer": null | {"type": "Adam",
+//        "param_groups": [{"params": ["enc.weight", ...], "lr": 0.001,
+//                          "betas": [0.9, 0.999], ..., "initial_lr"?: x}],
+//        "state": {"enc.weight": {"step": 10, "exp_avg": {tensor},
+//                                 "exp_avg_sq": {tensor}}, ...}},
+//    "metadata": {...anything the caller passed...},
+//    "checksum": "fnv1a64:<16 lowercase hex digits>"}
+//
+// * Tensors: "data" is the base64 (RFC 4648, standard alphabet, padded) of
+//   the elements' little-endian IEEE-754 bytes in row-major order; dtype is
+//   "f32" or "f64". Bytes, not decimal numbers, because (a) every value comes
+//   back bit-identical, including -0.0, subnormals, inf and NaN payloads
+//   (JSON numbers cannot hold inf/NaN at all, and nlohmann writes them as
+//   null), (b) it is ~1.33 bytes per byte instead of ~10-25 characters per
+//   number, and parses at memcpy speed, and (c) the exact byte count is
+//   known from the string length before anything is allocated.
+// * Checksum: FNV-1a 64-bit of nlohmann's compact dump() of the document
+//   without the "checksum" key (object keys sorted, no whitespace). It is
+//   computed on the parsed value, so the JSON and CBOR forms of one
+//   checkpoint carry the same checksum, and any change of a single byte of
+//   that dump changes the hash (each FNV-1a step is a bijection of the
+//   state). It detects corruption; it is no defence against a forger, which
+//   is what the loader's validation is for.
+// * Loading validates everything before changing anything and reports every
+//   problem in one voxgrad::Error. Input limits (hostile files): nesting
+//   depth 64, 4 Mi JSON values, 16 tensor dimensions; shapes are checked
+//   against the data length before allocating.
+// * Saving is atomic: a temp file in the same folder, fsync, rename over the
+//   target, fsync of the folder. A crash at any point leaves either the old
+//   or the new checkpoint (plus, at worst, a stale ".<name>.tmp-*" file).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "voxgrad/nn/module.hpp"
+
+namespace voxgrad {
+
+namespace optim {
+class Optimizer;
+}
+
+/// How load() treats what it finds.
+struct LoadOptions {
+  /// Missing and unexpected params/buffers are errors (else they are
+  /// skipped and listed in *result when given).
+  bool strict = true;
+  /// Accept inf and NaN in tensors (else each such tensor is a problem).
+  bool allow_nonfinite = false;
+  /// When set and !strict, receives the names that were skipped.
+  nn::LoadResult* result = nullptr;
+};
+
+/// Writes the checkpoint atomically. Metadata must be JSON without binary
+/// values or non-finite numbers (they would not survive the round trip).
+///   voxgrad::save("ckpt.cbor", model, &opt, {{"step", 1000}});
+void save(
+    const std::string& path,
+    const nn::Module& model,
+    const optim::Optimizer* opt = nullptr,
+    const nlohmann::json& metadata = nlohmann::json::object());
+
+/// Reads, validates, then loads the model (and the optimizer, if given; the
+/// file must then hold optimizer state). Returns the metadata. On any
+/// problem throws one voxgrad::Error naming the path and every problem, and
+/// changes nothing.
+///   auto meta = voxgrad::load("ckpt.json", model, &opt);
+nlohmann::json load(
+    const std::string& path,
+    nn::Module& model,
+    optim::Optimizer* opt = nullptr,
+    const LoadOptions& options = {});
+
+namespace detail {
+
+/// load() on bytes already in memory; `name` stands for the path in
+/// messages. For the fuzzer and the corruption tests.
+nlohmann::json load_from_bytes(
+    std::span<const uint8_t> bytes,
+    bool cbor,
+    std::string_view name,
+    nn::Module& model,
+    optim::Optimizer* opt,
+    const LoadOptions& options);
+
+/// The document save() would write (before serialisation).
+nlohmann::json checkpoint_document(
+    const nn::Module& model,
+    const optim::Optimizer* opt,
+    const nlohmann::json& metadata);
+
+/// "fnv1a64:<hex>" of the document without its "checksum" key.
+std::string checkpoint_checksum(const nlohmann::json& doc);
+
+/// Test seam: called by save() after each chunk written to the temp file
+/// (never set outside tests; not thread-safe).
+using CheckpointWriteHook =
+    void (*)(const std::string& temp_path, size_t written, size_t total);
+void set_checkpoint_write_hook(CheckpointWriteHook hook);
+
+std::string base64_encode(std::span<const uint8_t> bytes);
+/// Strict (canonical) decoding; false on any invalid character, length or
+/// non-zero padding bits.
+bool base64_decode(std::string_view text, std::vector<uint8_t>& out);
+
+}  // namespace detail
+}  // namespace voxgrad

@@ -1,0 +1,10 @@
+#pragma once
+// voxgrad::distributed: data-parallel training over MPI (link
+// voxgrad::distributed; built when CMake finds MPI, VOXGRAD_WITH_MPI).
+//   #include "voxgrad/nn/distributed/distributed.hpp"
+
+#include "voxgrad/nn/distributed/communicator.hpp"
+#include "voxgrad/nn/distributed/data_parallel.hpp"
+#include "voxgrad/nn/distributed/main_rank.hpp"
+#include "voxgrad/nn/distributed/sampler.hpp"
+#include "voxgrad/nn/distributed/sync_batch_norm.hpp"

@@ -1,0 +1,116 @@
+#include "voxgrad/nn/init.hpp"
+
+#include <cmath>
+
+#include "voxgrad/autograd/grad_mode.hpp"
+
+namespace voxgrad::nn::init {
+namespace {
+
+Tensor fill_from(Tensor w, const Tensor& values) {
+  NoGradGuard guard;
+  w.copy_(values);
+  return w;
+}
+
+double fan(const Tensor& w, FanMode mode) {
+  const Fans f = calculate_fans(w);
+  const int64_t n = mode == FanMode::FanIn ? f.fan_in : f.fan_out;
+  VOXGRAD_CHECK(
+      n > 0, "init: fan is 0 for a weight of shape ", shape_str(w.shape()));
+  return static_cast<double>(n);
+}
+
+}  // namespace
+
+Fans calculate_fans(const Tensor& w) {
+  VOXGRAD_CHECK(
+      w.defined() && w.dim() >= 2, "init: fans need a weight of at ",
+      "least 2 dimensions (got ",
+      w.defined() ? shape_str(w.shape()) : "undefined", ")");
+  const Shape& s = w.shape();
+  const size_t k0 = s.size() == 6 ? 3 : 2;  // first kernel axis
+  int64_t rf = 1;
+  for (size_t i = k0; i < s.size(); ++i)
+    rf *= s[i];
+  if (s.size() == 6)
+    return {s[2] * rf, s[0] * s[1] * rf};
+  return {s[1] * rf, s[0] * rf};
+}
+
+double calculate_gain(const std::string& nonlinearity, double param) {
+  if (nonlinearity == "linear" || nonlinearity == "sigmoid" ||
+      nonlinearity.rfind("conv", 0) == 0)
+    return 1.0;
+  if (nonlinearity == "tanh")
+    return 5.0 / 3.0;
+  if (nonlinearity == "relu")
+    return std::sqrt(2.0);
+  if (nonlinearity == "leaky_relu")
+    return std::sqrt(2.0 / (1.0 + param * param));
+  if (nonlinearity == "selu")
+    return 0.75;
+  VOXGRAD_FAIL(
+      "calculate_gain: unknown nonlinearity '", nonlinearity,
+      "' (expected linear, conv1d/2d/3d, sigmoid, tanh, relu, "
+      "leaky_relu or selu)");
+}
+
+Tensor uniform_(Tensor w, double low, double high, Generator* gen) {
+  return fill_from(w, uniform(w.shape(), low, high, w.dtype(), gen));
+}
+
+Tensor normal_(Tensor w, double mean, double std, Generator* gen) {
+  return fill_from(w, normal(w.shape(), mean, std, w.dtype(), gen));
+}
+
+Tensor constant_(Tensor w, double value) {
+  NoGradGuard guard;
+  w.fill_(value);
+  return w;
+}
+
+Tensor zeros_(Tensor w) {
+  return constant_(w, 0.0);
+}
+
+Tensor ones_(Tensor w) {
+  return constant_(w, 1.0);
+}
+
+Tensor xavier_uniform_(Tensor w, double gain, Generator* gen) {
+  const Fans f = calculate_fans(w);
+  const double a =
+      gain * std::sqrt(6.0 / static_cast<double>(f.fan_in + f.fan_out));
+  return uniform_(w, -a, a, gen);
+}
+
+Tensor xavier_normal_(Tensor w, double gain, Generator* gen) {
+  const Fans f = calculate_fans(w);
+  return normal_(
+      w, 0.0, gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out)),
+      gen);
+}
+
+Tensor kaiming_uniform_(
+    Tensor w,
+    double a,
+    FanMode mode,
+    const std::string& nonlinearity,
+    Generator* gen) {
+  const double bound =
+      calculate_gain(nonlinearity, a) * std::sqrt(3.0 / fan(w, mode));
+  return uniform_(w, -bound, bound, gen);
+}
+
+Tensor kaiming_normal_(
+    Tensor w,
+    double a,
+    FanMode mode,
+    const std::string& nonlinearity,
+    Generator* gen) {
+  return normal_(
+      w, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan(w, mode)), gen);
+}
+
+}  // namespace voxgrad::nn::init

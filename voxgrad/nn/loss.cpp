@@ -1,0 +1,159 @@
+#include "voxgrad/nn/loss.hpp"
+
+#include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/autograd/ops.hpp"
+
+namespace voxgrad::nn {
+
+const char* reduction_name(Reduction r) {
+  switch (r) {
+    case Reduction::None:
+      return "none";
+    case Reduction::Sum:
+      return "sum";
+    case Reduction::Mean:
+      break;
+  }
+  return "mean";
+}
+
+namespace {
+
+Tensor reduce(const Tensor& loss, Reduction r) {
+  switch (r) {
+    case Reduction::None:
+      return loss;
+    case Reduction::Sum:
+      return loss.sum();
+    case Reduction::Mean:
+      break;
+  }
+  return loss.mean();
+}
+
+/// Two defined operands of one shape and dtype.
+void check_pair(
+    const Tensor& a,
+    const Tensor& b,
+    const char* op,
+    const char* a_name,
+    const char* b_name) {
+  VOXGRAD_CHECK(
+      a.defined() && b.defined(), op, ": ", a.defined() ? b_name : a_name,
+      " is undefined");
+  VOXGRAD_CHECK(
+      a.shape() == b.shape(), op, ": ", a_name, " ", shape_str(a.shape()),
+      " and ", b_name, " ", shape_str(b.shape()), " must have the same shape");
+  VOXGRAD_CHECK(
+      a.dtype() == b.dtype(), op, ": ", a_name, " is ", dtype_name(a.dtype()),
+      " but ", b_name, " is ", dtype_name(b.dtype()),
+      "; convert one with .to(...)");
+}
+
+/// An optional tensor that must broadcast to `input` (shape and dtype).
+void check_broadcast(
+    const Tensor& t, const Tensor& input, const char* op, const char* name) {
+  if (!t.defined())
+    return;
+  VOXGRAD_CHECK(
+      is_broadcastable_to(t.shape(), input.shape()) &&
+          t.dtype() == input.dtype(),
+      op, ": ", name, " (", dtype_name(t.dtype()), " ", shape_str(t.shape()),
+      ") must broadcast to the input (", dtype_name(input.dtype()), " ",
+      shape_str(input.shape()), ")");
+}
+
+}  // namespace
+
+namespace functional {
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  check_pair(input, target, "mse_loss", "input", "target");
+  const Tensor d = input - target;
+  return reduce(d * d, r);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  check_pair(input, target, "l1_loss", "input", "target");
+  return reduce(abs(input - target), r);
+}
+
+Tensor binary_cross_entropy(
+    const Tensor& input,
+    const Tensor& target,
+    const Tensor& weight,
+    Reduction r) {
+  check_pair(input, target, "binary_cross_entropy", "input", "target");
+  check_broadcast(weight, input, "binary_cross_entropy", "weight");
+  return reduce(binary_cross_entropy_op(input, target, weight), r);
+}
+
+Tensor binary_cross_entropy_with_logits(
+    const Tensor& input,
+    const Tensor& target,
+    const Tensor& weight,
+    const Tensor& pos_weight,
+    Reduction r) {
+  constexpr const char* op = "binary_cross_entropy_with_logits";
+  check_pair(input, target, op, "input", "target");
+  check_broadcast(weight, input, op, "weight");
+  check_broadcast(pos_weight, input, op, "pos_weight");
+  // log(1 + exp(-x)) without overflow. Threshold 40 instead of softplus's
+  // default 20: above it softplus returns its argument, off by exp(-20) ~ 2e-9,
+  // visible in float64; exp(40) still fits float32.
+  const Tensor sp = softplus(-input, 1.0, 40.0);
+  Tensor loss =
+      (1.0 - target) * input +
+      (pos_weight.defined() ? (1.0 + (pos_weight - 1.0) * target) * sp : sp);
+  if (weight.defined())
+    loss = loss * weight;
+  return reduce(loss, r);
+}
+
+Tensor kl_divergence_gaussian(
+    const Tensor& mu, const Tensor& logvar, Reduction r) {
+  check_pair(mu, logvar, "kl_divergence_gaussian", "mu", "logvar");
+  return reduce(-0.5 * (1.0 + logvar - mu * mu - exp(logvar)), r);
+}
+
+}  // namespace functional
+
+std::string Loss::extra_repr() const {
+  return std::string("reduction=") + reduction_name(reduction_);
+}
+
+Tensor MSELoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::mse_loss(input, target, reduction());
+}
+
+Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
+  return functional::l1_loss(input, target, reduction());
+}
+
+BCELoss::BCELoss(const BCELossOptions& options) : Loss(options.reduction()) {
+  if (options.weight().defined())
+    weight_ = register_buffer("weight", options.weight());
+}
+
+Tensor BCELoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::binary_cross_entropy(input, target, weight_, reduction());
+}
+
+BCEWithLogitsLoss::BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options)
+    : Loss(options.reduction()) {
+  if (options.weight().defined())
+    weight_ = register_buffer("weight", options.weight());
+  if (options.pos_weight().defined())
+    pos_weight_ = register_buffer("pos_weight", options.pos_weight());
+}
+
+Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {
+  return functional::binary_cross_entropy_with_logits(
+      input, target, weight_, pos_weight_, reduction());
+}
+
+Tensor GaussianKLLoss::forward(const Tensor& mu, const Tensor& logvar) {
+  return functional::kl_divergence_gaussian(mu, logvar, reduction());
+}
+
+}  // namespace voxgrad::nn

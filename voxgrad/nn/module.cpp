@@ -1,0 +1,273 @@
+#include "voxgrad/nn/module.hpp"
+
+#include <algorithm>
+#include <ostream>
+#include <sstream>
+#include <unordered_map>
+
+#include "voxgrad/autograd/grad_mode.hpp"
+
+namespace voxgrad::nn {
+
+std::string Module::name() const {
+  return "Module";
+}
+
+std::string Module::extra_repr() const {
+  return "";
+}
+
+Tensor Module::forward(const Tensor&) {
+  VOXGRAD_FAIL(
+      name(), ": forward(Tensor) is not defined for this module; ",
+      "call its own forward with the inputs it takes");
+}
+
+void Module::check_name(const std::string& name, const char* what) const {
+  VOXGRAD_CHECK(
+      !name.empty(), this->name(), ": ", what, " name must not be empty");
+  VOXGRAD_CHECK(
+      name.find('.') == std::string::npos, this->name(), ": ", what, " name '",
+      name, "' must not contain '.' (dots join nested names)");
+  auto taken = [&](const auto& list) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& kv) {
+      return kv.first == name;
+    });
+  };
+  VOXGRAD_CHECK(
+      !taken(params_) && !taken(buffers_) && !taken(children_), this->name(),
+      ": name '", name, "' is already registered in this module");
+}
+
+Tensor Module::register_parameter(
+    const std::string& name, Tensor t, bool requires_grad) {
+  check_name(name, "parameter");
+  VOXGRAD_CHECK(
+      t.defined(), this->name(), ": parameter '", name, "' is undefined");
+  VOXGRAD_CHECK(
+      t.is_leaf(), this->name(), ": parameter '", name,
+      "' must be a leaf tensor (pass x.detach())");
+  t.requires_grad_(requires_grad);
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  check_name(name, "buffer");
+  VOXGRAD_CHECK(
+      t.defined(), this->name(), ": buffer '", name, "' is undefined");
+  buffers_.emplace_back(name, t.detach());
+  return buffers_.back().second;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> m) {
+  check_name(name, "submodule");
+  VOXGRAD_CHECK(m != nullptr, this->name(), ": submodule '", name, "' is null");
+  children_.emplace_back(name, std::move(m));
+}
+
+namespace {
+template <class Get>
+NamedTensors collect(const Module& m, bool recurse, Get get) {
+  NamedTensors out = get(m);
+  if (!recurse)
+    return out;
+  for (const auto& [cname, child] : m.named_children()) {
+    for (auto& [n, t] : collect(*child, true, get))
+      out.emplace_back(cname + "." + n, t);
+  }
+  return out;
+}
+TensorList values(const NamedTensors& named) {
+  TensorList out;
+  for (const auto& kv : named)
+    out.push_back(kv.second);
+  return out;
+}
+}  // namespace
+
+NamedTensors Module::named_parameters(bool recurse) const {
+  return collect(*this, recurse, [](const Module& m) { return m.params_; });
+}
+TensorList Module::parameters(bool recurse) const {
+  return values(named_parameters(recurse));
+}
+NamedTensors Module::named_buffers(bool recurse) const {
+  return collect(*this, recurse, [](const Module& m) { return m.buffers_; });
+}
+TensorList Module::buffers(bool recurse) const {
+  return values(named_buffers(recurse));
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>>
+Module::named_children() const {
+  return children_;
+}
+
+std::vector<std::shared_ptr<Module>> Module::children() const {
+  std::vector<std::shared_ptr<Module>> out;
+  for (const auto& kv : children_)
+    out.push_back(kv.second);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out{{"", this}};
+  for (const auto& [cname, child] : children_) {
+    for (auto& [n, m] : child->named_modules())
+      out.emplace_back(n.empty() ? cname : cname + "." + n, m);
+  }
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& kv : children_)
+    kv.second->train(on);
+}
+
+void Module::zero_grad(bool set_to_none) {
+  NoGradGuard guard;
+  for (const Tensor& p : parameters()) {
+    if (!p.grad().defined())
+      continue;
+    if (set_to_none) {
+      p.set_grad(Tensor());
+    } else {
+      p.grad().zero_();
+    }
+  }
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+  for (auto& kv : children_)
+    kv.second->apply(fn);
+  fn(*this);
+}
+
+void Module::to(Dtype dtype) {
+  NoGradGuard guard;
+  // Rewrite each TensorImpl in place, so handles held as members (and by
+  // optimizers) see the converted tensor.
+  auto convert = [dtype](const Tensor& t) {
+    if (t.dtype() == dtype)
+      return;
+    const Tensor c = t.to(dtype);
+    TensorImpl& impl = *t.impl();
+    impl.storage = c.impl()->storage;
+    impl.strides = c.impl()->strides;
+    impl.offset = 0;
+    impl.dtype = dtype;
+    impl.grad = impl.grad.defined() ? impl.grad.to(dtype) : Tensor();
+  };
+  for (const Tensor& t : parameters())
+    convert(t);
+  for (const Tensor& t : buffers())
+    convert(t);
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out = named_parameters();
+  for (auto& kv : named_buffers())
+    out.push_back(kv);
+  return out;
+}
+
+LoadResult Module::load_state_dict(const NamedTensors& state, bool strict) {
+  const NamedTensors mine = state_dict();
+  std::unordered_map<std::string, const Tensor*> given;
+  std::vector<std::string> problems;
+  for (const auto& [n, t] : state) {
+    if (!given.emplace(n, &t).second)
+      problems.push_back("key '" + n + "' appears twice");
+  }
+  LoadResult result;
+  std::unordered_map<std::string, bool> known;
+  for (const auto& [n, t] : mine) {
+    known[n] = true;
+    const auto it = given.find(n);
+    if (it == given.end()) {
+      result.missing_keys.push_back(n);
+      continue;
+    }
+    const Tensor& src = *it->second;
+    if (!src.defined()) {
+      problems.push_back("'" + n + "' is undefined");
+    } else if (src.shape() != t.shape()) {
+      problems.push_back(
+          "'" + n + "' has shape " + shape_str(src.shape()) +
+          ", the module expects " + shape_str(t.shape()));
+    } else if (src.dtype() != t.dtype()) {
+      problems.push_back(
+          "'" + n + "' is " + dtype_name(src.dtype()) + ", the module holds " +
+          dtype_name(t.dtype()));
+    }
+  }
+  for (const auto& [n, t] : state)
+    if (!known.count(n))
+      result.unexpected_keys.push_back(n);
+  if (strict) {
+    for (const auto& k : result.missing_keys)
+      problems.push_back("missing key '" + k + "'");
+    for (const auto& k : result.unexpected_keys)
+      problems.push_back("unexpected key '" + k + "'");
+  }
+  if (!problems.empty()) {
+    std::ostringstream os;
+    os << "load_state_dict: " << problems.size()
+       << " problem(s), nothing was loaded:";
+    for (const auto& p : problems)
+      os << "\n  " << p;
+    VOXGRAD_FAIL(os.str());
+  }
+  NoGradGuard guard;
+  for (const auto& [n, t] : mine) {
+    const auto it = given.find(n);
+    if (it != given.end())
+      Tensor(t).copy_(*it->second);
+  }
+  return result;
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (const Tensor& p : parameters())
+    n += p.numel();
+  return n;
+}
+
+void Module::print(std::ostream& os, int indent) const {
+  const std::string pad(static_cast<size_t>(indent), ' ');
+  os << name() << "(" << extra_repr();
+  if (!params_.empty()) {
+    os << (extra_repr().empty() ? "" : "; ");
+    for (size_t i = 0; i < params_.size(); ++i)
+      os << (i ? ", " : "") << params_[i].first << " "
+         << shape_str(params_[i].second.shape());
+  }
+  if (children_.empty()) {
+    os << ")";
+    return;
+  }
+  os << "\n";
+  for (const auto& [cname, child] : children_) {
+    os << pad << "  (" << cname << "): ";
+    child->print(os, indent + 2);
+    os << "\n";
+  }
+  os << pad << ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const Module& m) {
+  m.print(os, 0);
+  const int64_t n = m.num_parameters();
+  std::string digits = std::to_string(n), grouped;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      grouped += ',';
+    grouped += digits[i];
+  }
+  return os << "  # " << grouped << " parameters";
+}
+
+}  // namespace voxgrad::nn

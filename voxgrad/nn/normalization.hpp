@@ -1,0 +1,208 @@
+#pragma once
+// nn::BatchNorm3d and nn::GroupNorm, as PyTorch's (parameter and buffer names
+// included, so state dicts match), written as compositions of differentiable
+// ops: y = x * scale + shift with per-channel scale and shift that are
+// themselves differentiable functions of the batch statistics. Two passes
+// over the activation for the affine part, three for the statistics; double
+// backward comes for free.
+
+#include <optional>
+#include <string>
+
+#include "voxgrad/nn/module.hpp"
+
+namespace voxgrad::nn {
+
+/// BatchNorm3dOptions(16).momentum(0.1).eps(1e-5).affine(true)
+///     .track_running_stats(true)
+struct BatchNorm3dOptions {
+  explicit BatchNorm3dOptions(int64_t num_features)
+      : num_features_(num_features) {}
+  /// Added to the variance (default 1e-5).
+  BatchNorm3dOptions& eps(double v) {
+    eps_ = v;
+    return *this;
+  }
+  /// Running-stat factor (default 0.1); std::nullopt = cumulative average.
+  BatchNorm3dOptions& momentum(std::optional<double> v) {
+    momentum_ = v;
+    return *this;
+  }
+  /// Learnable weight (1) and bias (0) per channel (default true).
+  BatchNorm3dOptions& affine(bool on) {
+    affine_ = on;
+    return *this;
+  }
+  /// Keep running_mean / running_var / num_batches_tracked and use them in
+  /// eval (default true); without, eval uses batch statistics too.
+  BatchNorm3dOptions& track_running_stats(bool on) {
+    track_running_stats_ = on;
+    return *this;
+  }
+  int64_t num_features() const {
+    return num_features_;
+  }
+  double eps() const {
+    return eps_;
+  }
+  std::optional<double> momentum() const {
+    return momentum_;
+  }
+  bool affine() const {
+    return affine_;
+  }
+  bool track_running_stats() const {
+    return track_running_stats_;
+  }
+
+ private:
+  int64_t num_features_;
+  double eps_ = 1e-5;
+  std::optional<double> momentum_ = 0.1;
+  bool affine_ = true;
+  bool track_running_stats_ = true;
+};
+
+/// Input (N, C, D, H, W). Training: normalises with the batch mean and
+/// biased variance over (N, D, H, W) and updates the running stats in place
+/// (unbiased variance, NoGradGuard); eval: uses the running stats.
+/// Parameters weight, bias (C); buffers running_mean (0), running_var (1),
+/// num_batches_tracked (a 0-d tensor; voxgrad has no integer dtype, so it is
+/// a float, exact up to 2^24 batches in float32).
+///   auto bn = std::make_shared<nn::BatchNorm3d>(nn::BatchNorm3dOptions(16));
+class BatchNorm3d : public Module {
+ public:
+  explicit BatchNorm3d(const BatchNorm3dOptions& options);
+  explicit BatchNorm3d(int64_t num_features)
+      : BatchNorm3d(BatchNorm3dOptions(num_features)) {}
+
+  std::string name() const override {
+    return "BatchNorm3d";
+  }
+  Tensor forward(const Tensor& x) override;
+  /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
+  void reset_running_stats();
+  /// The running stats, then weight = 1 and bias = 0.
+  void reset_parameters();
+
+  const BatchNorm3dOptions& options() const {
+    return options_;
+  }
+  /// Undefined without affine.
+  const Tensor& weight() const {
+    return weight_;
+  }
+  const Tensor& bias() const {
+    return bias_;
+  }
+  /// Undefined without track_running_stats.
+  const Tensor& running_mean() const {
+    return running_mean_;
+  }
+  const Tensor& running_var() const {
+    return running_var_;
+  }
+  const Tensor& num_batches_tracked() const {
+    return num_batches_tracked_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  BatchNorm3dOptions options_;
+  Tensor weight_, bias_;
+  Tensor running_mean_, running_var_, num_batches_tracked_;
+};
+
+/// GroupNormOptions(4, 16).eps(1e-5).affine(true)
+struct GroupNormOptions {
+  GroupNormOptions(int64_t num_groups, int64_t num_channels)
+      : num_groups_(num_groups), num_channels_(num_channels) {}
+  GroupNormOptions& eps(double v) {
+    eps_ = v;
+    return *this;
+  }
+  GroupNormOptions& affine(bool on) {
+    affine_ = on;
+    return *this;
+  }
+  int64_t num_groups() const {
+    return num_groups_;
+  }
+  int64_t num_channels() const {
+    return num_channels_;
+  }
+  double eps() const {
+    return eps_;
+  }
+  bool affine() const {
+    return affine_;
+  }
+
+ private:
+  int64_t num_groups_;
+  int64_t num_channels_;
+  double eps_ = 1e-5;
+  bool affine_ = true;
+};
+
+/// Input (N, C, *): each sample's channels split into num_groups groups,
+/// each normalised by its own mean and biased variance, then a per-channel
+/// weight (1) and bias (0). Same in train and eval.
+class GroupNorm : public Module {
+ public:
+  explicit GroupNorm(const GroupNormOptions& options);
+  GroupNorm(int64_t num_groups, int64_t num_channels)
+      : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
+
+  std::string name() const override {
+    return "GroupNorm";
+  }
+  Tensor forward(const Tensor& x) override;
+  void reset_parameters();
+
+  const GroupNormOptions& options() const {
+    return options_;
+  }
+  const Tensor& weight() const {
+    return weight_;
+  }
+  const Tensor& bias() const {
+    return bias_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  GroupNormOptions options_;
+  Tensor weight_, bias_;
+};
+
+namespace functional {
+
+/// F.batch_norm for input (N, C, *): with `training`, normalises with batch
+/// statistics and, where running_mean / running_var are defined, updates them
+/// in place with factor `momentum`; otherwise uses the running stats. weight
+/// and bias (C) may be undefined.
+Tensor batch_norm(
+    const Tensor& x,
+    const Tensor& running_mean,
+    const Tensor& running_var,
+    const Tensor& weight = {},
+    const Tensor& bias = {},
+    bool training = false,
+    double momentum = 0.1,
+    double eps = 1e-5);
+
+/// F.group_norm for input (N, C, *); weight and bias (C) may be undefined.
+Tensor group_norm(
+    const Tensor& x,
+    int64_t num_groups,
+    const Tensor& weight = {},
+    const Tensor& bias = {},
+    double eps = 1e-5);
+
+}  // namespace functional
+}  // namespace voxgrad::nn
