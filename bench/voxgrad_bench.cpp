@@ -33,7 +33,7 @@
 
 #include "tests/conv_shapes.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/kernels/conv3d.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 #include "voxgrad/core/parallel.hpp"

@@ -2,7 +2,6 @@
 // Umbrella header: everything a training program needs.
 //   #include <voxgrad/voxgrad.hpp>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/gradcheck.hpp"
 #include "voxgrad/autograd/hooks.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
@@ -10,6 +9,7 @@
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/dtype.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/npy.hpp"
 #include "voxgrad/core/parallel.hpp"
 #include "voxgrad/core/random.hpp"

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::examples {
 

@@ -11,8 +11,8 @@
 #include "mesh.hpp"
 #include "plot.hpp"
 #include "render.hpp"
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::examples {
 namespace {

@@ -21,9 +21,9 @@
 #include "progress.hpp"
 #include "render.hpp"
 #include "trainer.hpp"
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/parallel.hpp"
 
 using namespace voxgrad;

@@ -3,9 +3,9 @@
 #include "gradient_penalty.hpp"
 #include "resume_meta.hpp"
 #include "settings.hpp"
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 
 namespace voxgrad::examples {

@@ -8,10 +8,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/hooks.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::autograd {
 namespace {

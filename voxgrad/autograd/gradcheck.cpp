@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/random.hpp"
 
 namespace voxgrad {

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::autograd {
 namespace {

@@ -8,7 +8,6 @@
 #include <ostream>
 #include <string>
 
-#include "voxgrad/autograd/node.hpp"
 #include "voxgrad/core/tensor.hpp"
 
 namespace voxgrad {
@@ -111,8 +110,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   }
   os << ", dtype=" << dtype_name(t.dtype())
      << ", shape=" << shape_str(t.shape());
-  if (t.grad_fn()) {
-    os << ", grad_fn=" << t.grad_fn()->name();
+  if (const char* fn = t.grad_fn_name()) {
+    os << ", grad_fn=" << fn;
   } else if (t.requires_grad()) {
     os << ", requires_grad=true";
   }

@@ -3,8 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "voxgrad/autograd/grad_mode.hpp"
-#include "voxgrad/autograd/node.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
 
 namespace voxgrad {
@@ -96,17 +95,6 @@ bool Tensor::requires_grad() const {
   return checked().requires_grad;
 }
 
-Tensor& Tensor::requires_grad_(bool enabled) {
-  const TensorImpl& t = checked();
-  VOXGRAD_CHECK(
-      t.grad_fn == nullptr || enabled,
-      "requires_grad_: only leaf tensors can change requires_grad; this one "
-      "was made by '",
-      t.grad_fn ? t.grad_fn->name() : "", "' (use detach() to get a leaf)");
-  impl_->requires_grad = enabled;
-  return *this;
-}
-
 Tensor Tensor::grad() const {
   return checked().grad;
 }
@@ -129,11 +117,6 @@ const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
 
 bool Tensor::is_leaf() const {
   return checked().grad_fn == nullptr;
-}
-
-void Tensor::backward(
-    const Tensor& grad, bool retain_graph, bool create_graph) const {
-  autograd::backward({*this}, {grad}, retain_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {
@@ -166,17 +149,17 @@ void check_writable(const Tensor& t, const char* op) {
 }
 }  // namespace
 
-Tensor& Tensor::fill_(double value) {
+const Tensor& Tensor::fill_(double value) const {
   check_writable(*this, "fill_");
   kernels::fill(*this, value);
   return *this;
 }
 
-Tensor& Tensor::zero_() {
+const Tensor& Tensor::zero_() const {
   return fill_(0.0);
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
+const Tensor& Tensor::copy_(const Tensor& src) const {
   check_writable(*this, "copy_");
   VOXGRAD_CHECK(
       is_broadcastable_to(src.shape(), shape()), "copy_: source shape ",

@@ -68,12 +68,14 @@ class Tensor {
   // ---- autograd -----------------------------------------------------------
   bool requires_grad() const;
   /// Marks a leaf as needing a gradient: `w.requires_grad_()`.
-  Tensor& requires_grad_(bool enabled = true);
+  const Tensor& requires_grad_(bool enabled = true) const;
   /// The accumulated gradient (undefined until a backward reaches this leaf).
   Tensor grad() const;
   void set_grad(const Tensor& grad) const;
   /// The node that made this tensor (null for leaves).
   const std::shared_ptr<autograd::Node>& grad_fn() const;
+  /// The op name of grad_fn() ("conv3d", ...), or null for leaves.
+  const char* grad_fn_name() const;
   bool is_leaf() const;
   /// Reverse-mode sweep from this tensor; `grad` defaults to 1 for scalars.
   ///   loss.backward();
@@ -116,12 +118,14 @@ class Tensor {
   Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
 
   // ---- in-place, never recorded -------------------------------------------
+  // A Tensor is a handle (as in libtorch): writing through a const handle is
+  // allowed, like writing through a `T* const`.
   /// Sets every element; refuses a leaf that requires grad unless under
   /// NoGradGuard (as PyTorch does).
-  Tensor& fill_(double value);
-  Tensor& zero_();
+  const Tensor& fill_(double value) const;
+  const Tensor& zero_() const;
   /// Copies `src` (broadcast to this shape, converted to this dtype).
-  Tensor& copy_(const Tensor& src);
+  const Tensor& copy_(const Tensor& src) const;
 
   const std::shared_ptr<TensorImpl>& impl() const {
     return impl_;

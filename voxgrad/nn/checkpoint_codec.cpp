@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/optim/optimizer.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/nn/init.hpp"
 
 namespace voxgrad::nn {

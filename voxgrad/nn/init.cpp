@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::nn::init {
 namespace {

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/nn/init.hpp"
 
 namespace voxgrad::nn {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::optim {
 

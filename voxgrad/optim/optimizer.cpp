@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::optim {
 

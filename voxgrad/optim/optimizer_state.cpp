@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::optim {
 

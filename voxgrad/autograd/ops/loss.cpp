@@ -7,10 +7,10 @@
 
 #include <cmath>
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/parallel.hpp"
 
 namespace voxgrad {

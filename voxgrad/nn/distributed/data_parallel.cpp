@@ -5,7 +5,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::distributed {
 namespace {

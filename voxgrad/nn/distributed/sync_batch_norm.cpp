@@ -1,8 +1,8 @@
 #include "voxgrad/nn/distributed/sync_batch_norm.hpp"
 
-#include "voxgrad/autograd/grad_mode.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::distributed {
 namespace {

@@ -1,4 +1,4 @@
-#include "voxgrad/autograd/grad_mode.hpp"
+#include "voxgrad/core/grad_mode.hpp"
 
 namespace voxgrad::autograd {
 namespace {
