@@ -116,6 +116,10 @@ class Sequential : public ModuleHolder<SequentialImpl> {
   /// nn::Sequential({nn::Linear(4, 8), std::make_shared<nn::ReLUImpl>()})
   Sequential(std::initializer_list<AnyModule> modules)
       : ModuleHolder(std::make_shared<SequentialImpl>(modules)) {}
+  /// The child at `index`: seq[0].
+  const AnyModule& operator[](size_t index) const {
+    return (*get())[index];
+  }
   /// The children: `for (const auto& child : seq)`.
   auto begin() const {
     return get()->begin();
@@ -178,6 +182,9 @@ class ModuleList : public ModuleHolder<ModuleListImpl> {
   ModuleList() = default;
   ModuleList(std::initializer_list<AnyModule> modules)
       : ModuleHolder(std::make_shared<ModuleListImpl>(modules)) {}
+  const AnyModule& operator[](size_t index) const {
+    return (*get())[index];
+  }
   auto begin() const {
     return get()->begin();
   }

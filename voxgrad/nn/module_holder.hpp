@@ -98,15 +98,6 @@ class ModuleHolder {
     return (*this)(std::forward<Args>(args)...);
   }
 
-  /// The module's own operator[] (containers): seq[0].
-  template <class Arg>
-  requires requires(T& m, Arg&& a) {
-    m[std::forward<Arg>(a)];
-  }
-  decltype(auto) operator[](Arg&& arg) const {
-    return (*get())[std::forward<Arg>(arg)];
-  }
-
   T* operator->() const {
     return get();
   }
