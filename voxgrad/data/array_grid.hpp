@@ -24,7 +24,7 @@ struct ArrayGridOptions {
   double threshold = 0.5;
   ArrayAxes axes = ArrayAxes::ZYX;
   /// The array of a .npz to read; empty: the archive's only array.
-  std::string npz_key;
+  std::string npz_key{};
 };
 
 /// Reads a .npy file as a grid; throws voxgrad::Error naming the path and

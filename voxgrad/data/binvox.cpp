@@ -84,8 +84,8 @@ Binvox parse_binvox(const std::string& bytes, const std::string& where) {
     run += count;
   }
   VOXGRAD_CHECK(
-      run == n, "'", where, "': the runs cover ", run, " of the ", n,
-      " voxels (truncated file?)");
+      p == bytes.size(), "'", where, "': ", bytes.size() - p,
+      " bytes after the runs that cover all ", n, " voxels");
   return b;
 }
 

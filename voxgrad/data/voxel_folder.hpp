@@ -45,9 +45,9 @@ struct VoxelFolderOptions {
   /// The sources' up axis; y-up sources are turned z-up.
   UpAxis up = UpAxis::Z;
   /// How .npy / .npz grids are read.
-  ArrayGridOptions arrays;
+  ArrayGridOptions arrays{};
   /// Where grids are cached; empty: <root>/.voxgrad_cache.
-  std::string cache_dir;
+  std::string cache_dir{};
   /// Share of items held out for testing when the folder has no split.
   double test_fraction = 0.2;
 };
