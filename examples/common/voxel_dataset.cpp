@@ -103,15 +103,16 @@ Tensor VoxelDataset::batch(
   const int64_t n = static_cast<int64_t>(indices.size());
   for (int64_t i : indices)
     (void)shape(split, i);  // range check before any work
-  std::vector<float> values(static_cast<size_t>(n * r * r * r));
+  Tensor out = empty({n, 1, r, r, r});
+  float* data = n > 0 ? out.mutable_data<float>() : nullptr;
   // Each item fills its own slab, so the result does not depend on threads.
   parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       voxelize(
           sample_shape(options_.seed, split, indices[static_cast<size_t>(i)]),
-          r, values.data() + i * r * r * r);
+          r, data + i * r * r * r);
   });
-  return from_blob(values.data(), {n, 1, r, r, r});
+  return out;
 }
 
 Tensor VoxelDataset::range(Split split, int64_t begin, int64_t end) const {

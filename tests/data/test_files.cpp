@@ -121,7 +121,7 @@ TEST_CASE("damaged grid files: errors that name the file and the fault") {
       doctest::Contains("each extent must be in [1, 4096]"), Error);
   CHECK_THROWS_WITH_AS(
       parse_binvox("#binvox 1\ndim 4096 4096 4096\ndata\n", "x"),
-      doctest::Contains("must be at most"), Error);
+      doctest::Contains("more than the limit of"), Error);
   CHECK_THROWS_WITH_AS(
       parse_binvox("#binvox 1\ndim -1 2 2\ndata\n", "x"),
       doctest::Contains("extent"), Error);

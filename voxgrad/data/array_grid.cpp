@@ -5,7 +5,7 @@
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/data/file_bytes.hpp"
-#include "voxgrad/data/sizes.hpp"
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/data/zip_archive.hpp"
 
 namespace voxgrad::data {
@@ -157,10 +157,9 @@ VoxelGrid parse_npy_grid(
       s.size() == 3, "'", where,
       "': a grid must have shape (D, H, W) or (1, D, H, W), not a ",
       h.shape.size(), "-d array");
-  const int64_t n = detail::voxel_count(
-      s[0], s[1], s[2], ("'" + where + "': array shape").c_str(),
-      kMaxGridExtent, kMaxGridVoxels);
-  const int64_t bytes = detail::mul_size(n, h.itemsize, "array bytes");
+  const int64_t n = checked_voxel_count(
+      s[0], s[1], s[2], "'" + where + "': array shape");
+  const int64_t bytes = checked::mul(n, h.itemsize, "parse_npy_grid", "array bytes");
   VOXGRAD_CHECK(
       static_cast<int64_t>(b.size() - h.data_at) == bytes, "'", where,
       "': the header announces ", bytes, " bytes of data but the file holds ",

@@ -3,14 +3,29 @@
 #include <cmath>
 
 #include "voxgrad/core/error.hpp"
-#include "voxgrad/data/sizes.hpp"
+#include "voxgrad/core/checked.hpp"
 
 namespace voxgrad::data {
 
+int64_t checked_voxel_count(
+    int64_t d, int64_t h, int64_t w, const std::string& what) {
+  VOXGRAD_CHECK(
+      d >= 1 && h >= 1 && w >= 1 && d <= kMaxGridExtent &&
+          h <= kMaxGridExtent && w <= kMaxGridExtent,
+      what, ": each extent must be in [1, ", kMaxGridExtent, "] (got [", d,
+      ", ", h, ", ", w, "])");
+  const int64_t n = checked::mul(
+      checked::mul(d, h, what.c_str(), "voxel count"), w, what.c_str(),
+      "voxel count");
+  VOXGRAD_CHECK(
+      n <= kMaxGridVoxels, what, ": [", d, ", ", h, ", ", w, "] is ", n,
+      " voxels, more than the limit of ", kMaxGridVoxels);
+  return n;
+}
+
 VoxelGrid::VoxelGrid(int64_t d, int64_t h, int64_t w)
     : depth(d), height(h), width(w) {
-  const int64_t n = detail::voxel_count(
-      d, h, w, "VoxelGrid: voxel count", kMaxGridExtent, kMaxGridVoxels);
+  const int64_t n = checked_voxel_count(d, h, w, "VoxelGrid");
   occupancy.assign(static_cast<size_t>(n), 0);
 }
 

@@ -20,6 +20,12 @@ namespace voxgrad::data {
 inline constexpr int64_t kMaxGridExtent = 4096;
 inline constexpr int64_t kMaxGridVoxels = int64_t{1} << 30;
 
+/// d * h * w through checked arithmetic (voxgrad/core/checked.hpp), after
+/// checking each extent is in [1, kMaxGridExtent] and the product at most
+/// kMaxGridVoxels; errors start with `what` (a file name, an op).
+int64_t checked_voxel_count(
+    int64_t d, int64_t h, int64_t w, const std::string& what);
+
 ///   VoxelGrid g(32, 32, 32);  g.set(z, y, x, true);  Tensor t = g.tensor();
 struct VoxelGrid {
   int64_t depth = 0, height = 0, width = 0;
