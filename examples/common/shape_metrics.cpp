@@ -23,24 +23,33 @@ void add_reconstructions(
   const auto p = metrics::surface_points(pred, s.points, 0.5, s.seed);
   const auto t = metrics::surface_points(target, s.points, 0.5, s.seed + 7919);
   const double tau = 1.0 / static_cast<double>(pred.size(2));
-  const auto n0 = static_cast<double>(r.shapes);
   double iou = 0, l1 = 0, l2 = 0, f = 0;
+  int64_t empty = 0;
   for (size_t i = 0; i < ious.size(); ++i) {
     const metrics::SurfaceMetrics m = metrics::surface_metrics(p[i], t[i], tau);
     iou += ious[i];
+    f += m.fscore;
+    if (p[i].empty() && !t[i].empty()) {
+      ++empty;
+      continue;
+    }
     l1 += m.chamfer_l1;
     l2 += m.chamfer_l2;
-    f += m.fscore;
   }
-  const auto n = static_cast<double>(ious.size());
-  auto mix = [&](double old, double sum) {
-    return (old * n0 + sum) / (n0 + n);
+  const auto n0 = static_cast<double>(r.shapes),
+             n = static_cast<double>(ious.size());
+  const auto s0 = static_cast<double>(r.shapes - r.empty),
+             s1 =
+                 static_cast<double>(static_cast<int64_t>(ious.size()) - empty);
+  auto mix = [](double old, double w0, double sum, double w) {
+    return w0 + w > 0 ? (old * w0 + sum) / (w0 + w) : 0.0;
   };
-  r.iou = mix(r.iou, iou);
-  r.chamfer_l1 = mix(r.chamfer_l1, l1);
-  r.chamfer_l2 = mix(r.chamfer_l2, l2);
-  r.fscore = mix(r.fscore, f);
+  r.iou = mix(r.iou, n0, iou, n);
+  r.fscore = mix(r.fscore, n0, f, n);
+  r.chamfer_l1 = mix(r.chamfer_l1, s0, l1, s1);
+  r.chamfer_l2 = mix(r.chamfer_l2, s0, l2, s1);
   r.shapes += static_cast<int64_t>(ious.size());
+  r.empty += empty;
 }
 
 GenerationReport generation_report(
@@ -57,7 +66,8 @@ nlohmann::ordered_json to_json(const ReconstructionReport& r) {
       {"chamfer_l1", r.chamfer_l1},
       {"chamfer_l2", r.chamfer_l2},
       {"fscore_1voxel", r.fscore},
-      {"shapes", r.shapes}};
+      {"shapes", r.shapes},
+      {"empty_reconstructions", r.empty}};
 }
 
 nlohmann::ordered_json to_json(const GenerationReport& g) {
@@ -73,8 +83,10 @@ std::string text(const ReconstructionReport& r) {
   char buf[200];
   std::snprintf(
       buf, sizeof buf,
-      "IoU %.4f  CD-L1 %.5f  CD-L2 %.6f  F@1vox %.4f (%lld shapes)", r.iou,
-      r.chamfer_l1, r.chamfer_l2, r.fscore, static_cast<long long>(r.shapes));
+      "IoU %.4f  CD-L1 %.5f  CD-L2 %.6f  F@1vox %.4f (%lld shapes, %lld "
+      "reconstructed empty)",
+      r.iou, r.chamfer_l1, r.chamfer_l2, r.fscore,
+      static_cast<long long>(r.shapes), static_cast<long long>(r.empty));
   return buf;
 }
 

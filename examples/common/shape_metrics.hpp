@@ -23,8 +23,12 @@ struct MetricSettings {
 };
 
 struct ReconstructionReport {
-  double iou = 0, chamfer_l1 = 0, chamfer_l2 = 0, fscore = 0;
-  int64_t shapes = 0;
+  double iou = 0, fscore = 0;  // means over all shapes
+  /// Means over the shapes whose reconstruction has a surface: an empty one
+  /// is infinitely far from its target (and scores F 0); it is counted in
+  /// `empty` rather than turning the mean into inf.
+  double chamfer_l1 = 0, chamfer_l2 = 0;
+  int64_t shapes = 0, empty = 0;
 };
 
 /// Per-shape metrics of probabilities `pred` against 0/1 `target`, both

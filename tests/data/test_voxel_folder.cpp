@@ -28,9 +28,10 @@ VoxelFolderOptions at(int64_t res) {
   return o;
 }
 
-// chair: tall boxes, table: flat boxes; 3 train + 2 test each.
-std::string fake_modelnet() {
-  const std::string root = test::scratch_dir("ModelNet2");
+// chair: tall boxes, table: flat boxes; 3 train + 2 test each. A folder
+// per test case: ctest runs cases in parallel processes.
+std::string fake_modelnet(const std::string& name) {
+  const std::string root = test::scratch_dir(name);
   for (int i = 0; i < 5; ++i) {
     const double s = 0.1 * i;
     const std::string split = i < 3 ? "train" : "test";
@@ -49,7 +50,7 @@ std::string fake_modelnet() {
 }  // namespace
 
 TEST_CASE("VoxelFolder reads a ModelNet-layout folder") {
-  const std::string root = fake_modelnet();
+  const std::string root = fake_modelnet("modelnet_read");
   VoxelFolder data(root, at(16));
   CHECK(data.classes() == std::vector<std::string>{"chair", "table"});
   CHECK(data.has_own_split());
@@ -86,7 +87,7 @@ TEST_CASE("VoxelFolder reads a ModelNet-layout folder") {
 
 TEST_CASE(
     "VoxelFolder cache: reused, and remade when a source or setting changes") {
-  const std::string root = fake_modelnet();
+  const std::string root = fake_modelnet("modelnet_cache");
   VoxelFolder first(root, at(16));
   CHECK(first.prepare() == 10);
   VoxelFolder again(root, at(16));
@@ -132,7 +133,7 @@ TEST_CASE(
       Error);
 }
 
-TEST_CASE("VoxelFolder without a split holds out by path hash; grid files") {
+TEST_CASE("VoxelFolder without a split holds out by path hash, grid files") {
   const std::string root = test::scratch_dir("grids");
   VoxelGrid g(32, 32, 32);
   for (int64_t z = 8; z < 24; ++z)
