@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/data/file_bytes.hpp"
-#include "voxgrad/core/checked.hpp"
 #include "voxgrad/data/zip_archive.hpp"
 
 namespace voxgrad::data {
@@ -157,9 +157,10 @@ VoxelGrid parse_npy_grid(
       s.size() == 3, "'", where,
       "': a grid must have shape (D, H, W) or (1, D, H, W), not a ",
       h.shape.size(), "-d array");
-  const int64_t n = checked_voxel_count(
-      s[0], s[1], s[2], "'" + where + "': array shape");
-  const int64_t bytes = checked::mul(n, h.itemsize, "parse_npy_grid", "array bytes");
+  const int64_t n =
+      checked_voxel_count(s[0], s[1], s[2], "'" + where + "': array shape");
+  const int64_t bytes =
+      checked::mul(n, h.itemsize, "parse_npy_grid", "array bytes");
   VOXGRAD_CHECK(
       static_cast<int64_t>(b.size() - h.data_at) == bytes, "'", where,
       "': the header announces ", bytes, " bytes of data but the file holds ",

@@ -55,8 +55,8 @@ Binvox parse_binvox(const std::string& bytes, const std::string& where) {
   }
   VOXGRAD_CHECK(have_dim, "'", where, "': the header has no 'dim' line");
   // binvox dims (d, h, w): x spans d, z spans h, y spans w.
-  const int64_t n = checked_voxel_count(
-      dims[0], dims[1], dims[2], "'" + where + "': dim");
+  const int64_t n =
+      checked_voxel_count(dims[0], dims[1], dims[2], "'" + where + "': dim");
   const int64_t nx = dims[0], nz = dims[1], ny = dims[2];
   b.grid = VoxelGrid(nz, ny, nx);
   int64_t run = 0;  // binvox run index

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "voxgrad/core/error.hpp"
 #include "voxgrad/core/checked.hpp"
+#include "voxgrad/core/error.hpp"
 
 namespace voxgrad::data {
 
