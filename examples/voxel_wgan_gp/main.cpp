@@ -8,6 +8,7 @@
 // The last line on stdout is JSON: {"wasserstein": ..., "steps": ...,
 // "seconds": ...} (and "gp_check_max_error" with --check-gp).
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -44,7 +45,9 @@ PenaltyCheck run_penalty_check(GanTrainer& t) {
                .generate(randn({2, t.config().arch.latent}, kFloat32, &gen))
                .to(kFloat64);
   }
-  const Tensor real = t.data().batch(Split::Train, {0, 1}).to(kFloat64);
+  // Two real shapes (the same one twice when --train-size is 1).
+  const int64_t second = std::min<int64_t>(1, t.data().size(Split::Train) - 1);
+  const Tensor real = t.data().batch(Split::Train, {0, second}).to(kFloat64);
   const Tensor alpha = rand({2, 1, 1, 1, 1}, kFloat64, &gen);
   critic.to(kFloat64);
   std::cout << "gradient penalty check: d penalty / d critic weights "
@@ -70,9 +73,11 @@ void write_outputs(GanTrainer& t, const std::string& out) {
   View view{.size = 96};
   view.color = {110, 170, 110};
   write_png(out + "/samples.png", volume_grid(s, 8, view));
-  std::vector<int64_t> idx(16);
-  for (int64_t i = 0; i < 16; ++i)
-    idx[static_cast<size_t>(i)] = i;
+  // Up to 16 real shapes (--train-size may be smaller).
+  std::vector<int64_t> idx(
+      static_cast<size_t>(std::min<int64_t>(16, t.data().size(Split::Train))));
+  for (size_t i = 0; i < idx.size(); ++i)
+    idx[i] = static_cast<int64_t>(i);
   write_png(
       out + "/real.png",
       volume_grid(t.data().batch(Split::Train, idx), 8, View{.size = 96}));
