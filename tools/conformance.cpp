@@ -336,7 +336,17 @@ Outcome run_case(const fs::path& dir) {
   try {
     json c;
     try {
-      std::ifstream in(dir / "case.json", std::ios::binary);
+      // A regular file of sane size: a FIFO would block, a huge file would
+      // exhaust memory (a case.json is a few hundred bytes).
+      std::error_code ec;
+      const fs::path file = dir / "case.json";
+      VOXGRAD_CHECK(
+          fs::is_regular_file(file, ec), "case.json: not a regular file");
+      const auto size = fs::file_size(file, ec);
+      VOXGRAD_CHECK(
+          !ec && size <= (1u << 20), "case.json: ", size,
+          " bytes, more than the 1 MiB a case description may have");
+      std::ifstream in(file, std::ios::binary);
       VOXGRAD_CHECK(in.good(), "case.json: cannot open it");
       c = json::parse(in);
     } catch (const json::exception& e) {
@@ -483,12 +493,22 @@ int main(int argc, char** argv) {
                 << "' is not a folder\n";
       return 2;
     }
-    if (fs::exists(root / "case.json"))
+    if (fs::exists(root / "case.json", ec))
       cases.emplace_back(root.parent_path(), root);
-    for (auto it = fs::recursive_directory_iterator(root);
-         it != fs::recursive_directory_iterator(); ++it) {
-      if (it->is_directory() && fs::exists(it->path() / "case.json"))
+    // error_code overloads throughout: an unreadable subfolder is skipped,
+    // it must not end the run with an uncaught filesystem_error.
+    fs::recursive_directory_iterator it(
+        root, fs::directory_options::skip_permission_denied, ec),
+        end;
+    for (; !ec && it != end; it.increment(ec)) {
+      std::error_code e2;
+      if (it->is_directory(e2) && fs::exists(it->path() / "case.json", e2))
         cases.emplace_back(root, it->path());
+    }
+    if (ec) {
+      std::cerr << "voxgrad-conformance: cannot list '" << root.string()
+                << "': " << ec.message() << "\n";
+      return 2;
     }
   }
   std::sort(cases.begin(), cases.end());

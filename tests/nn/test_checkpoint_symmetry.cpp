@@ -325,7 +325,8 @@ TEST_CASE("a 64 GiB file is refused by size before it is read") {
       "load('mem')", "more than 10");
 }
 
-TEST_CASE("a 250-character file name saves and loads; paths are never cut") {
+TEST_CASE(
+    "a 250-character file name saves and loads, and paths are never cut") {
   TempDir dir("ckpt");
   Net m;
   optim::Adam opt(m.parameters(), optim::AdamOptions(0.01));

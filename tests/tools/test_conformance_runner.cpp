@@ -4,6 +4,8 @@
 // the runner never dies, never rounds 2.5 to 2 or ignores a conv3d case's
 // output_padding, and refuses a non-numeric --timeout.
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -221,6 +223,8 @@ TEST_CASE(
   test::write_bytes((root / "not_json/case.json").string(), "{\"op\": ");
   fs::create_directories(root / "json_array");
   test::write_bytes((root / "json_array/case.json").string(), "[1, 2]");
+  fs::create_directories(root / "fifo");  // would block a reader
+  REQUIRE(::mkfifo((root / "fifo/case.json").c_str(), 0600) == 0);
 
   const Run r = run(shell_quoted(root));
   CHECK(r.status == 1);
@@ -241,10 +245,13 @@ TEST_CASE(
   CHECK(
       r.cases.at("json_array").second.find("must hold a JSON object") !=
       std::string::npos);
+  CHECK(
+      r.cases.at("fifo").second.find("case.json: not a regular file") !=
+      std::string::npos);
   CHECK(r.out.find("[json.exception") == std::string::npos);
   CHECK(r.out.find("crash") == std::string::npos);
   CHECK(
-      r.out.find(std::to_string(bad.size() + 2) + " failed") !=
+      r.out.find(std::to_string(bad.size() + 3) + " failed") !=
       std::string::npos);
 }
 
