@@ -4,6 +4,9 @@
 // escapes (issue 10, class 7).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,6 +17,8 @@
 #include "sampler.hpp"
 #include "settings.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/tensor.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
 
 using namespace voxgrad::examples;
 using json = nlohmann::json;
@@ -164,4 +169,33 @@ TEST_CASE("sampler state of the wrong type names the field") {
       check_error([&] { s.load_state(st); }, {std::string("'") + key + "'"});
     }
   }
+}
+
+TEST_CASE(
+    "a 250000-step history (the --steps limit) fits a loadable checkpoint") {
+  // The histories both trainers keep, at their longest and with the longest
+  // numbers JSON can print: voxel_vae's [step, loss, rec, kl, lr] per step
+  // plus [step, iou] per step (--eval-every 1); voxel_wgan_gp's rows have the
+  // same shape as the first. save() must accept it and load() read it back.
+  const int64_t steps = 250'000;
+  const double longest = -2.2250738585072014e-308;  // 24 characters
+  json rows = json::array(), iou = json::array();
+  for (int64_t s = 1; s <= steps; ++s) {
+    rows.push_back({s, longest, longest, longest, longest});
+    iou.push_back({s, longest});
+  }
+  const json meta = {{"history", {{"steps", rows}, {"iou", iou}}}};
+  CHECK(meta.dump().size() < voxgrad::kMaxCheckpointMetadataBytes);
+  struct One : voxgrad::nn::Module {
+    One() {
+      register_parameter("w", voxgrad::ones({2}));
+    }
+  } m;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("voxgrad_history_" + std::to_string(::getpid()) + ".json");
+  voxgrad::save(path.string(), m, nullptr, meta);
+  const json back = voxgrad::load(path.string(), m);
+  std::filesystem::remove(path);
+  CHECK(back["history"]["steps"].size() == static_cast<size_t>(steps));
+  CHECK(back == meta);
 }
