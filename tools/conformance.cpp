@@ -166,8 +166,8 @@ class CaseFields {
 /// The op a case describes, built through the modules (so construction-time
 /// validation is exercised exactly as a user meets it).
 struct Op {
-  std::shared_ptr<nn::Conv3d> conv;
-  std::shared_ptr<nn::ConvTranspose3d> convt;
+  std::shared_ptr<nn::Conv3dImpl> conv;
+  std::shared_ptr<nn::ConvTranspose3dImpl> convt;
   std::vector<int64_t> output_size;
 
   static Op build(const CaseFields& c) {
@@ -204,7 +204,7 @@ struct Op {
       } else {
         o.padding(c.triple("padding"));
       }
-      op.conv = std::make_shared<nn::Conv3d>(o);
+      op.conv = std::make_shared<nn::Conv3dImpl>(o);
     } else {
       VOXGRAD_CHECK(
           !c.at("padding").is_string(), "case.json: conv_transpose3d: ",
@@ -214,7 +214,7 @@ struct Op {
       o.stride(c.triple("stride")).padding(c.triple("padding"));
       o.output_padding(output_padding).dilation(c.triple("dilation"));
       o.groups(groups).bias(bias);
-      op.convt = std::make_shared<nn::ConvTranspose3d>(o);
+      op.convt = std::make_shared<nn::ConvTranspose3dImpl>(o);
       if (c.has("output_size"))
         op.output_size = c.ints("output_size");
     }

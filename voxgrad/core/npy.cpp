@@ -44,6 +44,7 @@
 #include <system_error>
 
 #include "voxgrad/core/atomic_file.hpp"
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/quote.hpp"
 #include "voxgrad/core/utf8.hpp"
 
@@ -371,7 +372,7 @@ Tensor make_tensor(const NpyHeader& h, Fill&& fill) {
   if (h.fortran_order)
     std::reverse(stored.begin(), stored.end());
   Tensor t = empty(stored, h.dtype);
-  auto* dst = static_cast<uint8_t*>(t.raw_data());
+  auto* dst = static_cast<uint8_t*>(t.mutable_raw_data());
   fill(dst);
   to_from_little_endian(dst, h.data_bytes, itemsize(h.dtype));
   if (h.fortran_order && h.shape.size() > 1) {
@@ -441,27 +442,36 @@ NpyHeader parse_npy_header(
     refuse(name, "a version 3.0 header must be UTF-8, and this one is not");
   HeaderParser(text, name).parse(h);
 
-  // Counts, overflow-checked before anything is allocated.
-  uint64_t numel = 1, nonzero_product = 1;
-  for (size_t i = 0; i < h.shape.size(); ++i) {
-    const auto e = static_cast<uint64_t>(h.shape[i]);
-    if (e == 0) {
-      numel = 0;
-      continue;
+  // Counts, with the shared checked arithmetic, before anything is
+  // allocated. Zero extents do not excuse an overflowing product of the
+  // others (NumPy refuses such a shape too, and its strides would wrap).
+  int64_t nonzero_product = 1;
+  bool empty_array = false;
+  try {
+    for (const int64_t e : h.shape) {
+      if (e == 0)
+        empty_array = true;
+      else
+        nonzero_product =
+            checked::mul(nonzero_product, e, "load_npy", "element count");
     }
-    if (nonzero_product > static_cast<uint64_t>(INT64_MAX) / e)
-      refuse(
-          name, "'shape' " + shape_str(h.shape) +
-                    ": the product of the extents overflows int64 (more "
-                    "than 2^63 - 1 elements)");
-    nonzero_product *= e;
-  }
-  numel = numel == 0 ? 0 : nonzero_product;
-  const uint64_t item = itemsize(h.dtype);
-  if (numel > UINT64_MAX / item)
+  } catch (const Error&) {
     refuse(
-        name, "'shape' " + shape_str(h.shape) + ": the byte count overflows");
-  h.data_bytes = numel * item;
+        name, "'shape' " + shape_str(h.shape) +
+                  ": the product of the extents overflows int64 (more than "
+                  "2^63 - 1 elements)");
+  }
+  const int64_t numel = empty_array ? 0 : nonzero_product;
+  try {
+    h.data_bytes = checked::nbytes(numel, itemsize(h.dtype), "load_npy");
+  } catch (const Error&) {
+    refuse(
+        name, "'shape' " + shape_str(h.shape) + ": the byte count overflows (" +
+                  std::to_string(numel) + " elements of " +
+                  std::to_string(itemsize(h.dtype)) + " bytes exceed " +
+                  std::to_string(checked::kMaxBytes) +
+                  ", the largest tensor voxgrad allocates)");
+  }
   const uint64_t available = file_size - h.data_offset;
   if (available != h.data_bytes)
     refuse(
