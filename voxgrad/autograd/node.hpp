@@ -114,7 +114,7 @@ void backward(
 
 /// Gradients of `outputs` with respect to `inputs`, like torch.autograd.grad;
 /// leaves' .grad() are left alone. retain_graph defaults to create_graph.
-///   auto [gx] = autograd::grad({y}, {x}, {}, true);  // differentiable
+///   Tensor gx = autograd::grad({y}, {x}, {}, true)[0];  // differentiable
 TensorList grad(
     const TensorList& outputs,
     const TensorList& inputs,

@@ -92,6 +92,11 @@ Tensor amax(
     const Tensor& x,
     const std::vector<int64_t>& axes = {},
     bool keepdim = false);
+/// Minimum over axes (PyTorch's amin), -amax(-x). Empty axes = all.
+Tensor amin(
+    const Tensor& x,
+    const std::vector<int64_t>& axes = {},
+    bool keepdim = false);
 /// Population (unbiased = false) or sample variance over axes.
 Tensor var(
     const Tensor& x,

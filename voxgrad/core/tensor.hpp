@@ -116,6 +116,12 @@ class Tensor {
   /// Maximum (PyTorch's amax: ties share the gradient equally).
   Tensor max() const;
   Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
+  /// Maximum / minimum over `axes` (all when empty), PyTorch's amax / amin:
+  /// ties share the gradient equally.
+  Tensor amax(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
+  Tensor amin(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
 
   // ---- in-place, never recorded -------------------------------------------
   // A Tensor is a handle (as in libtorch): writing through a const handle is
