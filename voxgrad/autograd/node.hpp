@@ -12,6 +12,9 @@
 
 #include "voxgrad/autograd/op_list.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::autograd {
 
@@ -124,3 +127,5 @@ TensorList grad(
     bool allow_unused = false);
 
 }  // namespace voxgrad::autograd
+
+VOXGRAD_PUBLIC_END

@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -129,3 +132,5 @@ Tensor slice_backward(
     int64_t step);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -11,6 +11,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 /// Thrown for every invalid argument, shape, dtype or file voxgrad is given.
@@ -59,3 +63,5 @@ std::string concat(const Parts&... parts) {
     if (!(cond)) [[unlikely]]                                       \
       ::voxgrad::detail::throw_internal(__FILE__, __LINE__, #cond); \
   } while (0)
+
+VOXGRAD_PUBLIC_END

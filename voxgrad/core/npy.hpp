@@ -4,6 +4,9 @@
 #include <string>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -17,3 +20,5 @@ Tensor load_npy(const std::string& path);
 void save_npy(const std::string& path, const Tensor& t);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

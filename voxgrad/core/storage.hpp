@@ -3,6 +3,10 @@
 
 #include <cstddef>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 /// Alignment of every buffer: one cache line, enough for any SIMD width.
@@ -40,3 +44,5 @@ void free_bytes(void* ptr, size_t nbytes);
 }  // namespace detail
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

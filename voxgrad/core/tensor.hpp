@@ -16,6 +16,9 @@
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/shape.hpp"
 #include "voxgrad/core/storage.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -230,3 +233,5 @@ T* Tensor::data() const {
 }
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

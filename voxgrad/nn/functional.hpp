@@ -15,12 +15,15 @@
 // ```
 
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/conv.hpp"
 #include "voxgrad/nn/dropout.hpp"
 #include "voxgrad/nn/linear.hpp"
 #include "voxgrad/nn/loss.hpp"
 #include "voxgrad/nn/normalization.hpp"
 #include "voxgrad/nn/upsample.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn::functional {
 
@@ -52,3 +55,5 @@ namespace voxgrad {
 /// voxgrad::F::conv3d, F::relu, F::mse_loss, ...
 namespace F = nn::functional;
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

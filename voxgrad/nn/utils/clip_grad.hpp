@@ -12,6 +12,9 @@
 #include <limits>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn::utils {
 
@@ -41,3 +44,5 @@ using nn::utils::clip_grad_norm_;
 using nn::utils::clip_grad_value_;
 using nn::utils::kInfNorm;
 }  // namespace voxgrad::optim
+
+VOXGRAD_PUBLIC_END
