@@ -184,7 +184,7 @@ TEST_CASE("inf and NaN are refused unless allowed, then come back bit-exact") {
   Tiny src;
   {
     NoGradGuard g;
-    float* w = src.inner->weight.data<float>();
+    float* w = src.inner->weight.mutable_data<float>();
     w[0] = std::numeric_limits<float>::infinity();
     w[1] = -std::numeric_limits<float>::infinity();
     uint32_t payload = 0x7fc01234;  // a NaN with a payload
@@ -459,7 +459,8 @@ TEST_CASE("save refuses what would not round-trip, and bad paths") {
   CHECK_ERROR_CONTAINS(
       save(dir / "x.json", m, nullptr, {{"s", "\xff"}}), "save", "UTF-8");
   CHECK_ERROR_CONTAINS(
-      save(dir / "no/such/dir/x.json", m), "cannot create a temp file", "no");
+      save(dir / "no/such/dir/x.json", m), "cannot create a temporary file",
+      "no/such/dir/x.json", "No such file or directory");
   CHECK_FALSE(fs::exists(dir / "x.json"));
   // An optimizer over other tensors than the model's cannot be named.
   Tiny other;
