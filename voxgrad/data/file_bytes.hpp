@@ -3,6 +3,9 @@
 
 #include <cstdint>
 #include <string>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data::detail {
 
@@ -16,3 +19,5 @@ std::string read_bytes(const std::string& path, int64_t max_bytes);
 void write_bytes_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace voxgrad::data::detail
+
+VOXGRAD_PUBLIC_END
