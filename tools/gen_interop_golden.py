@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Writes the PyTorch -> voxgrad interop fixture, through tools/torch_to_voxgrad.py:
+"""Writes the PyTorch -> voxgrad interop fixtures, through tools/torch_to_voxgrad.py:
 
     tests/golden/interop_tiny.ckpt.json   the converted checkpoint
     tests/golden/interop_tiny_io.json     input x and PyTorch's output y
+    tests/golden/interop_bn.ckpt.json     BnNet's (BatchNorm3d), likewise
+    tests/golden/interop_bn_io.json
 
 Run with Debian's Python, which has torch:
     /usr/bin/python3 tools/gen_interop_golden.py
@@ -16,6 +18,11 @@ checked equal to the original, and the float32 model's output is recorded
 test can check its float64 run tightly and its float32 run to rounding).
 tests/nn/test_checkpoint_interop.cpp loads the checkpoint into the same model
 built from nn::Conv3d / nn::ConvTranspose3d and compares.
+
+BnNet has a BatchNorm3d trained for BN_STEPS batches (so its running stats
+and num_batches_tracked are not the initial ones; the output is the eval
+mode's, which uses them) and a grouped ConvTranspose3d whose groups the tool
+detects from its bias, so its state_dict converts without any flag.
 """
 import json
 import os
@@ -42,7 +49,71 @@ class TinyNet(nn.Module):
         return self.head(torch.tanh(self.up(torch.tanh(self.enc(x)))))
 
 
+BN_STEPS = 3
+
+
+class BnNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv3d(2, 4, 3, padding=1)
+        self.bn = nn.BatchNorm3d(4)
+        # weight (4, 3, 2, 2, 2), bias (6,): groups = 6 / 3.
+        self.up = nn.ConvTranspose3d(4, 6, 2, stride=2, groups=2)
+
+    def forward(self, x):
+        return self.up(torch.relu(self.bn(self.enc(x))))
+
+
+def convert_and_check(model, name, flags):
+    """Saves model's state_dict, converts it, converts it back, compares."""
+    ckpt = os.path.join(GOLDEN, name + ".ckpt.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        pt = os.path.join(tmp, name.split("_")[-1] + ".pt")
+        torch.save(model.state_dict(), pt)
+        tool = os.path.join(HERE, "torch_to_voxgrad.py")
+        subprocess.run([sys.executable, tool, pt, ckpt] + flags, check=True)
+        back = os.path.join(tmp, "back.pt")
+        subprocess.run([sys.executable, tool, "--to-torch", ckpt, back], check=True)
+        again = torch.load(back)
+        orig = model.state_dict()
+        assert again.keys() == orig.keys(), (again.keys(), orig.keys())
+        for k in orig:
+            assert again[k].dtype == orig[k].dtype, (k, again[k].dtype, orig[k].dtype)
+            assert again[k].shape == orig[k].shape and torch.equal(again[k], orig[k]), k
+
+
+def write_io(name, x, y):
+    io = {
+        "generator": "tools/gen_interop_golden.py",
+        "torch_version": torch.__version__,
+        "x": {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]},
+        "y": {"shape": list(y.shape), "data": [float(v) for v in y.reshape(-1).tolist()]},
+    }
+    with open(os.path.join(GOLDEN, name + "_io.json"), "w") as f:
+        json.dump(io, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def batch_norm_model():
+    torch.manual_seed(SEED)
+    model = BnNet()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(BN_STEPS):
+        opt.zero_grad()
+        model(torch.randn(2, 2, 3, 3, 3) * 2 + 0.5).square().mean().backward()
+        opt.step()
+    model.eval()
+    x = torch.rand(1, 2, 3, 3, 3) * 2 - 1
+    with torch.no_grad():
+        y = model.double()(x.double())
+    model = model.float()
+    assert int(model.bn.num_batches_tracked) == BN_STEPS
+    convert_and_check(model, "interop_bn", [])
+    write_io("interop_bn", x, y)
+
+
 def main():
+    batch_norm_model()
     torch.manual_seed(SEED)
     model = TinyNet()
     x = torch.rand(1, 2, 3, 3, 3) * 2 - 1
@@ -72,7 +143,8 @@ def main():
     with open(os.path.join(GOLDEN, "interop_tiny_io.json"), "w") as f:
         json.dump(io, f, separators=(",", ":"))
         f.write("\n")
-    print("wrote", os.path.normpath(ckpt), "and interop_tiny_io.json; --to-torch round trip exact")
+    print("wrote", os.path.normpath(ckpt), "and interop_tiny_io.json, interop_bn.*; "
+          "--to-torch round trips exact")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,15 @@
 model.pt is either a state_dict saved with torch.save(model.state_dict(), ...)
 or a whole module saved with torch.save(model, ...). From a module, the
 tool knows which tensors are buffers and the groups of every conv layer;
-from a bare state_dict it takes running_mean / running_var (and the names
-given with --buffer) as buffers and everything else as parameters, and the
-groups of grouped convolutions from --groups NAME=G.
+from a bare state_dict it takes running_mean / running_var /
+num_batches_tracked (and the names given with --buffer) as buffers and
+everything else as parameters, and the groups of grouped convolutions from
+--groups NAME=G. A state_dict cannot say whether a 5-D weight is a Conv3d's
+or a ConvTranspose3d's, nor its groups, except in one case the tool detects:
+a ConvTranspose3d whose bias is longer than its weight's first axis (out =
+groups * weight.shape[1], so groups = len(bias) / weight.shape[1]). Every
+other 5-D weight is taken as groups = 1 (listed in a note); voxgrad's load
+then names the flag a grouped one needs (--groups NAME=G).
 
 Layout changes (voxgrad's SPEC.md):
   * the bias of Conv3d / ConvTranspose3d is (1, C, 1, 1, 1) instead of (C,)
@@ -20,8 +26,10 @@ Layout changes (voxgrad's SPEC.md):
 --to-torch undoes both (every 6-D weight is merged, every (1, C, 1, 1, 1)
 bias flattened) and writes a state_dict of parameters and buffers.
 
-num_batches_tracked (an int64 counter voxgrad's BatchNorm3d does not keep)
-is dropped, with a note. float16/bfloat16 tensors become float32.
+num_batches_tracked, an int64 0-d tensor in PyTorch, is a float32 0-d
+buffer in voxgrad's BatchNorm3d (voxgrad has no integer dtype yet; float32
+counts exactly up to 2^24 batches): it is converted to float32, and
+--to-torch turns it back into int64. float16/bfloat16 tensors become float32.
 
 The checkpoint is the JSON form of NOTE [ Checkpoint format, version 1 ] in
 voxgrad/nn/checkpoint.hpp: tensors as base64 of little-endian bytes, and an FNV-1a-64
@@ -41,7 +49,8 @@ import torch
 
 FORMAT = "voxgrad-checkpoint"
 VERSION = 1
-BUFFER_SUFFIXES = ("running_mean", "running_var")
+BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+COUNTER = "num_batches_tracked"
 
 
 # ---- the canonical dump and its checksum --------------------------------------
@@ -149,9 +158,35 @@ def to_voxgrad(obj, groups_arg, extra_buffers, source):
         state = obj
         buffer_names = {n for n in state if n.rsplit(".", 1)[-1] in BUFFER_SUFFIXES}
         convs = {}
+        detected = {}
         for n, t in state.items():
             if n.endswith(".weight") and torch.is_tensor(t) and t.dim() == 5:
-                convs[n[: -len(".weight")]] = 1
+                prefix = n[: -len(".weight")]
+                convs[prefix] = 1
+                bias = state.get(prefix + ".bias")
+                # Conv3d: len(bias) == weight.shape[0] (any groups). A longer
+                # or shorter bias is a ConvTranspose3d's: out = g * shape[1].
+                if torch.is_tensor(bias) and bias.dim() == 1 and \
+                        bias.shape[0] != t.shape[0] and \
+                        bias.shape[0] % t.shape[1] == 0 and \
+                        t.shape[0] % (bias.shape[0] // t.shape[1]) == 0:
+                    detected[prefix] = bias.shape[0] // t.shape[1]
+        for prefix, g in detected.items():
+            if prefix in groups_arg and groups_arg[prefix] != g:
+                raise SystemExit(
+                    "error: --groups %s=%d, but %s.bias (%d) and %s.weight %s say "
+                    "a ConvTranspose3d with groups=%d" %
+                    (prefix, groups_arg[prefix], prefix, state[prefix + ".bias"].shape[0],
+                     prefix, tuple(state[prefix + ".weight"].shape), g))
+            if g > 1 and prefix not in groups_arg:
+                notes.append("%s: groups=%d detected (a ConvTranspose3d: its bias has "
+                             "groups * weight.shape[1] entries)" % (prefix, g))
+            convs[prefix] = g
+        assumed = sorted(p for p in convs if p not in detected and p not in groups_arg)
+        if assumed:
+            notes.append("a bare state_dict does not say the groups of a conv: %s taken "
+                         "as groups=1; pass --groups NAME=G for a grouped one (voxgrad's "
+                         "load names it)" % ", ".join(assumed))
     else:
         raise SystemExit("error: expected a state_dict or an nn.Module, got %s" % type(obj))
     buffer_names |= set(extra_buffers)
@@ -166,10 +201,12 @@ def to_voxgrad(obj, groups_arg, extra_buffers, source):
 
     params, buffers = {}, {}
     for name, t in state.items():
-        if name.endswith("num_batches_tracked"):
-            notes.append("dropped %s (an int64 counter voxgrad does not keep)" % name)
-            continue
         prefix, _, leaf = name.rpartition(".")
+        if leaf == COUNTER and torch.is_tensor(t) and not t.is_floating_point():
+            if t.numel() != 1 or not 0 <= int(t) <= 2**24:
+                raise SystemExit("error: %s: a count of 0 .. 2^24 (float32 holds it exactly), "
+                                 "got %s" % (name, t.tolist()))
+            t = t.to(torch.float32)
         if prefix in convs and leaf == "bias" and t.dim() == 1:
             t = t.reshape(1, -1, 1, 1, 1)
         if prefix in convs and leaf == "weight" and convs[prefix] > 1:
@@ -212,6 +249,8 @@ def to_torch(doc, verify=True):
                 t = t.reshape(-1)
             if t.dim() == 6:
                 t = t.reshape(t.shape[0] * t.shape[1], *t.shape[2:])
+            if name.rpartition(".")[2] == COUNTER and t.dim() == 0:
+                t = t.to(torch.int64)  # PyTorch's dtype for the counter
             state[name] = t
     return state
 

@@ -22,11 +22,11 @@ Gan3d::Gan3d(const Gan3dArch& arch) : arch_(arch) {
   const int64_t ch[5] = {arch.latent, 8 * w, 4 * w, 2 * w, w};
   generator_ = register_module("generator", nn::Sequential());
   for (int i = 0; i < 4; ++i) {
-    generator_->push_back(nn::ConvTranspose3d(
-        nn::ConvTranspose3dOptions(ch[i], ch[i + 1], 4)
-            .stride(2)
-            .padding(i == 0 ? edge : 1)
-            .bias(false)));
+    generator_->push_back(
+        nn::ConvTranspose3d(nn::ConvTranspose3dOptions(ch[i], ch[i + 1], 4)
+                                .stride(2)
+                                .padding(i == 0 ? edge : 1)
+                                .bias(false)));
     generator_->push_back(nn::BatchNorm3d(ch[i + 1]));
     generator_->push_back(nn::ReLU());
   }
@@ -34,18 +34,17 @@ Gan3d::Gan3d(const Gan3dArch& arch) : arch_(arch) {
       nn::ConvTranspose3dOptions(w, 1, 4).stride(2).padding(1).bias(false)));
   generator_->push_back(nn::Sigmoid());
 
-  discriminator_ =
-      register_module("discriminator", nn::Sequential());
+  discriminator_ = register_module("discriminator", nn::Sequential());
   const int64_t dch[5] = {1, w, 2 * w, 4 * w, 8 * w};
   for (int i = 0; i < 4; ++i) {
     discriminator_->push_back(
         nn::Conv3d(nn::Conv3dOptions(dch[i], dch[i + 1], 4)
-                                         .stride(2)
-                                         .padding(1)
-                                         .bias(false)));
+                       .stride(2)
+                       .padding(1)
+                       .bias(false)));
     discriminator_->push_back(nn::BatchNorm3d(dch[i + 1]));
-    discriminator_->push_back(nn::LeakyReLU(
-        nn::LeakyReLUOptions().negative_slope(0.2)));
+    discriminator_->push_back(
+        nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
   }
   discriminator_->push_back(nn::Conv3d(
       nn::Conv3dOptions(8 * w, 1, 4).stride(2).padding(edge).bias(false)));

@@ -164,8 +164,7 @@ VoxelVAE::VoxelVAE(const VaeArch& arch) : arch_(arch) {
 }
 
 std::pair<Tensor, Tensor> VoxelVAE::encode(const Tensor& x) {
-  const Tensor h =
-      encoder_(arch_.inputs == "brock" ? x * 3.0 - 1.0 : x);
+  const Tensor h = encoder_(arch_.inputs == "brock" ? x * 3.0 - 1.0 : x);
   const Tensor mu = h.slice(1, 0, arch_.latent);
   const Tensor second = h.slice(1, arch_.latent, 2 * arch_.latent);
   // Brock's encoder outputs log sigma; as a log variance that is twice it.

@@ -141,6 +141,32 @@ TEST_CASE("sum, mean and amax over any axes match plain loops") {
       std::vector<float>{0, 0, 0});
 }
 
+TEST_CASE("amin and the methods amax / amin / max: PyTorch's names") {
+  Generator g(5);
+  const Tensor x = randn({3, 4, 5}, kFloat64, &g).permute({2, 0, 1});
+  for (const std::vector<int64_t>& axes :
+       std::vector<std::vector<int64_t>>{{}, {0}, {2}, {0, 2}, {-1, 1}}) {
+    CAPTURE(shape_str(axes));
+    const Tensor lo = amin(x, axes, true);
+    CHECK(test::bit_equal(lo, -amax(-x, axes, true)));
+    CHECK(test::bit_equal(x.amin(axes, true), lo));
+    CHECK(test::bit_equal(x.amax(axes), amax(x, axes)));
+    CHECK(test::bit_equal(x.max(axes), amax(x, axes)));
+    // Every element is >= the minimum of its slice, and some equals it.
+    CHECK(amin(x - lo).item() == 0.0);
+  }
+  CHECK(x.amin().dim() == 0);
+  CHECK(x.amax({1}, true).shape() == Shape{5, 1, 4});
+  // Ties share the gradient equally, as for amax.
+  const Tensor t = tensor({1.0, -2.0, -2.0, 3.0}, kFloat64).requires_grad_();
+  t.amin().backward();
+  CHECK(t.grad().to_vector<double>() == std::vector<double>{0, 0.5, 0.5, 0});
+  const Tensor y = randn({3, 4}, kFloat64, &g).requires_grad_();
+  CHECK(gradcheck([](const TensorList& in) { return in[0].amin({1}); }, {y}));
+  CHECK_ERROR_CONTAINS(amin(zeros({0, 3}), {0}), "amin", "zero elements");
+  CHECK_ERROR_CONTAINS(x.amin({3}), "amin", "axis 3");
+}
+
 TEST_CASE("large float32 sums are accurate and identical for 1 and 2 threads") {
   Generator g(11);
   const Tensor x = uniform({4, 1 << 20}, 0.0, 1.0, kFloat32, &g);

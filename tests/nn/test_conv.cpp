@@ -289,7 +289,8 @@ TEST_CASE(
       c->set_weight(zeros({4, 2, 3, 3})), "weight", "[4, 2, 3, 3, 3]",
       "[4, 2, 3, 3]");
   CHECK_ERROR_CONTAINS(
-      c->set_bias(zeros({4})), "bias", "[1, 4, 1, 1, 1]", "[4]");
+      c->set_bias(zeros({4})), "bias", "[1, 4, 1, 1, 1]", "[4]",
+      "bias.reshape({1, 4, 1, 1, 1})");  // a hint in C++ syntax
   nn::ConvTranspose3d t(ConvTranspose3dOptions(2, 4, 3).padding(2));
   CHECK_ERROR_CONTAINS(
       t->forward(zeros({1, 2, 1, 1, 1})), "conv_transpose3d",
@@ -300,7 +301,7 @@ TEST_CASE(
   const Tensor x = zeros({1, 4, 5, 5, 5});
   CHECK_ERROR_CONTAINS(
       conv3d(x, zeros({4, 2, 3, 3, 3}), {}, 1, 0, 1, 2), "6-D", "groups = 2",
-      "w.reshape([2, 2, 2, 3, 3, 3])");
+      "w.reshape({2, 2, 2, 3, 3, 3})", "--groups 2");
   CHECK_ERROR_CONTAINS(
       conv3d(x, zeros({3, 2, 2, 3, 3, 3}), {}, 1, 0, 1, 2), "weight.shape[0]",
       "groups");

@@ -16,7 +16,6 @@
 #include "test_util.hpp"
 #include "voxgrad/nn/conv.hpp"
 #include "voxgrad/optim/adam.hpp"
-#include "voxgrad/optim/clip_grad.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 #include "voxgrad/optim/sgd.hpp"
 

@@ -9,6 +9,9 @@
 
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::autograd {
 
@@ -38,3 +41,5 @@ Tensor checkpoint(
     const CheckpointOptions& options = {});
 
 }  // namespace voxgrad::autograd
+
+VOXGRAD_PUBLIC_END

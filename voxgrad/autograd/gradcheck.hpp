@@ -4,6 +4,9 @@
 #include <functional>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -44,3 +47,5 @@ bool gradgradcheck(
     const GradcheckOptions& options = {});
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -17,6 +17,9 @@
 
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::autograd {
 
@@ -63,3 +66,5 @@ void run_post_accumulate_grad_hooks(const AccumulateGrad& acc);
 }  // namespace detail
 
 }  // namespace voxgrad::autograd
+
+VOXGRAD_PUBLIC_END

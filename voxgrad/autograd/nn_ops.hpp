@@ -9,6 +9,9 @@
 #include <optional>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -65,3 +68,5 @@ Tensor binary_cross_entropy_op(
     const Tensor& input, const Tensor& target, const Tensor& weight = {});
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -12,6 +12,9 @@
 
 #include "voxgrad/autograd/op_list.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::autograd {
 
@@ -131,7 +134,7 @@ void backward(
 
 /// Gradients of `outputs` with respect to `inputs`, like torch.autograd.grad;
 /// leaves' .grad() are left alone. retain_graph defaults to create_graph.
-///   auto [gx] = autograd::grad({y}, {x}, {}, true);  // differentiable
+///   Tensor gx = autograd::grad({y}, {x}, {}, true)[0];  // differentiable
 TensorList grad(
     const TensorList& outputs,
     const TensorList& inputs,
@@ -141,3 +144,5 @@ TensorList grad(
     bool allow_unused = false);
 
 }  // namespace voxgrad::autograd
+
+VOXGRAD_PUBLIC_END

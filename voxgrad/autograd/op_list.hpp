@@ -4,6 +4,10 @@
 #include <array>
 #include <string_view>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad::autograd {
 
 enum class Op {
@@ -25,3 +29,5 @@ constexpr const char* op_name(Op op) {
 }
 
 }  // namespace voxgrad::autograd
+
+VOXGRAD_PUBLIC_END

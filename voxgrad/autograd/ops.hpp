@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -92,6 +95,11 @@ Tensor amax(
     const Tensor& x,
     const std::vector<int64_t>& axes = {},
     bool keepdim = false);
+/// Minimum over axes (PyTorch's amin), -amax(-x). Empty axes = all.
+Tensor amin(
+    const Tensor& x,
+    const std::vector<int64_t>& axes = {},
+    bool keepdim = false);
 /// Population (unbiased = false) or sample variance over axes.
 Tensor var(
     const Tensor& x,
@@ -124,3 +132,5 @@ Tensor slice_backward(
     int64_t step);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

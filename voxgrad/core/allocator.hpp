@@ -24,6 +24,10 @@
 
 #include <cstddef>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 /// Returns every cached (free) block to the OS, like torch.cuda.empty_cache;
@@ -52,3 +56,5 @@ void reset_peak_memory_stats();
 size_t set_cache_limit(size_t bytes);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -28,6 +28,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -86,3 +89,5 @@ void write_file_atomic(
     std::string_view who = "write_file_atomic");
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -16,6 +16,9 @@
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/shape.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::checked {
 
@@ -73,3 +76,5 @@ size_t nbytes(int64_t numel, size_t itemsize, const char* op);
 int64_t to_int64(double v, const char* op, const char* what);
 
 }  // namespace voxgrad::checked
+
+VOXGRAD_PUBLIC_END

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 enum class Dtype : uint8_t { Float32, Float64 };
@@ -40,3 +44,5 @@ decltype(auto) dispatch(Dtype dt, F&& f) {
 }
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -2,8 +2,8 @@
 
 namespace voxgrad::detail {
 
-void throw_error(const char* file, int line, const std::string& msg) {
-  throw Error(concat(msg, " [", file, ":", line, "]"));
+void throw_error(const std::string& msg) {
+  throw Error(msg);
 }
 
 void throw_internal(const char* file, int line, const char* cond) {

@@ -1,4 +1,8 @@
 #pragma once
+
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 // Whether ops record the graph. Thread-local, as in PyTorch.
 
 namespace voxgrad {
@@ -36,3 +40,5 @@ class NoGradGuard : public AutoGradMode {
 };
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

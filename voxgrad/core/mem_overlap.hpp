@@ -7,6 +7,9 @@
 #include <string>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -20,3 +23,5 @@ int64_t internal_overlap_axis(const Tensor& t);
 std::string write_problem(const Tensor& t);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

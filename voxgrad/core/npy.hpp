@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -76,3 +79,5 @@ void save_npy(const std::string& path, const Tensor& t);
 std::vector<uint8_t> npy_bytes(const Tensor& t);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <utility>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 /// Threads voxgrad's kernels may use (default: every core TBB sees).
@@ -42,3 +46,5 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
 }
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -8,6 +8,9 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -24,3 +27,5 @@ std::string quote(
     std::string_view s, size_t max = std::numeric_limits<size_t>::max());
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

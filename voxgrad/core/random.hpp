@@ -7,6 +7,10 @@
 #include <array>
 #include <cstdint>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 class Generator {
@@ -58,3 +62,5 @@ double standard_normal(uint64_t counter, uint64_t key);
 }  // namespace detail
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

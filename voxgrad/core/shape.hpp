@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 using Shape = std::vector<int64_t>;
@@ -29,3 +33,5 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 bool is_broadcastable_to(const Shape& from, const Shape& to);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -5,6 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 /// Alignment of every buffer: one cache line, enough for any SIMD width.
@@ -56,3 +60,5 @@ void free_bytes(void* ptr, size_t nbytes);
 }  // namespace detail
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

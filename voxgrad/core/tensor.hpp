@@ -16,6 +16,9 @@
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/shape.hpp"
 #include "voxgrad/core/storage.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -128,6 +131,12 @@ class Tensor {
   /// Maximum (PyTorch's amax: ties share the gradient equally).
   Tensor max() const;
   Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
+  /// Maximum / minimum over `axes` (all when empty), PyTorch's amax / amin:
+  /// ties share the gradient equally.
+  Tensor amax(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
+  Tensor amin(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
 
   // ---- in-place, never recorded -------------------------------------------
   // A Tensor is a handle (as in libtorch): writing through a const handle is
@@ -245,3 +254,5 @@ T* Tensor::mutable_data() const {
 }
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

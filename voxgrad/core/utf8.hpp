@@ -4,6 +4,9 @@
 
 #include <cstddef>
 #include <string_view>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -18,3 +21,5 @@ inline bool valid_utf8(std::string_view s) {
 }
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "voxgrad/data/grid.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -49,3 +52,5 @@ std::string format_npy_grid(const VoxelGrid& grid);
 void write_npy_grid(const std::string& path, const VoxelGrid& grid);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

@@ -11,6 +11,9 @@
 
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -33,3 +36,5 @@ Tensor augment(
     const Tensor& batch, const AugmentOptions& options, Generator& gen);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

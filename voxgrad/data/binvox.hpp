@@ -18,6 +18,9 @@
 #include <string>
 
 #include "voxgrad/data/grid.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -42,3 +45,5 @@ void write_binvox(const std::string& path, const Binvox& b);
 std::string format_binvox(const Binvox& b);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

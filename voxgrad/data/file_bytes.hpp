@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data::detail {
 
@@ -12,3 +15,5 @@ namespace voxgrad::data::detail {
 std::string read_bytes(const std::string& path, int64_t max_bytes);
 
 }  // namespace voxgrad::data::detail
+
+VOXGRAD_PUBLIC_END

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -81,3 +84,5 @@ UpAxis parse_up_axis(const std::string& text);
 VoxelGrid y_up_to_z_up(const VoxelGrid& g);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "voxgrad/data/grid.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -35,3 +38,5 @@ TriangleMesh normalized(const TriangleMesh& mesh, double margin);
 TriangleMesh y_up_to_z_up(const TriangleMesh& mesh);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "voxgrad/data/mesh.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -28,3 +31,5 @@ TriangleMesh load_mesh(const std::string& path);
 bool is_mesh_file(const std::string& path);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

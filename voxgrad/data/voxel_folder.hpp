@@ -30,6 +30,9 @@
 #include "voxgrad/data/array_grid.hpp"
 #include "voxgrad/data/grid.hpp"
 #include "voxgrad/data/voxelize.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -116,3 +119,5 @@ VoxelGrid grid_from_file(
 bool is_voxel_source(const std::string& path);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

@@ -25,6 +25,9 @@
 
 #include "voxgrad/data/grid.hpp"
 #include "voxgrad/data/mesh.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -58,3 +61,5 @@ SolidMethod parse_solid_method(const std::string& text);
 const char* to_string(SolidMethod method);
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

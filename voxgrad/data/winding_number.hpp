@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "voxgrad/data/mesh.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
@@ -45,3 +48,5 @@ class WindingNumber {
 };
 
 }  // namespace voxgrad::data
+
+VOXGRAD_PUBLIC_END

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data::detail {
 
@@ -36,3 +39,5 @@ class ZipArchive {
 };
 
 }  // namespace voxgrad::data::detail
+
+VOXGRAD_PUBLIC_END

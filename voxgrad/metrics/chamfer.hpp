@@ -16,7 +16,10 @@
 
 #include <vector>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/metrics/point_set.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
@@ -36,3 +39,5 @@ SurfaceMetrics surface_metrics(
 double chamfer_l2(const NearestNeighbors& a, const NearestNeighbors& b);
 
 }  // namespace voxgrad::metrics
+
+VOXGRAD_PUBLIC_END

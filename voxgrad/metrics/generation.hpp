@@ -16,7 +16,10 @@
 
 #include <vector>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/metrics/point_set.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
@@ -45,3 +48,5 @@ GenerationMetrics generation_metrics(
     const std::vector<PointSet>& samples, const std::vector<PointSet>& refs);
 
 }  // namespace voxgrad::metrics
+
+VOXGRAD_PUBLIC_END

@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
@@ -20,3 +23,5 @@ double mean_iou(
     const Tensor& pred, const Tensor& target, double threshold = 0.5);
 
 }  // namespace voxgrad::metrics
+
+VOXGRAD_PUBLIC_END

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
@@ -56,3 +59,5 @@ class NearestNeighbors {
 };
 
 }  // namespace voxgrad::metrics
+
+VOXGRAD_PUBLIC_END

@@ -5,7 +5,10 @@
 
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -105,3 +108,5 @@ class SoftplusImpl : public Module {
 VOXGRAD_MODULE(Softplus);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

@@ -11,8 +11,11 @@
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
 #include "voxgrad/nn/module_holder.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 namespace detail {
@@ -116,3 +119,5 @@ class AnyModule {
 
 }  // namespace nn
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

@@ -65,7 +65,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -158,3 +161,5 @@ bool base64_decode(std::string_view text, std::vector<uint8_t>& out);
 
 }  // namespace detail
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

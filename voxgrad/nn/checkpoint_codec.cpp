@@ -9,7 +9,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "voxgrad/core/grad_mode.hpp"
@@ -167,6 +169,38 @@ json encode_tensor(const Tensor& t) {
       {"data", std::move(data)}};
 }
 
+namespace {
+
+/// A grouped conv's weight is 6-D, (g, A/g, B, k, k, k), in voxgrad and 5-D
+/// in PyTorch: a state_dict converted without --groups (or with the wrong
+/// one) has the model's element count in another shape. Says which flag
+/// converts it; empty when the mismatch is something else.
+std::string grouped_weight_hint(
+    const std::string& where,
+    const Shape& shape,
+    uint64_t numel,
+    const Tensor& expect) {
+  if (std::cmp_not_equal(numel, expect.numel()) ||
+      (expect.dim() != 6 && shape.size() != 6))
+    return {};
+  // "params.enc.conv.weight" -> the module "enc.conv".
+  std::string module = where.substr(where.find('.') + 1);
+  const std::string leaf = ".weight";
+  if (module.size() > leaf.size() && module.ends_with(leaf))
+    module.resize(module.size() - leaf.size());
+  if (expect.dim() == 6)
+    return "; a grouped conv's weight is 6-D (groups, ...) in voxgrad, 5-D in "
+           "PyTorch: convert the state_dict with torch_to_voxgrad.py "
+           "--groups " +
+           module + "=" + std::to_string(expect.shape()[0]);
+  return "; the file holds a grouped conv's 6-D weight, the model's conv "
+         "is not grouped: convert the state_dict without --groups " +
+         module + "=..., or build the conv with groups(" +
+         std::to_string(shape[0]) + ")";
+}
+
+}  // namespace
+
 Tensor decode_tensor(
     const json& j,
     const std::string& where,
@@ -243,7 +277,8 @@ Tensor decode_tensor(
     problems.add(
         where + ": " + dtype_tag(dtype) + " " + shape_str(shape) +
         " does not match the model's " + dtype_tag(expect->dtype()) + " " +
-        shape_str(expect->shape()));
+        shape_str(expect->shape()) +
+        grouped_weight_hint(where, shape, numel, *expect));
     return {};
   }
   const auto& text = data_it->get_ref<const std::string&>();

@@ -12,8 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/any_module.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 namespace detail {
@@ -195,3 +198,5 @@ class ModuleList : public ModuleHolder<ModuleListImpl> {
 
 }  // namespace nn
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

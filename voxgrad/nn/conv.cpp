@@ -50,6 +50,12 @@ Shape weight_shape(
   return {groups, a / groups, b_per_group, k[0], k[1], k[2]};
 }
 
+/// "2, 4, 3" for [2, 4, 3]: hints are written in C++, reshape({2, 4, 3}).
+std::string inner_str(const Shape& s) {
+  const std::string b = shape_str(s);
+  return b.substr(1, b.size() - 2);
+}
+
 void copy_checked(
     const char* op, const char* what, const Tensor& dst, const Tensor& src) {
   VOXGRAD_CHECK(
@@ -61,8 +67,8 @@ void copy_checked(
       src.defined() ? shape_str(src.shape()) : "undefined", ")",
       src.defined() && src.numel() == dst.numel()
           ? detail::concat(
-                "; the same values in the SPEC layout are ", what, ".reshape(",
-                shape_str(dst.shape()), ")")
+                "; the same values in the SPEC layout are ", what, ".reshape({",
+                inner_str(dst.shape()), "})")
           : "");
   VOXGRAD_CHECK(
       src.dtype() == dst.dtype(), op, ": ", what, " must be ",

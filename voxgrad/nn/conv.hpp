@@ -21,7 +21,10 @@
 #include <vector>
 
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -245,3 +248,5 @@ VOXGRAD_MODULE(ConvTranspose3d);
 
 }  // namespace nn
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

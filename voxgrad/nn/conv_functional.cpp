@@ -66,8 +66,13 @@ WeightDims read_weight(
       Shape s = w.shape();
       s.insert(s.begin(), groups);
       s[1] /= groups;
+      // C++, which the user is writing: w.reshape({2, 4, 3, 3, 3}).
+      const std::string b = shape_str(s);
       hint = detail::concat(
-          "; a PyTorch 5-D weight converts with w.reshape(", shape_str(s), ")");
+          "; a PyTorch 5-D weight converts with w.reshape({",
+          b.substr(1, b.size() - 2),
+          "}) (a state_dict file: ", "torch_to_voxgrad.py --groups ", groups,
+          ")");
     }
     VOXGRAD_FAIL(
         op, ": weight must be ", want, "-D ", layout, " for groups = ", groups,

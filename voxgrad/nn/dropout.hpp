@@ -11,7 +11,10 @@
 #include <utility>
 
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -86,3 +89,5 @@ Tensor dropout3d(
 }  // namespace functional
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

@@ -4,7 +4,10 @@
 #include <string>
 #include <utility>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -85,3 +88,5 @@ class UnflattenImpl : public Module {
 VOXGRAD_MODULE(Unflatten);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

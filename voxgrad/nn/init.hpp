@@ -13,6 +13,9 @@
 
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn::init {
 
@@ -59,3 +62,5 @@ Tensor kaiming_normal_(
     Generator* gen = nullptr);
 
 }  // namespace voxgrad::nn::init
+
+VOXGRAD_PUBLIC_END

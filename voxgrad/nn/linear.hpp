@@ -5,7 +5,10 @@
 #include <string>
 
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -75,3 +78,5 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 }  // namespace functional
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

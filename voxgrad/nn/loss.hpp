@@ -7,7 +7,10 @@
 #include <string>
 #include <utility>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -209,3 +212,5 @@ class GaussianKLLossImpl : public Loss {
 VOXGRAD_MODULE(GaussianKLLoss);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

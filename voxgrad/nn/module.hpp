@@ -64,7 +64,10 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module_holder.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -176,3 +179,5 @@ class Module {
 };
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

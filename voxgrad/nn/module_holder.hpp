@@ -18,6 +18,10 @@
 #include <typeinfo>
 #include <utility>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad {
 
 namespace nn {
@@ -153,3 +157,5 @@ std::ostream& operator<<(std::ostream& os, const H& holder) {
    public:                                                       \
     using ::voxgrad::nn::ModuleHolder<Name##Impl>::ModuleHolder; \
   }
+
+VOXGRAD_PUBLIC_END

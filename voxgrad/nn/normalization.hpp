@@ -9,7 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -203,3 +206,5 @@ Tensor group_norm(
 
 }  // namespace functional
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

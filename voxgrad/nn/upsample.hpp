@@ -10,7 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -92,3 +95,5 @@ Tensor interpolate(const Tensor& x, const UpsampleOptions& options);
 }  // namespace functional
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

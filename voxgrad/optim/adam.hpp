@@ -9,7 +9,10 @@
 
 #include <utility>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/optim/optimizer.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 
@@ -148,3 +151,5 @@ class AdamW : public Optimizer {
 };
 
 }  // namespace voxgrad::optim
+
+VOXGRAD_PUBLIC_END

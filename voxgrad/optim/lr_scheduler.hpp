@@ -20,7 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/optim/optimizer.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 
@@ -183,3 +186,5 @@ class SequentialLR : public LRScheduler {
 };
 
 }  // namespace voxgrad::optim
+
+VOXGRAD_PUBLIC_END

@@ -23,6 +23,9 @@
 #include <nlohmann/json.hpp>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 
@@ -240,3 +243,5 @@ Tensor copy_of(const Tensor& t);
 }  // namespace detail
 
 }  // namespace voxgrad::optim
+
+VOXGRAD_PUBLIC_END

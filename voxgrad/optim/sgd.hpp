@@ -6,7 +6,10 @@
 //   d = nesterov ? d + momentum * buf : buf        (when momentum != 0)
 //   p = p - lr * d
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/optim/optimizer.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 
@@ -104,3 +107,5 @@ class SGD : public Optimizer {
 };
 
 }  // namespace voxgrad::optim
+
+VOXGRAD_PUBLIC_END

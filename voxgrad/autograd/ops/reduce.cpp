@@ -107,6 +107,15 @@ Tensor amax(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
       /*save_output=*/true);
 }
 
+Tensor amin(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
+  const auto ax = resolve_axes(x, axes, "amin");
+  VOXGRAD_CHECK(
+      reduced_count(x, ax) > 0, "amin: cannot take the minimum over ",
+      "zero elements (input ", shape_str(x.shape()), ", axes ", shape_str(ax),
+      ")");
+  return -amax(-x, ax, keepdim);
+}
+
 Tensor var(
     const Tensor& x,
     const std::vector<int64_t>& axes,
@@ -144,10 +153,16 @@ Tensor Tensor::mean(const std::vector<int64_t>& axes, bool keepdim) const {
   return voxgrad::mean(*this, axes, keepdim);
 }
 Tensor Tensor::max() const {
-  return amax(*this);
+  return voxgrad::amax(*this);
 }
 Tensor Tensor::max(const std::vector<int64_t>& axes, bool keepdim) const {
-  return amax(*this, axes, keepdim);
+  return voxgrad::amax(*this, axes, keepdim);
+}
+Tensor Tensor::amax(const std::vector<int64_t>& axes, bool keepdim) const {
+  return voxgrad::amax(*this, axes, keepdim);
+}
+Tensor Tensor::amin(const std::vector<int64_t>& axes, bool keepdim) const {
+  return voxgrad::amin(*this, axes, keepdim);
 }
 
 }  // namespace voxgrad

@@ -33,6 +33,9 @@
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::distributed {
 
@@ -159,3 +162,5 @@ class Communicator {
 };
 
 }  // namespace voxgrad::distributed
+
+VOXGRAD_PUBLIC_END

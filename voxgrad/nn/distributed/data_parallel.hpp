@@ -38,8 +38,11 @@
 #include <vector>
 
 #include "voxgrad/autograd/hooks.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/distributed/communicator.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::distributed {
 
@@ -190,3 +193,5 @@ class DistributedDataParallel {
 };
 
 }  // namespace voxgrad::distributed
+
+VOXGRAD_PUBLIC_END

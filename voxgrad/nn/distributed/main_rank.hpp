@@ -8,8 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/distributed/communicator.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 class Optimizer;
@@ -37,3 +40,5 @@ void save_on_main(
     const nlohmann::json& metadata = nlohmann::json::object());
 
 }  // namespace voxgrad::distributed
+
+VOXGRAD_PUBLIC_END

@@ -16,6 +16,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
+
 namespace voxgrad::distributed {
 
 class DistributedSampler {
@@ -58,3 +62,5 @@ class DistributedSampler {
 };
 
 }  // namespace voxgrad::distributed
+
+VOXGRAD_PUBLIC_END

@@ -12,8 +12,11 @@
 
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/distributed/communicator.hpp"
 #include "voxgrad/nn/normalization.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::distributed {
 
@@ -47,3 +50,5 @@ class SyncBatchNorm3dImpl : public nn::BatchNorm3dImpl {
 VOXGRAD_MODULE(SyncBatchNorm3d);
 
 }  // namespace voxgrad::distributed
+
+VOXGRAD_PUBLIC_END

@@ -1,4 +1,4 @@
-#include "voxgrad/optim/clip_grad.hpp"
+#include "voxgrad/nn/utils/clip_grad.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 
-namespace voxgrad::optim {
+namespace voxgrad::nn::utils {
 
 double clip_grad_norm_(
     const TensorList& params,
@@ -85,4 +85,4 @@ void clip_grad_value_(const TensorList& params, double clip_value) {
   }
 }
 
-}  // namespace voxgrad::optim
+}  // namespace voxgrad::nn::utils

@@ -1,11 +1,11 @@
-// clip_grad_norm_ and clip_grad_value_ (torch.nn.utils semantics).
+// nn::utils::clip_grad_norm_ and clip_grad_value_ (torch.nn.utils semantics).
 
 #include <cmath>
 
 #include "test_util.hpp"
-#include "voxgrad/optim/clip_grad.hpp"
+#include "voxgrad/optim/clip_grad.hpp"  // the old path still compiles
 
-namespace voxgrad::optim {
+namespace voxgrad::nn::utils {
 namespace {
 
 Tensor with_grad(std::vector<double> g, Dtype dt = kFloat32) {
@@ -72,4 +72,10 @@ TEST_CASE("clip_grad_value_ clamps each element") {
   CHECK_ERROR_CONTAINS(clip_grad_value_({a}, -0.5), "clip_value", "-0.5");
 }
 
-}  // namespace voxgrad::optim
+TEST_CASE("clip_grad_norm_: the old optim:: spelling is the same function") {
+  CHECK((&optim::clip_grad_norm_ == &clip_grad_norm_));
+  CHECK((&optim::clip_grad_value_ == &clip_grad_value_));
+  CHECK(optim::kInfNorm == kInfNorm);
+}
+
+}  // namespace voxgrad::nn::utils
