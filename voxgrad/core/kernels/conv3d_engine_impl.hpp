@@ -49,9 +49,10 @@
 //
 // Determinism: every output element is one chain of operations whose order
 // is fixed by the geometry and the instruction set (the channel chunk, the
-// k order, the lanes, R); the thread count only changes which task computes
-// which output, and tasks partition the output. Results are therefore
-// bit-identical for any thread count.
+// k order, the lanes, R, the planes per wgrad batch); the thread count only
+// changes which task computes which output, and tasks partition the output.
+// No choice reads num_threads() or the machine's load (kMinTasks is a
+// constant): results are therefore bit-identical for any thread count.
 
 #include "voxgrad/core/kernels/conv3d_engine/gather.hpp"
 #include "voxgrad/core/kernels/conv3d_engine/wgrad.hpp"

@@ -121,7 +121,6 @@ void gather(const GatherArgs<T>& g) {
 
   // Tasks: ranges of planes (and, in tile mode, of rows) of one group, so
   // that a task's window and tile fit their budgets.
-  const int64_t threads = num_threads();
   // Rows of a tile task holding dp planes.
   auto tile_rows = [&](int64_t gi, int64_t dp) {
     const int64_t mc = tile_budget / (dp * gplans[gi].tile_row) / MR * MR;
@@ -168,7 +167,7 @@ void gather(const GatherArgs<T>& g) {
   };
   int64_t dp_target = 2048;
   int64_t n_tasks = count_tasks(dp_target, nullptr);
-  while (n_tasks < 4 * threads && dp_target > 1) {
+  while (n_tasks < kMinTasks && dp_target > 1) {
     dp_target /= 2;
     n_tasks = count_tasks(dp_target, nullptr);
   }

@@ -42,6 +42,15 @@ inline int64_t rup(int64_t a, int64_t b) {
   return cdiv(a, b) * b;
 }
 
+// Every engine splits its output into at least this many tasks where the
+// geometry allows (4 per thread on the 2-core machine the engines are tuned
+// on). It is a constant, never num_threads(): the blocking, the splits and
+// so the order of every sum depend on the geometry and the instruction set
+// only, so results are bit-identical for any thread count or load (issue
+// 10). More threads than kMinTasks / 2 may then find fewer tasks than they
+// could use on small problems; large ones have many more tasks anyway.
+constexpr int64_t kMinTasks = 8;
+
 // Uninitialised, 64-byte-aligned scratch memory for n elements.
 template <class E>
 class Scratch {

@@ -49,10 +49,11 @@ void wgrad(const WgradArgs<T>& g) {
   //   ceil(C/cc) * (dy of M rows) + ceil(M/mc) * (x of C channels) * pack,
   // pack = packed values per x value times their relative cost (packing a
   // value costs a few times reading one; narrow rows cost twice as much).
-  // (The split R of the (n, plane) reduction depends on the geometry only;
-  // mc and cc do not change any result.)
+  // mc and cc depend on the geometry only: cc sets the planes per batch
+  // (db), and a batch adds the partial last vectors of its planes after
+  // their whole columns, so db (like the split R of the (n, plane)
+  // reduction) fixes the order of each lane's sum.
   const int64_t red = g.N * ND;
-  const int64_t threads = num_threads();
   int64_t mc = WMR, cc = 1;
   {
     const double expansion = static_cast<double>(ND * gp.sd * gp.cs) /
@@ -71,7 +72,7 @@ void wgrad(const WgradArgs<T>& g) {
           static_cast<double>(cdiv(C, c)) * static_cast<double>(M * out_sp) +
           static_cast<double>(cdiv(M, m)) * static_cast<double>(C * in_sp) *
               pack_cost;
-      const bool enough = G * cdiv(C, c) * cdiv(M, m) >= 4 * threads;
+      const bool enough = G * cdiv(C, c) * cdiv(M, m) >= kMinTasks;
       if (best < 0 || (enough && !best_enough) ||
           (enough == best_enough && traffic < best)) {
         best = traffic;

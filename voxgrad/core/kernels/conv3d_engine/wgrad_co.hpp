@@ -285,7 +285,6 @@ void wgrad_co(const WgradArgs<T>& g) {
   // cheapest traffic among those (a dy value is transposed, a few times
   // the cost of a load).
   const int64_t red = g.N * ND;
-  const int64_t threads = num_threads();
   int64_t mc = L, cc = 1;
   {
     const double expansion = static_cast<double>(ND * gp.sd * gp.cs) /
@@ -317,7 +316,7 @@ void wgrad_co(const WgradArgs<T>& g) {
                                  static_cast<double>(M * out_sp) +
                              0.25 * static_cast<double>(cdiv(M, m)) *
                                  static_cast<double>(C * in_sp) * pack_cost;
-      const bool enough = G * cdiv(C, c) * cdiv(M, m) >= 4 * threads;
+      const bool enough = G * cdiv(C, c) * cdiv(M, m) >= kMinTasks;
       if (best < 0 || (enough && !best_enough) ||
           (enough == best_enough && traffic < best)) {
         best = traffic;
