@@ -71,8 +71,7 @@ class Conv3dPadding {
   Int3 amount_{0};
 };
 
-// ---- functional
-// -------------------------------------------------------------------
+// ---- functional ------------------------------------------------------------
 
 /// 3-D convolution (torch.nn.functional.conv3d). x: (N, C_in, D, H, W) or
 /// unbatched (C_in, D, H, W); weight and bias as in the table above.
@@ -213,10 +212,11 @@ class Conv3d : public Module {
 };
 
 /// ConvTranspose3d module; fan_in = (C_out/g)·kd·kh·kw as in PyTorch.
-///   nn::ConvTranspose3d up(nn::ConvTranspose3dOptions(3, 64,
-///   3).stride(2).padding(1)); up(x);                  // (16, 3, 32, 32, 32)
-///   -> (16, 64, 63, 63, 63) up.forward(x, {64, 64, 64});  // output_padding
-///   derived: (16, 64, 64, 64, 64)
+///   nn::ConvTranspose3d up(
+///       nn::ConvTranspose3dOptions(3, 64, 3).stride(2).padding(1));
+///   Tensor x = randn({16, 3, 32, 32, 32});
+///   up(x);                        // (16, 64, 63, 63, 63)
+///   up.forward(x, {64, 64, 64});  // output_padding 1: (16, 64, 64, 64, 64)
 class ConvTranspose3d : public Module {
  public:
   explicit ConvTranspose3d(
