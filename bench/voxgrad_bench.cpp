@@ -3,6 +3,7 @@
 //
 //   voxgrad-bench [--case NAME]... [--pass fwd|bwd_data|bwd_weight]...
 //                 [--threads T] [--reps R] [--warmup W] [--json]
+//   voxgrad-bench --hash
 //
 // Each timed call is the op on plain NCDHW tensors, output allocation,
 // layout changes and workspaces included; inputs are allocated and filled
@@ -19,6 +20,12 @@
 // and the minimum; GFLOP/s = SPEC's FLOPs / median. The table (not the
 // JSON) also shows extra%: the kernels' peak workspace during one more call
 // / the op's input + output + weight bytes.
+//
+// --hash prints a fingerprint (FNV-1a over the bytes) of each kernel's
+// output for every geometry of the shared shape list and kHashRandom seeded
+// random ones, in float and double (the large shapes in float only), on
+// every instruction set this CPU runs: two builds that print the same lines
+// compute the same bits (how an engine refactor proves it changed nothing).
 
 #include <algorithm>
 #include <array>
@@ -26,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -55,6 +63,7 @@ struct Options {
   int reps = 0;     // 0: adaptive, 5..25 samples and >= 1 s
   int warmup = 2;
   bool json = false;
+  bool hash = false;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -127,11 +136,13 @@ Options parse(int argc, char** argv) {
       o.warmup = parse_int(a, value(), 0);
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--hash") {
+      o.hash = true;
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: voxgrad-bench [--case NAME]... "
           "[--pass fwd|bwd_data|bwd_weight]... [--threads T] [--reps R] "
-          "[--warmup W] [--json]\ncases:");
+          "[--warmup W] [--json]\n       voxgrad-bench --hash\ncases:");
       for (const std::string& n : names)
         std::printf(" %s", n.c_str());
       std::printf("\n");
@@ -245,11 +256,121 @@ struct CaseRun {
   }
 };
 
+// ---- --hash ----------------------------------------------------------------
+
+constexpr int kHashRandom = 300;
+
+uint64_t fnv1a(const void* p, size_t n, uint64_t h = 1469598103934665603ull) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i)
+    h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+/// Random valid geometries (conv direction): each axis picks kernel,
+/// stride, padding, dilation, an output size and an extra in [0, max(s,
+/// dil)) (a ConvTranspose3d's output_padding), then the input size follows.
+std::vector<ConvGeometry3d> random_geometries(int n) {
+  std::mt19937_64 rng(20261125);
+  auto pick = [&rng](int64_t lo, int64_t hi) {
+    return lo +
+           static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  std::vector<ConvGeometry3d> out;
+  while (static_cast<int>(out.size()) < n) {
+    ConvGeometry3d g;
+    g.N = pick(0, 9) == 0 ? 0 : pick(1, 3);
+    g.groups = pick(1, 3);
+    const bool wide = pick(0, 3) == 0;  // >= 32 channels per group
+    g.C_in = g.groups * pick(1, wide ? 20 : 6);
+    g.C_out = g.groups * (wide ? pick(30, 48) : pick(1, 6));
+    bool ok = true;
+    for (size_t a = 0; a < 3; ++a) {
+      g.kernel[a] = pick(1, 5);
+      g.stride[a] = pick(1, 4);
+      g.dilation[a] = pick(0, 3) == 0 ? pick(2, 3) : 1;
+      g.padding[a] = pick(0, 3);
+      g.out[a] = a == 2 && pick(0, 2) == 0 ? 16 * pick(1, 2) + pick(-1, 1)
+                                           : pick(1, 9);
+      const int64_t extra = pick(0, std::max(g.stride[a], g.dilation[a]) - 1);
+      g.in[a] = (g.out[a] - 1) * g.stride[a] - 2 * g.padding[a] +
+                g.dilation[a] * (g.kernel[a] - 1) + 1 + extra;
+      ok = ok && g.in[a] >= 1 && g.out[a] >= 1;
+    }
+    if (ok && g.x_numel() + g.y_numel() < (int64_t{1} << 20))
+      out.push_back(g);
+  }
+  return out;
+}
+
+template <class T>
+std::vector<T> hash_values(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> v(static_cast<size_t>(n));
+  for (T& e : v)
+    e = static_cast<T>(dist(rng));
+  return v;
+}
+
+template <class T>
+void hash_geometry(const std::string& name, const ConvGeometry3d& g) {
+  namespace vk = voxgrad::kernels;
+  const auto x = hash_values<T>(g.x_numel(), 1);
+  const auto w = hash_values<T>(g.w_numel(), 2);
+  const auto dy = hash_values<T>(g.y_numel(), 3);
+  const auto b_out = hash_values<T>(g.C_out, 4);
+  const auto b_in = hash_values<T>(g.C_in, 5);
+  std::vector<T> y(static_cast<size_t>(g.y_numel()));
+  std::vector<T> dx(static_cast<size_t>(g.x_numel()));
+  std::vector<T> dw(static_cast<size_t>(g.w_numel()));
+  vk::conv3d_fwd(g, x.data(), w.data(), y.data(), b_out.data());
+  vk::conv3d_bwd_data(g, dy.data(), w.data(), dx.data(), b_in.data());
+  vk::conv3d_bwd_weight(g, x.data(), dy.data(), dw.data());
+  const char* dt = sizeof(T) == 4 ? "f32" : "f64";
+  const char* isa = vk::conv3d_isa();
+  const struct {
+    const char* pass;
+    const std::vector<T>& v;
+  } outs[3] = {{"fwd", y}, {"bwd_data", dx}, {"bwd_weight", dw}};
+  for (const auto& o : outs)
+    std::printf(
+        "%s %s %-10s %016llx %s\n", isa, dt, o.pass,
+        static_cast<unsigned long long>(
+            fnv1a(o.v.data(), o.v.size() * sizeof(T))),
+        name.c_str());
+}
+
+void run_hash() {
+  namespace vkd = voxgrad::kernels::detail;
+  std::vector<std::pair<std::string, ConvGeometry3d>> small, large;
+  for (const ConvCase& c : voxgrad::test::conv_shapes())
+    (c.large ? large : small).push_back({c.name, c.g});
+  for (const ConvGeometry3d& g : random_geometries(kHashRandom))
+    small.push_back({"random:" + g.str(), g});
+  for (vkd::Isa isa : {vkd::Isa::Generic, vkd::Isa::Avx2, vkd::Isa::Avx512}) {
+    if (!vkd::set_conv3d_isa(isa))
+      continue;
+    for (const auto& [name, g] : small) {
+      hash_geometry<float>(name, g);
+      hash_geometry<double>(name, g);
+    }
+    for (const auto& [name, g] : large)
+      hash_geometry<float>(name, g);
+    std::fflush(stdout);
+  }
+  vkd::set_conv3d_isa(vkd::Isa::Auto);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
+    if (o.hash) {
+      run_hash();
+      return 0;
+    }
     if (o.threads > 0)
       voxgrad::set_num_threads(o.threads);
     const int threads = voxgrad::num_threads();
