@@ -342,14 +342,14 @@ void hash_geometry(const std::string& name, const ConvGeometry3d& g) {
 }
 
 void run_hash() {
-  namespace vkd = voxgrad::kernels::detail;
+  namespace vk = voxgrad::kernels;
   std::vector<std::pair<std::string, ConvGeometry3d>> small, large;
   for (const ConvCase& c : voxgrad::test::conv_shapes())
     (c.large ? large : small).push_back({c.name, c.g});
   for (const ConvGeometry3d& g : random_geometries(kHashRandom))
     small.push_back({"random:" + g.str(), g});
-  for (vkd::Isa isa : {vkd::Isa::Generic, vkd::Isa::Avx2, vkd::Isa::Avx512}) {
-    if (!vkd::set_conv3d_isa(isa))
+  for (vk::Isa isa : {vk::Isa::Generic, vk::Isa::Avx2, vk::Isa::Avx512}) {
+    if (!vk::set_conv3d_isa(isa))
       continue;
     for (const auto& [name, g] : small) {
       hash_geometry<float>(name, g);
@@ -359,7 +359,7 @@ void run_hash() {
       hash_geometry<float>(name, g);
     std::fflush(stdout);
   }
-  vkd::set_conv3d_isa(vkd::Isa::Auto);
+  vk::set_conv3d_isa(vk::Isa::Auto);
 }
 
 }  // namespace
