@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/kernels/conv3d.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
+#include "voxgrad/core/kernels/conv3d_plan.hpp"
 #include "voxgrad/core/parallel.hpp"
 
 namespace {
@@ -159,14 +161,13 @@ TEST_CASE("conv3d kernels are mutually adjoint (double)") {
 // raised to t) runs the kernels with t threads even on a 2-core machine, so
 // num_threads() and the work split both see t. The geometries cover every
 // engine path of both ops (conv and transposed conv): gather direct / tile
-// with halo and expanded rows, several channel chunks, both weight-gradient
-// engines with halo and expanded rows and with the reduction split into
-// partial sums; each on every instruction set this CPU runs.
-TEST_CASE("conv3d kernels are bit-identical for 1, 2, 3, 4 and 8 threads") {
-  IsaGuard isa_guard;
-  ThreadGuard thread_guard;
+// with halo and shifted layouts, several channel chunks, both weight-gradient
+// executors with both layouts and with the reduction split into partial
+// sums; each on every instruction set this CPU runs.
+namespace {
+std::vector<ConvGeometry3d> determinism_shapes() {
   const vk::Int3 one{1, 1, 1}, k3{3, 3, 3}, k4{4, 4, 4}, s2{2, 2, 2};
-  const std::vector<ConvGeometry3d> shapes = {
+  return {
       // Issue 10's example: ConvTranspose3d(8 -> 4, k 4, s 2, p 1) on
       // (4, 8, 10, 10, 10); its weight gradient differed at 1 vs 2 threads.
       vt::transposed_geometry(4, 8, 4, {10, 10, 10}, k4, s2, one),
@@ -174,6 +175,8 @@ TEST_CASE("conv3d kernels are bit-identical for 1, 2, 3, 4 and 8 threads") {
       vt::conv_geometry(3, 8, 12, {9, 10, 11}, k3, {2, 1, 2}, one, one, 2),
       // Transposed conv with output_padding and groups (tile mode).
       vt::transposed_geometry(2, 8, 12, {5, 6, 7}, k3, s2, one, one, one, 4),
+      // Phases narrower than a vector even at 4 lanes (shifted tile).
+      vt::transposed_geometry(2, 6, 4, {5, 4, 3}, k3, s2, one),
       // Rows of whole vectors (halo layout), direct and tile mode.
       vt::conv_geometry(2, 6, 5, {6, 6, 32}, k3, one, one),
       vt::transposed_geometry(2, 5, 6, {4, 5, 16}, k4, s2, one),
@@ -190,6 +193,34 @@ TEST_CASE("conv3d kernels are bit-identical for 1, 2, 3, 4 and 8 threads") {
       vt::conv_geometry(1, 4, 4, {20, 20, 20}, k3, one, one, one, 4),
       vt::conv_geometry(1, 6, 5, {13, 12, 11}, k3, one, s2, s2),
   };
+}
+}  // namespace
+
+// The determinism geometries reach every path the shared shape list
+// reaches (test_conv3d_plan.cpp checks that is every path), on every ISA.
+TEST_CASE("the determinism geometries reach every engine path") {
+  for (Isa isa : available_isas())
+    for (vk::Pass pass :
+         {vk::Pass::Fwd, vk::Pass::BwdData, vk::Pass::BwdWeight}) {
+      std::set<std::string> want, got;
+      for (const vt::ConvCase& c : vt::conv_shapes())
+        want.insert(vk::conv3d_plan(c.g, pass, isa).path_str());
+      for (const ConvGeometry3d& g : determinism_shapes())
+        got.insert(vk::conv3d_plan(g, pass, isa).path_str());
+      INFO(
+          std::string(vk::isa_name(isa)), " ",
+          std::string(vk::pass_name(pass)));
+      for (const std::string& p : want) {
+        INFO("path ", p);
+        CHECK(got.count(p) == 1);
+      }
+    }
+}
+
+TEST_CASE("conv3d kernels are bit-identical for 1, 2, 3, 4 and 8 threads") {
+  IsaGuard isa_guard;
+  ThreadGuard thread_guard;
+  const std::vector<ConvGeometry3d> shapes = determinism_shapes();
   const std::vector<Isa> isas = available_isas();
   const int threads[] = {1, 2, 3, 4, 8};
   for (const ConvGeometry3d& g : shapes) {
