@@ -3,6 +3,7 @@
 //
 //   voxgrad-bench [--case NAME]... [--pass fwd|bwd_data|bwd_weight]...
 //                 [--threads T] [--reps R] [--warmup W] [--json]
+//                 [--interleave] [--isa generic|avx2|avx512]
 //   voxgrad-bench --hash
 //
 // Each timed call is the op on plain NCDHW tensors, output allocation,
@@ -16,10 +17,17 @@
 //              space), as the backward computes them
 // Sampling as the anchor harness (../shared/anchors/perf): W warm-up calls
 // (default 2), then timed calls until at least 5 samples and 1 s of samples,
-// at most 25; --reps R takes exactly R samples instead. Reports the median
-// and the minimum; GFLOP/s = SPEC's FLOPs / median. The table (not the
-// JSON) also shows extra%: the kernels' peak workspace during one more call
-// / the op's input + output + weight bytes.
+// at most 25; --reps R takes exactly R samples instead. Reports the median,
+// the minimum and the maximum (spread = max / min); GFLOP/s = SPEC's FLOPs
+// / median. The table (not the JSON) also shows extra%: the kernels' peak
+// workspace during one more call / the op's input + output + weight bytes.
+//
+// By default each pass is timed on its own (all its samples in a row).
+// --interleave times a case's passes in turn, fwd, bwd_data, bwd_weight,
+// fwd, ... (each sample still timed alone), as a training loop runs them:
+// a pass whose speed depends on what ran before it shows it here.
+// --isa caps the instruction set of the conv kernels (as VOXGRAD_ISA does),
+// e.g. to measure what an AVX2-only machine gets.
 //
 // --hash prints a fingerprint (FNV-1a over the bytes) of each kernel's
 // output for every geometry of the shared shape list and kHashRandom seeded
@@ -44,6 +52,7 @@
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/kernels/conv3d.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
+#include "voxgrad/core/kernels/conv3d_plan.hpp"
 #include "voxgrad/core/parallel.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/core/tensor.hpp"
@@ -64,6 +73,8 @@ struct Options {
   int warmup = 2;
   bool json = false;
   bool hash = false;
+  bool interleave = false;
+  voxgrad::kernels::Isa isa = voxgrad::kernels::Isa::Auto;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -72,7 +83,8 @@ struct Options {
       "voxgrad-bench: %s\n"
       "usage: voxgrad-bench [--case NAME]... "
       "[--pass fwd|bwd_data|bwd_weight]... [--threads T] [--reps R] "
-      "[--warmup W] [--json]\n",
+      "[--warmup W] [--json] [--interleave] [--isa generic|avx2|avx512]\n"
+      "       voxgrad-bench --hash\n",
       msg.c_str());
   std::exit(2);
 }
@@ -138,11 +150,27 @@ Options parse(int argc, char** argv) {
       o.json = true;
     } else if (a == "--hash") {
       o.hash = true;
+    } else if (a == "--interleave") {
+      o.interleave = true;
+    } else if (a == "--isa") {
+      namespace vk = voxgrad::kernels;
+      const std::string v = value();
+      bool found = false;
+      for (vk::Isa isa : {vk::Isa::Generic, vk::Isa::Avx2, vk::Isa::Avx512})
+        if (v == vk::isa_name(isa)) {
+          o.isa = isa;
+          found = true;
+        }
+      if (!found)
+        usage_error(
+            "unknown instruction set \"" + v +
+            "\"; valid: generic, avx2, avx512");
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: voxgrad-bench [--case NAME]... "
           "[--pass fwd|bwd_data|bwd_weight]... [--threads T] [--reps R] "
-          "[--warmup W] [--json]\n       voxgrad-bench --hash\ncases:");
+          "[--warmup W] [--json] [--interleave] "
+          "[--isa generic|avx2|avx512]\n       voxgrad-bench --hash\ncases:");
       for (const std::string& n : names)
         std::printf(" %s", n.c_str());
       std::printf("\n");
@@ -166,31 +194,65 @@ double now_ms() {
 }
 
 struct Stats {
-  double median_ms = 0, min_ms = 0;
+  double median_ms = 0, min_ms = 0, max_ms = 0;
   int reps = 0;
 };
 
-Stats time_calls(const std::function<void()>& fn, const Options& o) {
-  for (int i = 0; i < o.warmup; ++i)
-    fn();
-  std::vector<double> v;
-  const double start = now_ms();
-  for (;;) {
-    const double t0 = now_ms();
-    fn();
-    v.push_back(now_ms() - t0);
-    const auto n = static_cast<int>(v.size());
-    if (o.reps > 0 ? n >= o.reps
-                   : n >= 5 && (now_ms() - start >= 1000.0 || n >= 25))
-      break;
-  }
+Stats stats_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   Stats s;
   s.median_ms = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
   s.min_ms = v.front();
+  s.max_ms = v.back();
   s.reps = static_cast<int>(n);
   return s;
+}
+
+/// Times each of fns: on its own (all samples of fns[0], then fns[1], ...)
+/// or, interleaved, one sample of each in turn per round. Sampling stops
+/// when every fn has R samples (--reps) or at least 5 and 1 s of its own
+/// samples (or 25).
+std::vector<Stats> time_calls(
+    const std::vector<std::function<void()>>& fns, const Options& o) {
+  const size_t k = fns.size();
+  std::vector<std::vector<double>> v(k);
+  std::vector<double> spent(k, 0.0);
+  auto done = [&](size_t i) {
+    const auto n = static_cast<int>(v[i].size());
+    return o.reps > 0 ? n >= o.reps : n >= 5 && (spent[i] >= 1000.0 || n >= 25);
+  };
+  auto sample = [&](size_t i) {
+    const double t0 = now_ms();
+    fns[i]();
+    const double dt = now_ms() - t0;
+    v[i].push_back(dt);
+    spent[i] += dt;
+  };
+  if (o.interleave) {
+    for (int w = 0; w < o.warmup; ++w)
+      for (size_t i = 0; i < k; ++i)
+        fns[i]();
+    for (bool all = false; !all;) {
+      all = true;
+      for (size_t i = 0; i < k; ++i)
+        if (!done(i)) {
+          sample(i);
+          all = false;
+        }
+    }
+  } else {
+    for (size_t i = 0; i < k; ++i) {
+      for (int w = 0; w < o.warmup; ++w)
+        fns[i]();
+      while (!done(i))
+        sample(i);
+    }
+  }
+  std::vector<Stats> out;
+  for (size_t i = 0; i < k; ++i)
+    out.push_back(stats_of(v[i]));
+  return out;
 }
 
 /// The user-facing weight shape: 5-D, or 6-D (g, ., ., k) when grouped. A
@@ -373,30 +435,43 @@ int main(int argc, char** argv) {
     }
     if (o.threads > 0)
       voxgrad::set_num_threads(o.threads);
+    if (o.isa != voxgrad::kernels::Isa::Auto &&
+        !voxgrad::kernels::set_conv3d_isa(o.isa)) {
+      std::fprintf(
+          stderr, "voxgrad-bench: this CPU cannot run --isa %s\n",
+          voxgrad::kernels::isa_name(o.isa));
+      return 2;
+    }
     const int threads = voxgrad::num_threads();
     voxgrad::NoGradGuard no_grad;
     if (!o.json)
       std::printf(
-          "voxgrad-bench: %d thread(s), conv kernels %s\n"
-          "%-11s %-10s %10s %10s %9s %5s %7s\n",
-          threads, voxgrad::kernels::conv3d_isa(), "case", "pass", "median_ms",
-          "min_ms", "GFLOP/s", "reps", "extra%");
+          "voxgrad-bench: %d thread(s), conv kernels %s%s\n"
+          "%-11s %-10s %10s %10s %10s %9s %5s %7s\n",
+          threads, voxgrad::kernels::conv3d_isa(),
+          o.interleave ? ", passes interleaved" : "", "case", "pass",
+          "median_ms", "min_ms", "max_ms", "GFLOP/s", "reps", "extra%");
     for (const ConvCase& c : bench_cases()) {
       if (std::find(o.cases.begin(), o.cases.end(), c.bench) == o.cases.end())
         continue;
       const CaseRun run(c);
+      std::vector<const char*> passes;
+      std::vector<std::function<void()>> fns;
       for (const char* pass : kPasses) {
         if (std::find(o.passes.begin(), o.passes.end(), pass) == o.passes.end())
           continue;
         const std::string ps = pass;
-        std::function<void()> fn;
+        passes.push_back(pass);
         if (ps == "fwd")
-          fn = [&run] { (void)run.fwd(); };
+          fns.emplace_back([&run] { (void)run.fwd(); });
         else if (ps == "bwd_data")
-          fn = [&run] { (void)run.bwd_data(); };
+          fns.emplace_back([&run] { (void)run.bwd_data(); });
         else
-          fn = [&run] { (void)run.bwd_weight(); };
-        const Stats s = time_calls(fn, o);
+          fns.emplace_back([&run] { (void)run.bwd_weight(); });
+      }
+      const std::vector<Stats> stats = time_calls(fns, o);
+      for (size_t i = 0; i < passes.size(); ++i) {
+        const Stats& s = stats[i];
         const double gflops = c.g.flops() / (s.median_ms * 1e6);
         // Extra memory: the kernels' peak workspace during one more call,
         // relative to the op's input + output + weight bytes.
@@ -404,7 +479,7 @@ int main(int argc, char** argv) {
         double extra = 0;
         if (!o.json) {
           vkd::workspace_peak_reset();
-          fn();
+          fns[i]();
           const double op_bytes =
               4.0 * static_cast<double>(
                         c.g.x_numel() + c.g.y_numel() + c.g.w_numel());
@@ -413,12 +488,17 @@ int main(int argc, char** argv) {
         if (o.json)
           std::printf(
               "{\"case\": \"%s\", \"pass\": \"%s\", \"threads\": %d, "
-              "\"median_ms\": %.4g, \"min_ms\": %.4g, \"gflops\": %.4g}\n",
-              c.bench.c_str(), pass, threads, s.median_ms, s.min_ms, gflops);
+              "\"median_ms\": %.4g, \"min_ms\": %.4g, \"gflops\": %.4g, "
+              "\"max_ms\": %.4g, \"reps\": %d, \"isa\": \"%s\", "
+              "\"interleave\": %s}\n",
+              c.bench.c_str(), passes[i], threads, s.median_ms, s.min_ms,
+              gflops, s.max_ms, s.reps, voxgrad::kernels::conv3d_isa(),
+              o.interleave ? "true" : "false");
         else
           std::printf(
-              "%-11s %-10s %10.3f %10.3f %9.1f %5d %7.2f\n", c.bench.c_str(),
-              pass, s.median_ms, s.min_ms, gflops, s.reps, extra);
+              "%-11s %-10s %10.3f %10.3f %10.3f %9.1f %5d %7.2f\n",
+              c.bench.c_str(), passes[i], s.median_ms, s.min_ms, s.max_ms,
+              gflops, s.reps, extra);
         std::fflush(stdout);
       }
     }
