@@ -27,7 +27,10 @@
 // fwd, ... (each sample still timed alone), as a training loop runs them:
 // a pass whose speed depends on what ran before it shows it here.
 // --isa caps the instruction set of the conv kernels (as VOXGRAD_ISA does),
-// e.g. to measure what an AVX2-only machine gets.
+// e.g. to measure what an AVX2-only machine gets. --cpu-time reports the
+// process's CPU time (all threads) instead of wall time: on a loaded
+// machine, with --threads 1, a measure of the work that other processes'
+// time slices do not inflate (not the SPEC timing).
 //
 // --hash prints a fingerprint (FNV-1a over the bytes) of each kernel's
 // output for every geometry of the shared shape list and kHashRandom seeded
@@ -40,6 +43,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -74,6 +78,7 @@ struct Options {
   bool json = false;
   bool hash = false;
   bool interleave = false;
+  bool cpu_clock = false;  // --cpu-time: process CPU time, not wall time
   voxgrad::kernels::Isa isa = voxgrad::kernels::Isa::Auto;
 };
 
@@ -152,6 +157,8 @@ Options parse(int argc, char** argv) {
       o.hash = true;
     } else if (a == "--interleave") {
       o.interleave = true;
+    } else if (a == "--cpu-time") {
+      o.cpu_clock = true;
     } else if (a == "--isa") {
       namespace vk = voxgrad::kernels;
       const std::string v = value();
@@ -193,6 +200,14 @@ double now_ms() {
       .count();
 }
 
+// CPU time of the whole process (all threads), ms.
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 +
+         static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
 struct Stats {
   double median_ms = 0, min_ms = 0, max_ms = 0;
   int reps = 0;
@@ -223,9 +238,9 @@ std::vector<Stats> time_calls(
     return o.reps > 0 ? n >= o.reps : n >= 5 && (spent[i] >= 1000.0 || n >= 25);
   };
   auto sample = [&](size_t i) {
-    const double t0 = now_ms();
+    const double t0 = o.cpu_clock ? cpu_ms() : now_ms();
     fns[i]();
-    const double dt = now_ms() - t0;
+    const double dt = (o.cpu_clock ? cpu_ms() : now_ms()) - t0;
     v[i].push_back(dt);
     spent[i] += dt;
   };
