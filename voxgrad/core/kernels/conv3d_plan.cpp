@@ -187,11 +187,13 @@ WindowPlan plan_window(
   int64_t nh_all = 0, nw_all = 0;
   for (int64_t c = c0; c < c1; ++c) {
     PhasePlan& p = ph[c];
+    p.tap0 = w.taps;
     p.n_d = p.ax[0].n_pos;
     p.n_h = p.ax[1].n_pos;
     p.n_w = p.ax[2].n_pos;
     p.n_pos = p.n_h * p.n_w;
     p.taps = p.ax[0].n_taps * p.ax[1].n_taps * p.ax[2].n_taps;
+    w.taps += p.taps;
     nh_all += p.ax[1].n_taps;
     nw_all += p.ax[2].n_taps;
   }
@@ -384,6 +386,10 @@ void plan_phases(
     st.windows.push_back(plan_window(
         st.phases.data(), c0, c1, direct, L, g.kernel[1], g.kernel[2], st));
   }
+  for (WindowPlan& w : st.windows) {
+    w.w_off = gp.w_grp_vals;
+    gp.w_grp_vals += gp.M * gp.C_src * w.taps;
+  }
   gp.phases = st.phases.data();
   gp.n_phases = static_cast<int64_t>(st.phases.size());
   gp.windows = st.windows.data();
@@ -518,7 +524,6 @@ void plan_gather(
     for (int64_t c = w.phase0; c < w.phase1; ++c)
       ks += cc * ph[c].taps;
     gp.n_offsets = imax(gp.n_offsets, ks);
-    gp.weight_vals = imax(gp.weight_vals, round_up(t.m1 - t.m0, MR) * ks);
     if (!w.direct)
       gp.tile_vals = imax(
           gp.tile_vals,
@@ -531,10 +536,10 @@ void plan_gather(
   const int64_t L4 = 4 * L;
   plan.task_bytes =
       elem *
-          (gp.window_vals + L4 + gp.weight_vals +
+          (gp.window_vals + L4 +
            (direct ? MR * L : gp.tile_vals + 2 * L + (gp.stream ? D12 : 0))) +
-      4 * gp.n_offsets + 8 * 2 * (gp.n_phases + 1);
-  plan.shared_bytes = 0;
+      4 * gp.n_offsets + 8 * (gp.n_phases + 1);
+  plan.shared_bytes = elem * G * gp.w_grp_vals;
 }
 
 // ---- weight gradient ----------------------------------------------------------

@@ -102,6 +102,7 @@ struct PhasePlan {
   // [taps] the weight's flat tap index (td*kh + th)*kw + tw of each tap in
   // (depth, height, width) order.
   const int64_t* w_tap = nullptr;
+  int64_t tap0 = 0;  // taps of the earlier phases of its window
 };
 
 /// The packed window of one depth phase: phases [phase0, phase1) share the
@@ -134,6 +135,8 @@ struct WindowPlan {
   int64_t slice_vals = 0;  // packed values per channel and source slice
   int64_t plane_vals = 0;  // per channel for one plane: max(d_span, 1) slices
   int64_t tile_row = 0;    // tile values per destination row (tile mode)
+  int64_t taps = 0;        // taps of its phases
+  int64_t w_off = 0;       // its packed weights' offset in a conv group's
 };
 
 /// A gather task: conv group and sample ng = n*G + grp, depth phase
@@ -147,6 +150,12 @@ struct GatherTask {
 /// W(grp, m, c, tap) * src[n, grp*C_src + c, source index(pos, tap)]. W is
 /// the conv weight (C_out, C_in/G, k): rows m are its output channels if
 /// w_rows_are_dst (fwd), else its input channels (bwd_data).
+///
+/// The weights are packed once per call, shared by every task:
+///   [grp][window][chunk][phase][row block rb][k][mr]
+/// (w_grp_vals per conv group; window wi at windows[wi].w_off; chunk ch at
+/// M * ch*chunk * window taps; phase at M * ccn * tap0), mr = MR except in
+/// the last row block, k = (depth tap, channel, height tap, width tap).
 struct GatherPlan {
   int64_t M = 0, C_src = 0;
   int64_t src_dims[3]{}, dst_dims[3]{}, kernel[3]{};
@@ -160,9 +169,9 @@ struct GatherPlan {
   int64_t NV = 1;                   // most columns per register block
   const GatherTask* tasks = nullptr;
   int64_t n_tasks = 0;
-  // Per-task buffer sizes (values): window, packed weights, tap offsets,
-  // tile (tile mode).
-  int64_t window_vals = 1, weight_vals = 1, n_offsets = 1, tile_vals = 1;
+  int64_t w_grp_vals = 0;  // packed weights per conv group
+  // Per-task buffer sizes (values): window, tap offsets, tile (tile mode).
+  int64_t window_vals = 1, n_offsets = 1, tile_vals = 1;
   bool stream = false;  // output >= 32 MiB: non-temporal stores
 };
 

@@ -10,9 +10,10 @@
 //                                             overwritten
 //   bias (G*M) or null
 //
-// A task (conv group and sample, depth phase, planes [jd0, jd1), rows
-// [m0, m1)) loops over the channel chunks; per chunk it packs the weights
-// and the window (gather_common.hpp), then for each plane multiplies the
+// The weights are packed once per call (gather_common.hpp). A task (conv
+// group and sample, depth phase, planes [jd0, jd1), rows [m0, m1)) loops
+// over the channel chunks; per chunk it packs the window, then for each
+// plane multiplies the
 // depth taps that read inside the source into the output rows: chunk 0
 // stores, later chunks add, the last adds the bias. A row of positions that
 // does not end on a vector (shifted layout) leaves a partial last column,
@@ -35,6 +36,11 @@ void gather_direct(
   const int64_t dst_sp = gp.dst_dims[0] * D12;
   const GemmTable<T, A>& kt = gemm_table<T, A>();
 
+  if (gp.n_tasks == 0)
+    return;  // N == 0: nothing to write (and w may be null)
+  Scratch<T> packed(G * gp.w_grp_vals);
+  pack_weights(gp, G, w, packed.get());
+
   parallel_for(0, gp.n_tasks, 1, [&](int64_t tb, int64_t te) {
     GatherBuffers<T> buf(gp, L);
     Scratch<T> tail(MR * L);
@@ -48,15 +54,16 @@ void gather_direct(
       T* dst_n = dst + t.ng * M * dst_sp;
       const T* bias_rows = bias ? bias + (t.ng % G) * M + t.m0 : nullptr;
       for (int64_t ch = 0; ch < gp.n_chunks; ++ch) {
-        const int64_t ccn = pack_chunk<T, A>(gp, t, ch, G, src, w, buf);
+        const int64_t ccn = pack_chunk<T, A>(gp, t, ch, src, buf);
         const int64_t K = ccn * p.taps;
         const int64_t per_id = ccn * p.ax[1].n_taps * p.ax[2].n_taps;
-        const T* ab = buf.weights.get() + buf.starts[0];
+        const T* ab =
+            packed_weights(gp, packed.get(), t.ng % G, win, p, ch, ccn, t.m0);
         for (int64_t jd = t.jd0; jd < t.jd1; ++jd) {
           int64_t id_lo = 0, id_hi = 0;
           depth_taps(md, jd, id_lo, id_hi);
           const int64_t k0 = id_lo * per_id, k1 = imax(k0, id_hi * per_id);
-          const int32_t* bo = buf.boff.get() + buf.starts[1] + k0;
+          const int32_t* bo = buf.boff.get() + buf.starts[0] + k0;
           const T* bb =
               buf.window.get() + win.sd * (jd - t.jd0) * win.slice_vals;
           T* c_base =

@@ -17,9 +17,10 @@
 //        [m0, m1); row r of a phase holds its n_h rows of positions, pitch
 //        `pitch`
 //
-// A task (conv group and sample, depth phase, planes [jd0, jd1), rows
-// [m0, m1)) computes every phase of its planes into the tile, chunk by
-// chunk (chunk 0 stores, later chunks add), then interleaves the phases
+// The weights are packed once per call (gather_common.hpp). A task (conv
+// group and sample, depth phase, planes [jd0, jd1), rows [m0, m1)) computes
+// every phase of its planes into the tile, chunk by chunk (chunk 0 stores,
+// later chunks add), then interleaves the phases
 // into the output slices adding the bias: two width phases of stride 2 are
 // zipped with vector permutes, anything else is scattered. Each output
 // line is written once, by one task; outputs of >= 32 MiB go through a
@@ -132,6 +133,11 @@ void gather_tile(
   const int64_t D12 = gp.dst_dims[1] * gp.dst_dims[2];
   const int64_t dst_sp = gp.dst_dims[0] * D12;
 
+  if (gp.n_tasks == 0)
+    return;  // N == 0: nothing to write (and w may be null)
+  Scratch<T> packed(G * gp.w_grp_vals);
+  pack_weights(gp, G, w, packed.get());
+
   parallel_for(0, gp.n_tasks, 1, [&](int64_t tb, int64_t te) {
     GatherBuffers<T> buf(gp, L);
     Scratch<T> tile(gp.tile_vals + 2 * L);
@@ -146,7 +152,7 @@ void gather_tile(
       T* dst_n = dst + t.ng * M * dst_sp;
       const T* bias_n = bias ? bias + (t.ng % G) * M : nullptr;
       for (int64_t ch = 0; ch < gp.n_chunks; ++ch) {
-        const int64_t ccn = pack_chunk<T, A>(gp, t, ch, G, src, w, buf);
+        const int64_t ccn = pack_chunk<T, A>(gp, t, ch, src, buf);
         for (int64_t jd = t.jd0; jd < t.jd1; ++jd) {
           int64_t id_lo = 0, id_hi = 0;
           depth_taps(md, jd, id_lo, id_hi);
@@ -158,9 +164,10 @@ void gather_tile(
             const int64_t K = ccn * p.taps;
             const int64_t per_id = ccn * p.ax[1].n_taps * p.ax[2].n_taps;
             const int64_t k0 = id_lo * per_id, k1 = imax(k0, id_hi * per_id);
-            const T* ab = buf.weights.get() + buf.starts[2 * (ph - win.phase0)];
+            const T* ab = packed_weights(
+                gp, packed.get(), t.ng % G, win, p, ch, ccn, t.m0);
             const int32_t* bo =
-                buf.boff.get() + buf.starts[2 * (ph - win.phase0) + 1] + k0;
+                buf.boff.get() + buf.starts[ph - win.phase0] + k0;
             const int64_t ldc = p.n_col * L;
             multiply_columns<T, A>(
                 gp, p, p.n_col, rows, K, k0, k1, ab, bo, bb, c_base, ldc,
