@@ -103,11 +103,11 @@ void adam_update(
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
 
   dispatch(param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
+    T* p = param.mutable_data<T>();
     const T* g = grad.data<T>();
-    T* m = exp_avg.data<T>();
-    T* v = exp_avg_sq.data<T>();
-    T* vmax = max_sq ? max_sq->data<T>() : nullptr;
+    T* m = exp_avg.mutable_data<T>();
+    T* v = exp_avg_sq.mutable_data<T>();
+    T* vmax = max_sq ? max_sq->mutable_data<T>() : nullptr;
     const int64_t n = param.numel();
     const T sign = o.maximize() ? T(-1) : T(1);
     const bool l2 = !decoupled && wd != 0;

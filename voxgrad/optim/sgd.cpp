@@ -88,7 +88,7 @@ void SGD::update(
     ParamState& state) {
   const auto& o = static_cast<const SGDOptions&>(options);
   dispatch(param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
+    T* p = param.mutable_data<T>();
     const T* g = grad.data<T>();
     const int64_t n = param.numel();
     const bool has_wd = o.weight_decay() != 0;
@@ -112,7 +112,7 @@ void SGD::update(
       it = state.buffers
                .emplace("momentum_buffer", zeros(param.shape(), param.dtype()))
                .first;
-    T* buf = it->second.data<T>();
+    T* buf = it->second.mutable_data<T>();
     for (int64_t i = 0; i < n; ++i) {
       T d = sign * g[i];
       if (has_wd)

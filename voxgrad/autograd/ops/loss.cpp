@@ -46,7 +46,7 @@ Tensor binary_cross_entropy_op(
   dispatch(x.dtype(), [&]<class T>() {
     const T* xp = x.data<T>();
     const T* tp = t.data<T>();
-    T* op_ = out.data<T>();
+    T* op_ = out.mutable_data<T>();
     const int64_t n = x.numel();
     // Range check first (serial, cheap), so the error names the first bad
     // element whatever the thread count.
@@ -71,7 +71,7 @@ Tensor binary_cross_entropy_op(
     out = out * w;
   }
   return record(
-      Op::binary_cross_entropy, out, {input, target},
+      Op::binary_cross_entropy, out, {input, target}, {input, target, w},
       [input, target, w](const BackwardArgs& g) -> TensorList {
         const Tensor gw = w.defined() ? g.grad * w : g.grad;
         Tensor gx, gt;

@@ -31,10 +31,12 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   Tensor out = empty(os, a.dtype());
   dispatch(a.dtype(), [&]<class T>() {
     kernels::matmul<T>(
-        numel(batch), m, k, n, ac.data<T>(), bc.data<T>(), out.data<T>());
+        numel(batch), m, k, n, ac.data<T>(), bc.data<T>(),
+        out.mutable_data<T>());
   });
   return record(
-      Op::matmul, out, {a, b}, [a, b](const BackwardArgs& g) -> TensorList {
+      Op::matmul, out, {a, b}, {a, b},
+      [a, b](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? matmul(g.grad, b.transpose(-1, -2)) : Tensor(),
             g.needs[1] ? matmul(a.transpose(-1, -2), g.grad) : Tensor()};

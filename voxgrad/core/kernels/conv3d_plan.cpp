@@ -5,6 +5,7 @@
 
 #include "voxgrad/core/kernels/conv3d_plan.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -121,7 +122,9 @@ AxisTaps conv_axis(const ConvGeometry3d& g, size_t a, PlanStorage& st) {
 AxisTaps transposed_axis(
     const ConvGeometry3d& g, size_t a, int64_t r, PlanStorage& st) {
   const int64_t s = g.stride[a], p = g.padding[a], dil = g.dilation[a];
-  const int64_t i0 = ((r - p) % s + s) % s;
+  int64_t i0 = (r - p) % s;  // (x % s + s) % s would overflow for s ~ 2^63
+  if (i0 < 0)
+    i0 += s;
   AxisBuilder b(st, g.kernel[a]);
   b.a.n_pos = i0 < g.in[a] ? (g.in[a] - 1 - i0) / s + 1 : 0;
   b.a.src_len = g.out[a];
@@ -129,9 +132,21 @@ AxisTaps transposed_axis(
   b.a.dst_step = s;
   b.a.dst_off = i0;
   for (int64_t t = 0; t < g.kernel[a]; ++t)
-    if (((r - t * dil) % s + s) % s == 0)
+    if ((r - t * dil) % s == 0)
       b.add(t, (i0 + p - t * dil) / s);
   return b.a;
+}
+
+// The phases r in [0, s) of axis a that hold at least one input position,
+// in increasing order: at most min(s, in) of them, so a huge stride costs
+// nothing (enumerating all s phases hung for stride 2^61).
+std::vector<int64_t> transposed_phases(const ConvGeometry3d& g, size_t a) {
+  const int64_t s = g.stride[a], p = g.padding[a] % s;
+  std::vector<int64_t> rs;
+  for (int64_t i0 = 0; i0 < imin(s, g.in[a]); ++i0)
+    rs.push_back(i0 + p < s ? i0 + p : i0 + p - s);  // (i0 + p) mod s
+  std::sort(rs.begin(), rs.end());
+  return rs;
 }
 
 // Distinct values of off[i] mod s (floor), in order of appearance; returns
@@ -355,7 +370,7 @@ void plan_phases(
   } else {
     std::vector<AxisTaps> axes[3];
     for (size_t a = 0; a < 3; ++a)
-      for (int64_t r = 0; r < g.stride[a]; ++r)
+      for (int64_t r : transposed_phases(g, a))
         axes[a].push_back(transposed_axis(g, a, r, st));
     for (const AxisTaps& md : axes[0]) {
       if (md.n_pos == 0)
@@ -843,7 +858,12 @@ std::string ConvPlan::str() const {
   return s;
 }
 
-ConvPlan conv3d_plan(const ConvGeometry3d& g, Pass pass, Isa isa, Dtype dtype) {
+ConvPlan conv3d_plan(
+    const ConvGeometry3d& geometry, Pass pass, Isa isa, Dtype dtype) {
+  // Planned on canonical(): a step that cannot matter (stride INT64_MAX
+  // along an axis with one output) is made small, so no index multiplies
+  // by it.
+  const ConvGeometry3d g = geometry.canonical();
   ConvPlan plan;
   plan.pass = pass;
   plan.isa = isa == Isa::Auto ? conv3d_active_isa() : isa;

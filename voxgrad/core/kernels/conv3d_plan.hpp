@@ -235,8 +235,9 @@ struct ConvPlan {
 };
 
 /// The plan conv3d_fwd / conv3d_bwd_data / conv3d_bwd_weight make for g
-/// (which must be valid: validate() first). Pure: the same arguments always
-/// give the same plan. isa Auto resolves as the kernels do.
+/// (which must be valid: validate() first); it is made for g.canonical(),
+/// the geometry the kernels run. Pure: the same arguments always give the
+/// same plan. isa Auto resolves as the kernels do.
 ConvPlan conv3d_plan(
     const ConvGeometry3d& g,
     Pass pass,

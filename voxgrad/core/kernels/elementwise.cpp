@@ -76,7 +76,7 @@ Tensor map(const std::array<const Tensor*, K>& in, F f) {
     ptrs[k] = in[k]->template data<T>();
     strides[k] = broadcast_strides(in[k]->shape(), in[k]->strides(), shape);
   }
-  map_rows<T, K>(out.data<T>(), ptrs, shape, out.strides(), strides, f);
+  map_rows<T, K>(out.mutable_data<T>(), ptrs, shape, out.strides(), strides, f);
   return out;
 }
 
@@ -233,7 +233,7 @@ Tensor binary_t(BinaryOp op, const Tensor& a, const Tensor& b) {
 template <class S, class D>
 void copy_t(const Tensor& src, const Tensor& dst) {
   const S* ps = src.data<S>();
-  D* pd = dst.data<D>();
+  D* pd = dst.mutable_data<D>();
   const std::array<Strides, 2> strides{
       dst.strides(),
       broadcast_strides(src.shape(), src.strides(), dst.shape())};
@@ -287,7 +287,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 
 void fill(const Tensor& dst, double value) {
   dispatch(dst.dtype(), [&]<class T>() {
-    T* p = dst.data<T>();
+    T* p = dst.mutable_data<T>();
     const T v = static_cast<T>(value);
     const std::array<Strides, 1> strides{dst.strides()};
     strided_rows<1>(

@@ -139,7 +139,7 @@ Tensor reduce_t(
       partial[static_cast<size_t>(u)] = acc;
     }
   });
-  T* po = out.data<T>();
+  T* po = out.mutable_data<T>();
   for (int64_t o = 0; o < nout; ++o) {
     double acc = partial[static_cast<size_t>(o * nb)];
     for (int64_t b = 1; b < nb; ++b) {
