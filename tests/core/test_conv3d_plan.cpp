@@ -164,7 +164,7 @@ TEST_CASE("conv3d_plan does not depend on the thread count") {
 // Each output element is computed by exactly one task (the determinism
 // rule), and the blocks fit the ISA's register file, on every ISA and
 // element type, for the whole shape list.
-TEST_CASE("conv3d_plan's tasks partition the output; blocks fit the ISA") {
+TEST_CASE("conv3d_plan's tasks partition the output, blocks fit the ISA") {
   for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512})
     for (voxgrad::Dtype dt : kDtypes)
       for (const vt::ConvCase& c : vt::conv_shapes())
