@@ -10,11 +10,28 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 #include "voxgrad/core/kernels/conv3d_plan.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VOXGRAD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VOXGRAD_ASAN 1
+#endif
+#endif
+#if defined(VOXGRAD_ASAN)
+#include <sanitizer/asan_interface.h>
+#define VOXGRAD_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define VOXGRAD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define VOXGRAD_POISON(p, n) ((void)(p), (void)(n))
+#define VOXGRAD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 namespace voxgrad::kernels {
 namespace {
@@ -106,16 +123,100 @@ bool set_conv3d_isa(Isa isa) {
 
 namespace detail {
 namespace {
-std::atomic<int64_t> g_workspace_live{0}, g_workspace_peak{0};
-}  // namespace
 
-void workspace_track(int64_t bytes) {
+// NOTE [ Conv workspace ]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// The executors' buffers (packed weights and windows, tiles, accumulators)
+// come from a stack per thread that is kept across calls, not from malloc.
+// With malloc, each call's buffers of a few hundred KiB to a few MiB were
+// fresh memory: glibc may trim its heap when they are freed (brk, a TLB
+// shootdown on every core) or map them anew, and the next call page-faults
+// them back in, so a kernel's speed could depend on what ran before it (a
+// suspect of issue 16: gan_up1's transposed forward took 31 ms after the
+// other passes, 16 ms alone). Now a thread's stack grows to the most its calls have needed (up to
+// kKeepBytes) and stays: after the first call of a shape, no allocation,
+// page fault or trim. A push that does not fit is served by aligned_alloc
+// and freed at its pop (the stack grows to fit when it is next empty).
+// Memory kept: each thread that ran a conv kernel holds its largest
+// workspace (typically 0.1 - 3 MiB), until the thread exits.
+constexpr int64_t kKeepBytes = int64_t{64} << 20;
+
+struct WorkspaceStack {
+  char* base = nullptr;
+  int64_t cap = 0, top = 0;
+  int64_t live = 0;  // bytes pushed and not popped, incl. spilled ones
+  int64_t need = 0;  // the most live at once: the size to grow to
+  ~WorkspaceStack() {
+    VOXGRAD_UNPOISON(base, cap);
+    std::free(base);
+  }
+};
+thread_local WorkspaceStack t_stack;
+
+std::atomic<int64_t> g_workspace_live{0}, g_workspace_peak{0};
+
+void track(int64_t bytes) {
   const int64_t now =
       g_workspace_live.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   int64_t peak = g_workspace_peak.load(std::memory_order_relaxed);
   while (now > peak && !g_workspace_peak.compare_exchange_weak(
                            peak, now, std::memory_order_relaxed)) {
   }
+}
+
+void* aligned_or_throw(int64_t bytes) {
+  void* p =
+      std::aligned_alloc(4096, static_cast<size_t>(bytes + 4095) / 4096 * 4096);
+  if (!p)
+    throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void* workspace_push(int64_t bytes) {
+  VOXGRAD_ASSERT(bytes > 0 && bytes % 64 == 0);
+  WorkspaceStack& s = t_stack;
+  if (s.live == 0 && s.need > s.cap) {  // empty: grow to what was needed
+    VOXGRAD_UNPOISON(s.base, s.cap);
+    std::free(s.base);
+    s.base = nullptr;
+    s.cap = 0;
+    const int64_t cap = (s.need + 65535) / 65536 * 65536;
+    s.base = static_cast<char*>(aligned_or_throw(cap));
+    s.cap = cap;
+    VOXGRAD_POISON(s.base, s.cap);  // ASan reports use outside a push
+  }
+  // On the stack while nothing pushed before is spilled (top == live) and
+  // it fits; else spilled, freed at its pop. The bookkeeping follows the
+  // allocation, so a bad_alloc leaves the stack as it was.
+  void* p;
+  if (s.top == s.live && s.top + bytes <= s.cap) {
+    p = s.base + s.top;
+    s.top += bytes;
+    VOXGRAD_UNPOISON(p, bytes);
+  } else {
+    p = aligned_or_throw(bytes);
+  }
+  s.live += bytes;
+  if (s.live <= kKeepBytes && s.live > s.need)
+    s.need = s.live;
+  track(bytes);
+  return p;
+}
+
+void workspace_pop(void* p, int64_t bytes) {
+  WorkspaceStack& s = t_stack;
+  char* c = static_cast<char*>(p);
+  if (s.base && c >= s.base && c < s.base + s.cap) {
+    VOXGRAD_ASSERT(c + bytes == s.base + s.top);  // reverse order of pushes
+    s.top -= bytes;
+    VOXGRAD_POISON(p, bytes);
+  } else {
+    std::free(p);
+  }
+  s.live -= bytes;
+  track(-bytes);
 }
 
 void workspace_peak_reset() {

@@ -42,12 +42,17 @@ const ConvExecutors<T>& conv_executors_avx2();
 template <class T>
 const ConvExecutors<T>& conv_executors_avx512();
 
-/// Workspace accounting: every scratch buffer of the executors reports its
-/// bytes here (+ when allocated, - when freed); workspace_peak() is the most
-/// that was live at once since workspace_peak_reset(). Tests check the
-/// bound SPEC's benchmark contract sets (extra memory <= 5 % of the op's
-/// input + output + weight bytes).
-void workspace_track(int64_t bytes);
+/// The executors' workspace: a per-thread stack (NOTE [ Conv workspace ] in
+/// conv3d.cpp). workspace_push returns `bytes` (a multiple of 64) of
+/// 64-byte-aligned memory; workspace_pop releases it, in reverse order of
+/// the pushes on the same thread (Scratch in conv3d_engine/scratch.hpp does
+/// both).
+void* workspace_push(int64_t bytes);
+void workspace_pop(void* p, int64_t bytes);
+
+/// Workspace accounting: workspace_peak() is the most workspace that was
+/// in use at once (all threads) since workspace_peak_reset(); the bench
+/// reports it as extra memory relative to the op's bytes.
 void workspace_peak_reset();
 int64_t workspace_peak();
 

@@ -1,12 +1,11 @@
 #pragma once
-// Scratch: the executors' uninitialised, 64-byte-aligned workspace buffers,
-// each reported to workspace_track() (conv3d_internal.hpp). Internal
-// linkage: compiled once per instruction set.
+// Scratch: an executor's buffer of n elements, uninitialised and 64-byte
+// aligned, taken from the calling thread's workspace stack
+// (workspace_push / workspace_pop, conv3d_internal.hpp): buffers live in
+// scopes, so they are released in reverse order. Internal linkage: compiled
+// once per instruction set.
 
-#include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 
 #include "voxgrad/core/kernels/conv3d_engine/index_math.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
@@ -18,15 +17,10 @@ template <class E>
 class Scratch {
  public:
   explicit Scratch(int64_t n)
-      : bytes_(round_up(imax(n, 1) * static_cast<int64_t>(sizeof(E)), 64)) {
-    p_ = static_cast<E*>(std::aligned_alloc(64, static_cast<size_t>(bytes_)));
-    if (!p_)
-      throw std::bad_alloc();
-    workspace_track(bytes_);
-  }
+      : bytes_(round_up(imax(n, 1) * static_cast<int64_t>(sizeof(E)), 64)),
+        p_(static_cast<E*>(workspace_push(bytes_))) {}
   ~Scratch() {
-    std::free(p_);
-    workspace_track(-bytes_);
+    workspace_pop(p_, bytes_);
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -38,8 +32,8 @@ class Scratch {
   }
 
  private:
-  int64_t bytes_ = 0;
-  E* p_ = nullptr;
+  int64_t bytes_;
+  E* p_;
 };
 
 }  // namespace
