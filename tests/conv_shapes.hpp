@@ -142,6 +142,11 @@ inline std::vector<ConvCase> conv_shapes() {
   add(conv_geometry(1, 3, 33, {5, 6, 7}, {3, 3, 3}, one, one));
   add(conv_geometry(1, 4, 64, {4, 4, 5}, {3, 3, 3}, one, one, one, 2));
   add(transposed_geometry(1, 34, 3, {3, 3, 3}, {3, 3, 3}, {2, 2, 2}, one));
+  // More source channels than one chunk holds (the gather accumulates
+  // chunks), and few weights over a long reduction (the weight gradient
+  // splits it into ordered partial sums): both also in double.
+  add(conv_geometry(1, 40, 4, {8, 8, 40}, {3, 3, 3}, one, one));
+  add(conv_geometry(2, 1, 2, {16, 16, 16}, {3, 3, 3}, one, one));
   // Empty batch.
   add(conv_geometry(0, 3, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, one));
   // Transposed-conv geometries, incl. output_padding (extra > 0) and

@@ -278,14 +278,15 @@ def main():
         w("\n")
 
     w("## How the kernels work\n\n")
-    w("See NOTE [ Conv engine ] in `voxgrad/core/kernels/conv3d_engine_impl.hpp`: "
-      "one packed-plane gather engine serves forward and backward-data "
-      "(transposed convs by sub-pixel phases, interleaved on store), one "
-      "serves the weight gradient; register-blocked AVX-512 / AVX2 / SSE2 "
-      "micro-kernels chosen at run time; workspaces independent of N; "
-      "bit-identical results for any thread count. Large blocks are recycled "
-      "by the caching allocator (NOTE [ Caching allocator ] in "
-      "`voxgrad/core/allocator.hpp`).\n")
+    w("See [conv-engine.md](conv-engine.md): each call is planned by a pure "
+      "function of the geometry, pass, instruction set and element type "
+      "(`conv3d_plan`), then run by one of four executors: gather/direct "
+      "(forward), gather/tile (transposed convs by sub-pixel phases, "
+      "interleaved on store), wgrad/lanes and wgrad/channels (weight "
+      "gradient); register-blocked AVX-512 / AVX2 / SSE2 micro-kernels chosen "
+      "at run time; workspaces independent of N; bit-identical results for "
+      "any thread count. Large blocks are recycled by the caching allocator "
+      "(NOTE [ Caching allocator ] in `voxgrad/core/allocator.hpp`).\n")
 
 
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"

@@ -74,8 +74,7 @@ class Conv3dPadding {
   Int3 amount_{0};
 };
 
-// ---- functional
-// -------------------------------------------------------------------
+// ---- functional ------------------------------------------------------------
 
 /// 3-D convolution (torch.nn.functional.conv3d). x: (N, C_in, D, H, W) or
 /// unbatched (C_in, D, H, W); weight and bias as in the table above.

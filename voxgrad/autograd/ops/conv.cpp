@@ -1,10 +1,10 @@
 // The three conv ops and their backward, each written with the other two
 // (NOTE [ Conv adjointness ] in voxgrad/core/kernels/conv3d.hpp):
 //
-//   conv3d_op(x, w)            y  = A_w x     grad G: dx = A_wᵀ G,  dw = W(x,
-//   G) conv_transpose3d_op(u, w)  z  = A_wᵀ u    grad G: du = A_w G,   dw =
-//   W(G, u) conv3d_weight_op(x, dy)    dw = W(x, dy)  grad G: dx = A_Gᵀ dy, ddy
-//   = A_G x
+//   op                         forward         backward, for an output grad G
+//   conv3d_op(x, w)            y  = A_w x      dx = A_wᵀ G,   dw  = W(x, G)
+//   conv_transpose3d_op(u, w)  z  = A_wᵀ u     du = A_w G,    dw  = W(G, u)
+//   conv3d_weight_op(x, dy)    dw = W(x, dy)   dx = A_Gᵀ dy,  ddy = A_G x
 //
 // where W(a, b) = ∂<A_w a, b>/∂w is bilinear. The last line holds because
 // <W(x, dy), G> = <A_G x, dy>. Bias is added by the forward kernels (their

@@ -1,8 +1,8 @@
 #pragma once
 // The three 3-D convolution kernels. Raw pointers + explicit geometry; no
 // autograd, no Tensor. The bias is optional: an epilogue of fwd and
-// bwd_data, and a by-product (the sum of dy) of bwd_weight, computed with
-// the same result as a separate pass would give.
+// bwd_data, with the same result as adding it afterwards would give (its
+// gradient, the sum of dy, is a reduction the autograd op computes).
 //
 // NOTE [ Conv adjointness ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -37,19 +37,22 @@
 // the covered span by up to max(stride, dilation) - 1: those trailing input
 // positions receive no taps (their dx is zero; they never affect y).
 //
-// Implementation (conv3d_engine_impl.hpp, NOTE [ Conv engine ]): fwd and
-// bwd_data are both gathers: for a plane of destination positions and a
-// chunk of source channels, pack the source rows each tap reads into a small
-// buffer (each tap's values for consecutive positions are then one run at a
-// fixed offset) and multiply by the weights with a register-blocked SIMD
-// kernel. bwd_data is a gather, not a scatter: by the sub-pixel (phase)
-// decomposition, the dx positions with a fixed residue (i + p) mod s per
-// axis see a fixed set of taps, each reading dy at a fixed offset, so each
-// phase class is a dense stride-1 correlation and every dx element is
-// written once. bwd_weight packs the same planes and reduces over
-// (n, position) in SIMD lanes. Every kernel partitions its own output
-// across threads and computes each element by one fixed chain of
-// operations, so results are bit-identical for any thread count.
+// Implementation (docs/conv-engine.md): each call is planned first
+// (conv3d_plan.hpp: a pure function of the geometry, pass, instruction set
+// and element type) and then carried out by the plan's executor, one per
+// path, in conv3d_engine/. fwd and bwd_data are both gathers: for a plane
+// of destination positions and a chunk of source channels, pack the source
+// values each tap reads into a window (each tap's values for consecutive
+// positions are then one run at a fixed offset) and multiply by the weights
+// with a register-blocked SIMD kernel. bwd_data is a gather, not a scatter:
+// by the sub-pixel (phase) decomposition, the dx positions with a fixed
+// residue (i + p) mod s per axis see a fixed set of taps, each reading dy
+// at a fixed offset, so each phase is a dense stride-1 correlation and
+// every dx element is written once. bwd_weight packs the same windows and
+// reduces over (n, position) in SIMD lanes or over positions for vectors of
+// output channels. Every kernel partitions its own output across threads
+// and computes each element by one chain of operations fixed by the plan,
+// so results are bit-identical for any thread count.
 
 #include "voxgrad/core/kernels/conv_geometry.hpp"
 
@@ -89,17 +92,10 @@ void conv3d_bwd_data(
     const T* bias = nullptr);
 
 /// dw = ∂<A_w x, dy>/∂w, shaped like w (C_out, C_in/groups, kd, kh, kw).
-/// Overwrites dw (zeros when N == 0). If dbias is not null, also writes
-/// dbias[c] = sum of dy[n, c, :] over n and positions (Conv3d's bias
-/// gradient), C_out values.
+/// Overwrites dw (zeros when N == 0).
 ///   conv3d_bwd_weight<float>(g, x.data(), dy.data(), dw.data());
 template <class T>
-void conv3d_bwd_weight(
-    const ConvGeometry3d& g,
-    const T* x,
-    const T* dy,
-    T* dw,
-    T* dbias = nullptr);
+void conv3d_bwd_weight(const ConvGeometry3d& g, const T* x, const T* dy, T* dw);
 
 /// Name of the instruction set the kernels dispatch to on this machine
 /// ("avx512", "avx2" or "generic"), for benchmarks and bug reports.

@@ -1,26 +1,38 @@
-// The AVX2 + FMA engines (this file is compiled with -mavx2 -mfma;
+// The AVX2 + FMA executors (this file is compiled with -mavx2 -mfma;
 // conv3d.cpp calls into it only after checking the CPU supports both).
+
+#include <xsimd/xsimd.hpp>
 
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
-#include "voxgrad/core/kernels/conv3d_engine_impl.hpp"
+#include "voxgrad/core/kernels/conv3d_engine/executors.hpp"
 #endif
 
 namespace voxgrad::kernels::detail {
 
-template <class T>
-const ConvEngines<T>& conv_engines_avx2() {
 #if defined(__AVX2__) && defined(__FMA__)
-  static constexpr ConvEngines<T> kTable =
-      make_engines<T, xsimd::fma3<xsimd::avx2>>("avx2");
-  return kTable;
-#else
-  return conv_engines_generic<T>();  // built without the flags
-#endif
-}
+using Avx2Arch = xsimd::fma3<xsimd::avx2>;
+const IsaInfo kIsaAvx2 = isa_info_of<Avx2Arch>("avx2");
 
-template const ConvEngines<float>& conv_engines_avx2<float>();
-template const ConvEngines<double>& conv_engines_avx2<double>();
+template <class T>
+const ConvExecutors<T>& conv_executors_avx2() {
+  static constexpr ConvExecutors<T> kTable = make_executors<T, Avx2Arch>();
+  return kTable;
+}
+#else
+// Built without the flags: the baseline executors stand in.
+const IsaInfo kIsaAvx2 = {
+    "generic",
+    static_cast<int64_t>(sizeof(xsimd::batch<float, xsimd::default_arch>))};
+
+template <class T>
+const ConvExecutors<T>& conv_executors_avx2() {
+  return conv_executors_generic<T>();
+}
+#endif
+
+template const ConvExecutors<float>& conv_executors_avx2<float>();
+template const ConvExecutors<double>& conv_executors_avx2<double>();
 
 }  // namespace voxgrad::kernels::detail

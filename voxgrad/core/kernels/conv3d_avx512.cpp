@@ -1,26 +1,38 @@
-// The AVX-512 engines (this file is compiled with -mavx512f ...; conv3d.cpp
-// calls into it only after checking the CPU supports AVX-512F).
+// The AVX-512 executors (this file is compiled with -mavx512f ...;
+// conv3d.cpp calls into it only after checking the CPU supports AVX-512F).
+
+#include <xsimd/xsimd.hpp>
 
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 
 #if defined(__AVX512F__) && defined(__FMA__)
-#include "voxgrad/core/kernels/conv3d_engine_impl.hpp"
+#include "voxgrad/core/kernels/conv3d_engine/executors.hpp"
 #endif
 
 namespace voxgrad::kernels::detail {
 
-template <class T>
-const ConvEngines<T>& conv_engines_avx512() {
 #if defined(__AVX512F__) && defined(__FMA__)
-  static constexpr ConvEngines<T> kTable =
-      make_engines<T, xsimd::avx512f>("avx512");
-  return kTable;
-#else
-  return conv_engines_generic<T>();  // built without the flags
-#endif
-}
+const IsaInfo kIsaAvx512 = isa_info_of<xsimd::avx512f>("avx512");
 
-template const ConvEngines<float>& conv_engines_avx512<float>();
-template const ConvEngines<double>& conv_engines_avx512<double>();
+template <class T>
+const ConvExecutors<T>& conv_executors_avx512() {
+  static constexpr ConvExecutors<T> kTable =
+      make_executors<T, xsimd::avx512f>();
+  return kTable;
+}
+#else
+// Built without the flags: the baseline executors stand in.
+const IsaInfo kIsaAvx512 = {
+    "generic",
+    static_cast<int64_t>(sizeof(xsimd::batch<float, xsimd::default_arch>))};
+
+template <class T>
+const ConvExecutors<T>& conv_executors_avx512() {
+  return conv_executors_generic<T>();
+}
+#endif
+
+template const ConvExecutors<float>& conv_executors_avx512<float>();
+template const ConvExecutors<double>& conv_executors_avx512<double>();
 
 }  // namespace voxgrad::kernels::detail
