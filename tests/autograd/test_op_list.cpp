@@ -398,6 +398,74 @@ TEST_CASE(
   CHECK(unaffected > 10);
 }
 
+namespace {
+
+/// The ops of ops.def that move or convert data without arithmetic, so they
+/// are defined for int64 too (reshaping and concatenating labels). Every
+/// other op must refuse int64 (NOTE [ How int64 enters the kernels ]).
+bool accepts_int64(std::string_view op) {
+  static const std::vector<std::string_view> ops = {
+      "reshape", "permute", "expand",     "slice", "slice_backward",
+      "cat",     "pad",     "contiguous", "clone", "to_dtype"};
+  return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+/// `inputs` with input i (or every input, for i == inputs.size()) made int64.
+TensorList with_int64(const TensorList& inputs, size_t i) {
+  TensorList out;
+  for (size_t k = 0; k < inputs.size(); ++k)
+    out.push_back(
+        k == i || i == inputs.size() ? inputs[k].detach().to(kInt64)
+                                     : inputs[k]);
+  return out;
+}
+
+}  // namespace
+
+// Feeds int64 to every op of ops.def, one input at a time and all at once:
+// the op must refuse with a voxgrad::Error that starts with its name (as the
+// user calls it: "pow" for pow_scalar) and names int64 and the float dtypes,
+// or, for the data-movement ops, give an int64 result without a graph.
+TEST_CASE("every op in ops.def refuses int64 inputs, naming both dtypes") {
+  const auto cases = op_cases();
+  int refused = 0;
+  for (const auto& entry : cases) {
+    const std::string& name = entry.first;
+    for (const OpCase& oc : entry.second) {
+      CAPTURE(name);
+      CAPTURE(oc.label);
+      if (accepts_int64(name)) {
+        // Defined for int64; it may still refuse an argument int64 cannot
+        // hold (pad's fill value 0.5), saying so.
+        Tensor y;
+        const std::string err = test::error_of(
+            [&] { y = oc.fn(with_int64(oc.inputs, oc.inputs.size())); });
+        if (!err.empty()) {
+          CHECK_MESSAGE(err.find("int64") != std::string::npos, err);
+          continue;
+        }
+        CHECK(y.grad_fn() == nullptr);
+        CHECK((y.dtype() == kInt64 || name == "to_dtype"));
+        continue;
+      }
+      for (size_t i = 0; i <= oc.inputs.size(); ++i) {
+        CAPTURE(i);
+        const std::string err =
+            test::error_of([&] { oc.fn(with_int64(oc.inputs, i)); });
+        REQUIRE_MESSAGE(!err.empty(), "the op accepted int64");
+        const std::string op = err.substr(0, err.find(':'));
+        CHECK_MESSAGE(
+            (!op.empty() && name.rfind(op, 0) == 0),
+            "the message does not start with the op's name: " << err);
+        CHECK_MESSAGE(err.find("int64") != std::string::npos, err);
+        CHECK_MESSAGE(err.find("float") != std::string::npos, err);
+        ++refused;
+      }
+    }
+  }
+  CHECK(refused > 50);
+}
+
 TEST_CASE("recorded nodes carry the op's name from ops.def") {
   const Tensor a = randn({2, 2}).requires_grad_();
   CHECK(std::string((a + a).grad_fn()->name()) == "add");

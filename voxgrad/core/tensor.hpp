@@ -69,6 +69,7 @@ class Tensor {
 
   /// The single value of a one-element tensor, as double.
   double item() const;
+  /// The same, converted to T; item<int64_t>() is exact for int64 tensors.
   template <class T>
   T item() const {
     return static_cast<T>(item());
@@ -127,6 +128,7 @@ class Tensor {
   Tensor mean(const std::vector<int64_t>& axes, bool keepdim = false) const;
   /// Maximum (PyTorch's amax: ties share the gradient equally).
   Tensor max() const;
+
   Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
 
   // ---- in-place, never recorded -------------------------------------------
@@ -187,6 +189,8 @@ Tensor tensor(
 /// Copies numel(shape) elements from `data` (row-major).
 Tensor from_blob(const float* data, const Shape& shape);
 Tensor from_blob(const double* data, const Shape& shape);
+/// An int64 tensor, exact for every value (tensor() goes through double).
+Tensor from_blob(const int64_t* data, const Shape& shape);
 
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);
@@ -218,11 +222,21 @@ Tensor normal(
 Tensor rand_like(const Tensor& t, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& t, Generator* gen = nullptr);
 
+/// Uniform integers in [low, high), int64 (torch::randint):
+///   Tensor labels = randint(0, 5, {8, 16, 16, 16});
+Tensor randint(
+    int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
+/// Uniform integers in [0, high).
+Tensor randint(int64_t high, const Shape& shape, Generator* gen = nullptr);
+
 /// Prints dtype, shape and values (elided beyond 1000 elements):
 ///   tensor([[0.1, 0.2], [0.3, 0.4]], dtype=float32, shape=[2, 2])
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- template definitions -------------------------------------------------
+template <>
+int64_t Tensor::item<int64_t>() const;
+
 namespace detail {
 [[noreturn]] void throw_dtype_mismatch(Dtype have, Dtype want);
 }

@@ -48,6 +48,7 @@ void check_pair(
       a.dtype() == b.dtype(), op, ": ", a_name, " is ", dtype_name(a.dtype()),
       " but ", b_name, " is ", dtype_name(b.dtype()),
       "; convert one with .to(...)");
+  require_floating(a.dtype(), op, a_name);
 }
 
 /// An optional tensor that must broadcast to `input` (shape and dtype).

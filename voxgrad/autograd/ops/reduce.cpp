@@ -21,6 +21,7 @@ namespace {
 std::vector<int64_t> resolve_axes(
     const Tensor& x, const std::vector<int64_t>& axes, const char* op) {
   VOXGRAD_CHECK(x.defined(), op, ": the input is undefined");
+  require_floating(x.dtype(), op, "the input");
   std::vector<int64_t> out;
   if (axes.empty()) {
     for (int64_t i = 0; i < x.dim(); ++i)
