@@ -8,19 +8,18 @@ namespace voxgrad {
 namespace {
 
 struct Block : nn::Module {
-  std::shared_ptr<nn::Conv3d> a, b, c;
+  nn::Conv3d a, b, c;
   explicit Block(int64_t ch) {
     auto conv = [&](const char* name) {
       return register_module(
-          name, std::make_shared<nn::Conv3d>(
-                    nn::Conv3dOptions(ch, ch, 3).padding(1)));
+          name, nn::Conv3d(nn::Conv3dOptions(ch, ch, 3).padding(1)));
     };
     a = conv("a");
     b = conv("b");
     c = conv("c");
   }
-  Tensor forward(const Tensor& x) override {
-    return x + (*c)(relu((*b)(relu((*a)(x)))));
+  Tensor forward(const Tensor& x) {
+    return x + c(relu(b(relu(a(x)))));
   }
 };
 
@@ -30,9 +29,9 @@ Tensor run_chain(
   for (auto& blk : blocks) {
     if (ckpt) {
       h = autograd::checkpoint(
-          [blk](const TensorList& in) { return (*blk)(in[0]); }, {h});
+          [blk](const TensorList& in) { return blk->forward(in[0]); }, {h});
     } else {
-      h = (*blk)(h);
+      h = blk->forward(h);
     }
   }
   return h;
