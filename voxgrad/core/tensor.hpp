@@ -10,6 +10,8 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "voxgrad/core/dtype.hpp"
@@ -129,7 +131,38 @@ class Tensor {
   /// Maximum (PyTorch's amax: ties share the gradient equally).
   Tensor max() const;
 
-  Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
+  // ---- indexing (voxgrad/autograd/ops/index.cpp); see voxgrad::gather etc.
+  Tensor gather(int64_t dim, const Tensor& index) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(int64_t dim, const Tensor& index, double value) const;
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor index_select(int64_t dim, const Tensor& index) const;
+  Tensor index_add(
+      int64_t dim,
+      const Tensor& index,
+      const Tensor& source,
+      double alpha = 1) const;
+  Tensor take_along_dim(
+      const Tensor& indices, std::optional<int64_t> dim = std::nullopt) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor argmax(
+      std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor argmin(
+      std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  /// (values, indices) along dim: `auto [v, i] = t.max(1);`
+  std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;
+  /// Minimum of all elements (amin: ties share the gradient equally).
+  Tensor min() const;
+  Tensor amax(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
+  Tensor amin(
+      const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> topk(
+      int64_t k,
+      int64_t dim = -1,
+      bool largest = true,
+      bool sorted = true) const;
 
   // ---- in-place, never recorded -------------------------------------------
   // A Tensor is a handle (as in libtorch): writing through a const handle is

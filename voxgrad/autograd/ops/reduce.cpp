@@ -124,6 +124,8 @@ Tensor var(
 Tensor logsumexp(
     const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const auto ax = resolve_axes(x, axes, "logsumexp");
+  if (reduced_count(x, ax) == 0)  // log(0) = -inf, as PyTorch gives
+    return sum(x, ax, keepdim) + -std::numeric_limits<double>::infinity();
   // Shift by the (constant) maximum so exp never overflows; a -inf or inf
   // maximum would give NaN, so it is replaced by 0 there.
   Tensor m = amax(x.detach(), ax, true);
@@ -145,10 +147,7 @@ Tensor Tensor::mean(const std::vector<int64_t>& axes, bool keepdim) const {
   return voxgrad::mean(*this, axes, keepdim);
 }
 Tensor Tensor::max() const {
-  return amax(*this);
-}
-Tensor Tensor::max(const std::vector<int64_t>& axes, bool keepdim) const {
-  return amax(*this, axes, keepdim);
+  return voxgrad::amax(*this);
 }
 
 }  // namespace voxgrad
