@@ -267,7 +267,7 @@ TEST_CASE("Huber, SmoothL1 and KLDiv losses check options and agree") {
   CHECK(functional::kl_div(log(p), p).item() == doctest::Approx(0.0));
   const Tensor q = softmax(randn({3, 5}, kFloat64), 1);
   const Tensor lq = log(q);
-  KLDivLoss kl(KLDivLossOptions(Reduction::BatchMean));
+  KLDivLoss kl(KLDivLossOptions{Reduction::BatchMean});
   CHECK(
       kl(lq, p).item() ==
       doctest::Approx(functional::kl_div(lq, p, Reduction::Sum).item() / 3));

@@ -210,7 +210,9 @@ Tensor scatter_value(
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const Tensor xc = x.contiguous();
   const Tensor ic = index.contiguous();
-  const auto [outer, size, inner] = around(x.shape(), dim);
+  const auto oi = around(x.shape(), dim);
+  // Plain variables: clang 14 cannot capture structured bindings.
+  const int64_t outer = oi[0], size = oi[1], inner = oi[2];
   const int64_t n = ic.numel();
   Shape shape = x.shape();
   if (!shape.empty())
@@ -242,7 +244,8 @@ Tensor index_add(
   Tensor out = dense_copy(self);
   const Tensor sc = source.contiguous();
   const Tensor ic = index.contiguous();
-  const auto [outer, size, inner] = around(self.shape(), dim);
+  const auto oi = around(self.shape(), dim);
+  const int64_t outer = oi[0], size = oi[1], inner = oi[2];
   const int64_t n = ic.numel();
   const int64_t* pi = ic.data<int64_t>();
   // Stable counting sort of the source rows by destination: rows j of
@@ -285,7 +288,8 @@ Tensor index_add(
 
 Tensor arg_extreme(const Tensor& x, int64_t dim, bool max) {
   const Tensor xc = x.contiguous();
-  const auto [outer, size, inner] = around(x.shape(), dim);
+  const auto oi = around(x.shape(), dim);
+  const int64_t outer = oi[0], size = oi[1], inner = oi[2];
   Shape shape = x.shape();
   if (!shape.empty())
     shape[static_cast<size_t>(dim)] = 1;
@@ -359,7 +363,8 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
 
 Tensor topk_indices(const Tensor& x, int64_t k, int64_t dim, bool largest) {
   const Tensor xc = x.contiguous();
-  const auto [outer, size, inner] = around(x.shape(), dim);
+  const auto oi = around(x.shape(), dim);
+  const int64_t outer = oi[0], size = oi[1], inner = oi[2];
   Shape shape = x.shape();
   if (!shape.empty())
     shape[static_cast<size_t>(dim)] = k;
