@@ -18,9 +18,10 @@
 //     not (5) (an int), [5] (a list), 3.9, -1, True or 2junk;
 //   * an optional trailing comma; spaces, tabs and newlines between tokens,
 //     and NumPy's padding after the closing brace.
-// descr is looked up in kDtypes: little-endian float32 '<f4' and float64
-// '<f8'. The byte-order mark must be '<': '=' (native) and '|' (not
-// applicable) say nothing about the byte order of a multi-byte float, and
+// descr is looked up in kDtypes: little-endian float32 '<f4', float64 '<f8'
+// and int64 '<i8' (labels and indices). The byte-order mark must be '<':
+// '=' (native) and '|' (not applicable) say nothing about the byte order of
+// a multi-byte number, and
 // '>' (big-endian) is not supported; each is refused with that reason.
 // Every count is checked with overflow-safe arithmetic before anything is
 // allocated: the header length against the file size and a 64 KiB limit
@@ -62,12 +63,13 @@ constexpr size_t kGrowthDigits = 21;
 constexpr size_t kAlign = 64;
 
 /// The element types read and written: descr as NumPy spells it. A new dtype
-/// is one line here (e.g. {"<i8", kInt64}).
+/// is one line here.
 struct DtypeEntry {
   std::string_view descr;
   Dtype dtype;
 };
-constexpr DtypeEntry kDtypes[] = {{"<f4", kFloat32}, {"<f8", kFloat64}};
+constexpr DtypeEntry kDtypes[] = {
+    {"<f4", kFloat32}, {"<f8", kFloat64}, {"<i8", kInt64}};
 
 std::string supported_descrs() {
   std::string s;
