@@ -5,8 +5,9 @@ version 1.0 ones, which voxgrad::save_npy must reproduce byte for byte.
 
 Run with Debian's python3-numpy (the build and the tests never need Python):
     /usr/bin/python3 tools/gen_npy_golden.py
-Every array holds k * 0.5 - 3 at flat C-order index k, so a test can rebuild
-it from its shape alone. manifest.json lists each file's shape, dtype, order,
+Every float array holds k * 0.5 - 3 at flat C-order index k, every int64
+one k * (2^40 + 1) - 2^62 (beyond 2^53, so a reader going through double
+fails), so a test can rebuild it from its shape and dtype alone. manifest.json lists each file's shape, dtype, order,
 format version and header length.
 """
 import json
@@ -22,6 +23,9 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
 
 def values(shape, dtype):
     n = int(np.prod(shape, dtype=np.int64))
+    if np.dtype(dtype).kind == "i":
+        k = np.arange(n, dtype=np.int64)
+        return (k * (2**40 + 1) - 2**62).astype(dtype).reshape(shape)
     return (np.arange(n, dtype=np.float64) * 0.5 - 3).astype(dtype).reshape(shape)
 
 
@@ -68,13 +72,19 @@ def main():
               version=(2, 0)),
         write("f4_v3_4.npy", [4], "<f4", version=(3, 0)),
         write("f8_v3_0d.npy", [], "<f8", version=(3, 0)),
+        write("i8_2x3.npy", [2, 3], "<i8"),
+        write("i8_0d.npy", [], "<i8"),
+        write("i8_empty_0.npy", [0], "<i8"),
+        write("i8_fortran_3x4.npy", [3, 4], "<i8", fortran=True),
+        write("i8_v2_5.npy", [5], "<i8", version=(2, 0)),
     ]
     long = [c for c in cases if c["file"] == "f4_long_header_32d.npy"][0]
     # The case that broke a sign-extending reader: a length byte >= 0x80.
     assert long["header_len"] >= 128 and long["header_len"] & 0x80, long
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"numpy": np.__version__,
-                   "values": "k * 0.5 - 3 at flat C-order index k",
+                   "values": "k * 0.5 - 3 (float), k * (2^40 + 1) - 2^62 "
+                             "(int64) at flat C-order index k",
                    "cases": cases}, f, indent=1)
         f.write("\n")
 

@@ -284,6 +284,93 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
              [w](const TensorList& v) { return tanh(v[0] * w) * v[0]; },
              {in[0]});
        }});
+  {
+    // Indexing (voxgrad/autograd/ops/index.cpp): repeated indices, an index
+    // smaller than the source on the other axes, a non-default alpha.
+    const Tensor gi = tensor(
+        {4, 0, 0, 2, 1, 1, 3, 4, 2, 2, 0, 3, 4, 4, 1, 0}, {2, 4, 2}, kInt64);
+    add("gather",
+        {"dim 1, repeats, index smaller",
+         {normal64({2, 5, 3})},
+         [gi](const TensorList& in) { return gather(in[0], 1, gi); }});
+    const Tensor si = tensor(
+        {0, 3, 3, 1, 1, 1, 2, 0, 3, 3, 3, 0, 1, 2, 2, 0, 0, 0,
+         3, 2, 1, 0, 1, 2, 2, 2, 2, 1, 3, 0, 0, 0, 1, 3, 3, 3},
+        {2, 6, 3}, kInt64);
+    add("scatter_add", {"dim 1, repeats",
+                        {normal64({2, 4, 3}), normal64({2, 6, 3})},
+                        [si](const TensorList& in) {
+                          return scatter_add(in[0], 1, si, in[1]);
+                        }});
+    add("scatter_add", {"index smaller than src",
+                        {normal64({2, 4, 3}), normal64({3, 7, 4})},
+                        [si](const TensorList& in) {
+                          return scatter_add(in[0], 1, si, in[1]);
+                        }});
+    // Unique along dim 1, so the assignment has a gradient everywhere.
+    const Tensor ui = tensor(
+        {4, 0, 2, 1, 3, 0, 0, 4, 1, 2, 1, 3,
+         3, 2, 4, 1, 0, 2, 0, 1, 3, 4, 4, 0},
+        {2, 4, 3}, kInt64);
+    add("scatter",
+        {"dim 1, unique indices",
+         {normal64({2, 5, 3}), normal64({2, 4, 3})},
+         [ui](const TensorList& in) { return scatter(in[0], 1, ui, in[1]); }});
+    add("scatter", {"value", {normal64({2, 5, 3})}, [ui](const TensorList& in) {
+                      return scatter(in[0], 1, ui, -1.5);
+                    }});
+    const Tensor ii = tensor({4, 0, 0, 2, 4}, {5}, kInt64);
+    add("index_select",
+        {"dim 1, repeats", {normal64({3, 5, 2})}, [ii](const TensorList& in) {
+           return index_select(in[0], 1, ii);
+         }});
+    const Tensor ai = tensor({1, 3, 1, 1, 0}, {5}, kInt64);
+    add("index_add", {"dim 0, repeats, alpha 2.5",
+                      {normal64({4, 3}), normal64({5, 3})},
+                      [ai](const TensorList& in) {
+                        return index_add(in[0], 0, ai, in[1], 2.5);
+                      }});
+  }
+  {
+    // Softmax family (voxgrad/autograd/ops/softmax.cpp): rows and per-voxel
+    // columns (inner > 1), both through the fused first-order backward
+    // (gradcheck) and the differentiable one (gradgradcheck).
+    add("softmax", {"rows", {normal64({3, 7})}, [](const TensorList& in) {
+                      return softmax(in[0], 1);
+                    }});
+    add("softmax", {"per voxel",
+                    {normal64({2, 3, 2, 5})},
+                    [](const TensorList& in) { return softmax(in[0], 1); }});
+    add("log_softmax", {"rows", {normal64({3, 7})}, [](const TensorList& in) {
+                          return log_softmax(in[0], -1);
+                        }});
+    add("log_softmax",
+        {"per voxel", {normal64({2, 3, 2, 5})}, [](const TensorList& in) {
+           return log_softmax(in[0], 1);
+         }});
+    const Tensor w = uniform({5}, 0.5, 1.5, kFloat64, &gen());
+    const Tensor t = tensor({0, 4, -100, 2}, {4}, kInt64);
+    add("cross_entropy", {"weight, ignore_index, label smoothing",
+                          {normal64({4, 5})},
+                          [w, t](const TensorList& in) {
+                            return cross_entropy_op(in[0], t, w, -100, 0.2);
+                          }});
+    const Tensor tv =
+        tensor({0, 2, 1, 255, 1, 1, 0, 2, 2, 0, 255, 1}, {2, 2, 3}, kInt64);
+    add("cross_entropy", {"per voxel, ignore_index",
+                          {normal64({2, 3, 2, 3})},
+                          [tv](const TensorList& in) {
+                            return cross_entropy_op(in[0], tv, {}, 255, 0.0);
+                          }});
+    const Tensor ei = tensor({1, 4, 2, 4, 0, 2, 2, 5}, {2, 4}, kInt64);
+    // padding_idx and scale_grad_by_freq change the gradient on purpose (it
+    // is no longer the derivative), so only the plain lookup is checked here;
+    // they are compared with PyTorch in tests/golden/kit_core.json.
+    add("embedding",
+        {"plain, repeats", {normal64({6, 3})}, [ei](const TensorList& in) {
+           return embedding_op(in[0], ei, std::nullopt, false);
+         }});
+  }
   return c;
 }
 
@@ -407,6 +494,76 @@ TEST_CASE(
   // Both outcomes occur (mul needs its inputs, add does not).
   CHECK(refused > 10);
   CHECK(unaffected > 10);
+}
+
+namespace {
+
+/// The ops of ops.def that move or convert data without arithmetic, so they
+/// are defined for int64 too (reshaping and concatenating labels). Every
+/// other op must refuse int64 (NOTE [ How int64 enters the kernels ]).
+bool accepts_int64(std::string_view op) {
+  static const std::vector<std::string_view> ops = {
+      "reshape", "permute", "expand",      "slice", "slice_backward",
+      "cat",     "pad",     "contiguous",  "clone", "to_dtype",
+      "gather",  "scatter", "index_select"};
+  return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+/// `inputs` with input i (or every input, for i == inputs.size()) made int64.
+TensorList with_int64(const TensorList& inputs, size_t i) {
+  TensorList out;
+  for (size_t k = 0; k < inputs.size(); ++k)
+    out.push_back(
+        k == i || i == inputs.size() ? inputs[k].detach().to(kInt64)
+                                     : inputs[k]);
+  return out;
+}
+
+}  // namespace
+
+// Feeds int64 to every op of ops.def, one input at a time and all at once:
+// the op must refuse with a voxgrad::Error that starts with its name (as the
+// user calls it: "pow" for pow_scalar) and names int64 and the float dtypes,
+// or, for the data-movement ops, give an int64 result without a graph.
+TEST_CASE("every op in ops.def refuses int64 inputs, naming both dtypes") {
+  const auto cases = op_cases();
+  int refused = 0;
+  for (const auto& entry : cases) {
+    const std::string& name = entry.first;
+    for (const OpCase& oc : entry.second) {
+      CAPTURE(name);
+      CAPTURE(oc.label);
+      if (accepts_int64(name)) {
+        // Defined for int64; it may still refuse an argument int64 cannot
+        // hold (pad's fill value 0.5), saying so.
+        Tensor y;
+        const std::string err = test::error_of(
+            [&] { y = oc.fn(with_int64(oc.inputs, oc.inputs.size())); });
+        if (!err.empty()) {
+          CHECK_MESSAGE(err.find("int64") != std::string::npos, err);
+          continue;
+        }
+        CHECK(y.grad_fn() == nullptr);
+        CHECK((y.dtype() == kInt64 || name == "to_dtype"));
+        continue;
+      }
+      for (size_t i = 0; i <= oc.inputs.size(); ++i) {
+        CAPTURE(i);
+        const std::string err =
+            test::error_of([&] { oc.fn(with_int64(oc.inputs, i)); });
+        REQUIRE_MESSAGE(!err.empty(), "the op accepted int64");
+        // checkpoint runs the user's function: the op inside it refuses.
+        const std::string op = err.substr(0, err.find(':'));
+        CHECK_MESSAGE(
+            (!op.empty() && (name.rfind(op, 0) == 0 || name == "checkpoint")),
+            "the message does not start with the op's name: " << err);
+        CHECK_MESSAGE(err.find("int64") != std::string::npos, err);
+        CHECK_MESSAGE(err.find("float") != std::string::npos, err);
+        ++refused;
+      }
+    }
+  }
+  CHECK(refused > 50);
 }
 
 TEST_CASE("recorded nodes carry the op's name from ops.def") {

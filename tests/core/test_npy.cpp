@@ -67,9 +67,23 @@ std::string npy_error(const std::vector<uint8_t>& bytes) {
   return test::error_of([&] { load_npy_from_bytes(bytes, "case.npy"); });
 }
 
-/// k * 0.5 - 3 at flat index k (what tools/gen_npy_golden.py writes).
+Dtype golden_dtype(const nlohmann::json& c) {
+  if (c["dtype"] == "int64")
+    return kInt64;
+  return c["dtype"] == "float64" ? kFloat64 : kFloat32;
+}
+
+/// k * 0.5 - 3 (float) or k * (2^40 + 1) - 2^62 (int64, exact beyond 2^53)
+/// at flat index k (what tools/gen_npy_golden.py writes).
 Tensor golden_values(const Shape& shape, Dtype dt) {
   const int64_t n = numel(shape);
+  if (dt == kInt64) {
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k)
+      v[static_cast<size_t>(k)] =
+          k * ((int64_t{1} << 40) + 1) - (int64_t{1} << 62);
+    return from_blob(v.data(), shape);
+  }
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k)
     v[static_cast<size_t>(k)] = static_cast<double>(k) * 0.5 - 3;
@@ -83,12 +97,12 @@ TEST_CASE("load_npy reads every file NumPy wrote, from disk and from memory") {
       test::read_bytes((kGolden / "manifest.json").string()));
   int read = 0;
   bool long_header = false, v2 = false, v3 = false, fortran = false,
-       zero_d = false, empty = false;
+       zero_d = false, empty = false, int64 = false;
   for (const auto& c : manifest["cases"]) {
     const std::string file = c["file"].get<std::string>();
     CAPTURE(file);
     const Shape shape = c["shape"].get<Shape>();
-    const Dtype dt = c["dtype"] == "float64" ? kFloat64 : kFloat32;
+    const Dtype dt = golden_dtype(c);
     const Tensor want = golden_values(shape, dt);
     const Tensor from_path = load_npy((kGolden / file).string());
     const Tensor from_bytes = load_npy_from_bytes(file_bytes(kGolden / file));
@@ -108,9 +122,11 @@ TEST_CASE("load_npy reads every file NumPy wrote, from disk and from memory") {
     fortran |= h.fortran_order;
     zero_d |= shape.empty();
     empty |= numel(shape) == 0;
+    int64 |= dt == kInt64 && h.fortran_order;
     ++read;
   }
-  CHECK(read >= 16);
+  CHECK(read >= 21);
+  CHECK(int64);  // int64 labels, Fortran order among them
   // The goldens cover what the issue names (a sign-extending reader broke on
   // a header length whose low byte is >= 0x80).
   CHECK(long_header);
@@ -131,8 +147,7 @@ TEST_CASE("save_npy writes what numpy.save writes, byte for byte") {
       continue;  // save_npy writes C order, version 1.0 (as numpy.save does)
     const std::string file = c["file"].get<std::string>();
     CAPTURE(file);
-    const Tensor t = golden_values(
-        c["shape"].get<Shape>(), c["dtype"] == "float64" ? kFloat64 : kFloat32);
+    const Tensor t = golden_values(c["shape"].get<Shape>(), golden_dtype(c));
     save_npy(dir / file, t);
     CHECK(file_bytes(dir / file) == file_bytes(kGolden / file));
     CHECK(npy_bytes(t) == file_bytes(kGolden / file));
@@ -147,10 +162,11 @@ TEST_CASE("save_npy then load_npy is bit-identical for many shapes and views") {
   Generator g(9);
   const std::vector<Shape> shapes = {
       {}, {1}, {7}, {0}, {3, 0}, {2, 3, 4}, {1, 1, 1}, {2, 1, 3, 2, 2}, {5, 4}};
-  for (Dtype dt : {kFloat32, kFloat64})
+  for (Dtype dt : {kFloat32, kFloat64, kInt64})
     for (const Shape& s : shapes) {
       CAPTURE(shape_str(s));
-      const Tensor x = randn(s, dt, &g);
+      const Tensor x = dt == kInt64 ? randint(INT64_MIN, INT64_MAX, s, &g)
+                                    : randn(s, dt, &g);
       const std::string p = dir / "rt.npy";
       save_npy(p, x);
       CHECK(test::bit_equal(load_npy(p), x));
@@ -344,7 +360,11 @@ TEST_CASE("hostile headers are refused, naming the field, value and rule") {
       {dict("'f4'", "False", "(2,)"), 8, {"'f4'", "explicit byte order"}},
       {dict("'float32'", "False", "(2,)"), 8, {"'float32'", "not a supported"}},
       {dict("'<i4'", "False", "(2,)"), 8, {"'<i4'", "'<f4' (float32)"}},
-      {dict("'<i8'", "False", "(2,)"), 16, {"'<i8'", "not a supported"}},
+      {dict("'<i2'", "False", "(2,)"), 4, {"'<i2'", "'<i8' (int64)"}},
+      {dict("'>i8'", "False", "(2,)"), 16, {"'>i8'", "big-endian"}},
+      {dict("'|i8'", "False", "(2,)"), 16, {"'|i8'", "ambiguous"}},
+      {dict("'i8'", "False", "(2,)"), 16, {"'i8'", "explicit byte order"}},
+      {dict("'<i8'", "False", "(2,)"), 8, {"int64 [2]", "16 bytes"}},
       {dict("'<f2'", "False", "(2,)"), 4, {"'<f2'"}},
       {dict("'<c8'", "False", "(2,)"), 16, {"'<c8'"}},
       {dict("'|u1'", "False", "(2,)"), 2, {"'|u1'"}},

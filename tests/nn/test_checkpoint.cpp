@@ -417,7 +417,8 @@ TEST_CASE(
   for (const char* part :
        {"params.bias: data has 4 base64 characters, but f32 [1, 2, 1, 1, 1] "
         "needs 12 (8 bytes)",
-        "params.inner.weight: dtype must be \"f32\" or \"f64\" (got \"f16\")",
+        "params.inner.weight: dtype must be \"f32\", \"f64\" or \"i64\" (got "
+        "\"f16\")",
         "params.inner.weight: data must be a base64 string (got nothing)",
         "buffers.inner.running: data has 4 base64 characters"})
     CHECK_MESSAGE(msg.find(part) != std::string::npos, msg);

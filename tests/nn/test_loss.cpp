@@ -97,7 +97,39 @@ TEST_CASE("losses: float64 gradcheck of input and target, every reduction") {
           return kl_divergence_gaussian(in[0], in[1], r);
         },
         {x, t}));
+    // |x - t| lies in [0.2, 0.4]: on both sides of 0.25 and 0.35, where the
+    // quadratic pieces meet the linear ones (C1 there).
+    CHECK(gradcheck(
+        [r](const TensorList& in) {
+          return functional::huber_loss(
+              in[0], in[1], HuberLossOptions(r).delta(0.35));
+        },
+        {x, t}));
+    CHECK(gradcheck(
+        [r](const TensorList& in) {
+          return functional::smooth_l1_loss(
+              in[0], in[1], SmoothL1LossOptions(r).beta(0.25));
+        },
+        {x, t}));
+    for (bool log_target : {false, true}) {
+      CAPTURE(log_target);
+      CHECK(gradcheck(
+          [r, log_target](const TensorList& in) {
+            return functional::kl_div(
+                in[0], in[1], KLDivLossOptions(r).log_target(log_target));
+          },
+          {x, log_target ? t : q}));
+    }
   }
+  CHECK(gradcheck(
+      [](const TensorList& in) {
+        return functional::kl_div(
+            in[0], in[1], KLDivLossOptions(Reduction::BatchMean));
+      },
+      {x, q}));
+  CHECK(gradgradcheck(
+      [](const TensorList& in) { return functional::kl_div(in[0], in[1]); },
+      {x, q}));
   CHECK(gradgradcheck(
       [&](const TensorList& in) {
         return binary_cross_entropy_with_logits(in[0], in[1], w, pw);
@@ -197,6 +229,51 @@ TEST_CASE("losses: errors name the op, the arguments and the rule") {
   CHECK_ERROR_CONTAINS(
       kl_divergence_gaussian(zeros({4}), zeros({5})), "kl_divergence_gaussian",
       "mu [4]", "logvar [5]");
+}
+
+TEST_CASE("Huber, SmoothL1 and KLDiv losses check options and agree") {
+  const Tensor a = tensor({0.1, -2.0, 0.5, 3.0}, kFloat64);
+  const Tensor b = zeros({4}, kFloat64);
+  // Huber with delta d equals d * SmoothL1 with beta d.
+  for (double d : {0.3, 1.0, 2.5}) {
+    CHECK(
+        functional::huber_loss(a, b, HuberLossOptions().delta(d)).item() ==
+        doctest::Approx(
+            d * functional::smooth_l1_loss(a, b, SmoothL1LossOptions().beta(d))
+                    .item()));
+  }
+  CHECK(
+      functional::smooth_l1_loss(
+          a, b, SmoothL1LossOptions(Reduction::Sum).beta(0))
+          .item() == doctest::Approx(5.6));
+  CHECK_ERROR_CONTAINS(
+      functional::huber_loss(a, b, HuberLossOptions().delta(0)), "huber_loss",
+      "delta", "> 0");
+  CHECK_ERROR_CONTAINS(
+      SmoothL1Loss(SmoothL1LossOptions().beta(-1)), "SmoothL1Loss", "beta");
+  CHECK_ERROR_CONTAINS(
+      functional::huber_loss(a, zeros({3}, kFloat64)), "huber_loss", "[4]",
+      "[3]");
+  CHECK_ERROR_CONTAINS(
+      functional::mse_loss(a, b, Reduction::BatchMean), "mse_loss",
+      "batchmean");
+  HuberLoss h(HuberLossOptions(Reduction::None).delta(0.5));
+  CHECK(h(a, b).shape() == Shape{4});
+  std::ostringstream os;
+  os << *h;
+  CHECK(os.str().find("reduction=none, delta=0.5") != std::string::npos);
+  // KL of a distribution with itself is 0; batchmean divides by N only.
+  const Tensor p = softmax(randn({3, 5}, kFloat64), 1);
+  CHECK(functional::kl_div(log(p), p).item() == doctest::Approx(0.0));
+  const Tensor q = softmax(randn({3, 5}, kFloat64), 1);
+  const Tensor lq = log(q);
+  KLDivLoss kl(KLDivLossOptions{Reduction::BatchMean});
+  CHECK(
+      kl(lq, p).item() ==
+      doctest::Approx(functional::kl_div(lq, p, Reduction::Sum).item() / 3));
+  CHECK(
+      functional::kl_div(lq, log(p), KLDivLossOptions().log_target(true))
+          .item() == doctest::Approx(functional::kl_div(lq, p).item()));
 }
 
 }  // namespace voxgrad::nn

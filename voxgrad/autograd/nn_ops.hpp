@@ -1,7 +1,9 @@
 #pragma once
 // Differentiable ops behind nn/ layers that are not compositions of the
-// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp) and binary
-// cross entropy (voxgrad/autograd/ops/loss.cpp). Users normally reach them
+// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp), binary
+// cross entropy (voxgrad/autograd/ops/loss.cpp), cross entropy
+// (voxgrad/autograd/ops/softmax.cpp) and embedding lookups
+// (voxgrad/autograd/ops/embedding.cpp). Users normally reach them
 // through nn::Upsample / nn::functional::interpolate and nn::BCELoss, which
 // validate options the way PyTorch does; these functions check tensors only.
 
@@ -66,6 +68,47 @@ Tensor upsample_trilinear3d_backward(
 /// undefined) broadcasts to it and is not differentiated (as in PyTorch).
 Tensor binary_cross_entropy_op(
     const Tensor& input, const Tensor& target, const Tensor& weight = {});
+
+/// Unreduced cross entropy of logits `input` (N, C) or (N, C, d1, ...)
+/// against class indices `target` (N) or (N, d1, ...), int64, PyTorch's
+/// semantics per position: (1 - eps) (-w_t log p_t) + eps / C
+/// (-sum_c w_c log p_c), 0 where target == ignore_index; p =
+/// softmax(input, 1). Fused and numerically stable (NOTE [ Fused backward,
+/// differentiable backward ] in voxgrad/autograd/ops/softmax.cpp); weight
+/// (C) or undefined, not differentiated. Every target is checked.
+Tensor cross_entropy_op(
+    const Tensor& input,
+    const Tensor& target,
+    const Tensor& weight,
+    int64_t ignore_index,
+    double label_smoothing);
+
+/// Class-index targets made safe to gather with: `index` is target with
+/// ignore_index replaced by 0, `weight` the weight of each position's class
+/// (1 without class weights) and 0 where ignored, in `dtype`. Checks every
+/// target (0 <= target < classes or == ignore_index), naming `op`.
+struct ClassTargets {
+  Tensor index;
+  Tensor weight;
+};
+ClassTargets class_targets(
+    const Tensor& target,
+    int64_t classes,
+    const Tensor& weight,
+    int64_t ignore_index,
+    Dtype dtype,
+    const char* op);
+
+/// Rows of `weight` (num, D) at `indices` (any shape, int64): (..., D).
+/// The gradient of a row is the sum of the gradients of its lookups, in
+/// increasing position order, with rows equal to padding_idx getting none
+/// and, with scale_grad_by_freq, each row's divided by its count in
+/// `indices` (PyTorch's embedding).
+Tensor embedding_op(
+    const Tensor& weight,
+    const Tensor& indices,
+    std::optional<int64_t> padding_idx,
+    bool scale_grad_by_freq);
 
 }  // namespace voxgrad
 

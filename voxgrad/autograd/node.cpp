@@ -184,6 +184,9 @@ Tensor record(
   }
   if (!any)
     return out;
+  // An input requires grad, so it is floating point; an op that makes int64
+  // from it (argmax, to(kInt64)) must not record: int64 has no gradient.
+  VOXGRAD_ASSERT(is_floating_point(out.dtype()));
   // Edges first: a leaf's accumulator made here must get a smaller sequence
   // number than the node, since the engine orders nodes by it.
   std::vector<std::shared_ptr<Node>> edges;

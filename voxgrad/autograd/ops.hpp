@@ -3,6 +3,8 @@
 // Binary ops broadcast NumPy-style and require both operands to have one
 // dtype (no silent promotion); scalars adopt the tensor's dtype.
 
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
@@ -95,11 +97,6 @@ Tensor amax(
     const Tensor& x,
     const std::vector<int64_t>& axes = {},
     bool keepdim = false);
-/// Minimum over axes (PyTorch's amin), -amax(-x). Empty axes = all.
-Tensor amin(
-    const Tensor& x,
-    const std::vector<int64_t>& axes = {},
-    bool keepdim = false);
 /// Population (unbiased = false) or sample variance over axes.
 Tensor var(
     const Tensor& x,
@@ -108,6 +105,87 @@ Tensor var(
     bool keepdim = false);
 Tensor logsumexp(
     const Tensor& x, const std::vector<int64_t>& axes, bool keepdim = false);
+
+// ---- softmax (voxgrad/autograd/ops/softmax.cpp); fused and stable -------
+/// exp(x) / sum(exp(x)) along dim, shifted by the maximum first.
+///   Tensor probs = softmax(logits, 1);
+Tensor softmax(const Tensor& x, int64_t dim);
+/// (x - max) - log(sum(exp(x - max))) along dim: never log(softmax(x)).
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- indexing (voxgrad/autograd/ops/index.cpp) ----------------------------
+// Index arguments are int64 tensors (kInt64); every index value is checked
+// (0 <= index < size: no negative indices, as in PyTorch). Results are
+// deterministic for any thread count (NOTE [ Deterministic scatter-add ] in
+// voxgrad/core/kernels/index.hpp).
+
+/// out[i][j][k] = x[i][index[i][j][k]][k] for dim 1; index has x's rank and
+/// is no larger than x on the other axes; out has index's shape.
+///   Tensor picked = gather(logits, 1, labels.unsqueeze(1));
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+/// A copy of self with out[i][index[i][j][k]][k] += src[i][j][k] (dim 1);
+/// repeated indices add in increasing j, whatever the thread count.
+Tensor scatter_add(
+    const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// A copy of self with out[i][index[i][j][k]][k] = src[i][j][k] (dim 1); with
+/// repeated indices the last j wins.
+Tensor scatter(
+    const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// scatter of one value.
+Tensor scatter(
+    const Tensor& self, int64_t dim, const Tensor& index, double value);
+/// The slices index[0], index[1], ... of x along dim; index 1-d.
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+/// A copy of self with self[..., index[j], ...] += alpha * source[..., j, ...]
+/// (dim's slices; repeated indices add in increasing j).
+Tensor index_add(
+    const Tensor& self,
+    int64_t dim,
+    const Tensor& index,
+    const Tensor& source,
+    double alpha = 1);
+/// gather after broadcasting x and indices on every axis but dim; without
+/// dim, on the flattened tensors (torch::take_along_dim).
+Tensor take_along_dim(
+    const Tensor& x,
+    const Tensor& indices,
+    std::optional<int64_t> dim = std::nullopt);
+/// x with `value` where mask is non-zero (mask: x's dtype or int64,
+/// broadcast); no gradient reaches the filled elements.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+/// int64 (..., num_classes) with one 1 per label; num_classes -1 means
+/// max(labels) + 1.
+Tensor one_hot(const Tensor& labels, int64_t num_classes = -1);
+/// Position of the first maximum / minimum (NaN counts as the extreme), as
+/// int64; over the flattened input when dim is not given.
+Tensor argmax(
+    const Tensor& x,
+    std::optional<int64_t> dim = std::nullopt,
+    bool keepdim = false);
+Tensor argmin(
+    const Tensor& x,
+    std::optional<int64_t> dim = std::nullopt,
+    bool keepdim = false);
+/// (values, indices) of the maximum along dim, first occurrence on ties;
+/// the gradient goes to that element only (unlike amax).
+///   auto [v, i] = max(scores, 1);
+std::tuple<Tensor, Tensor> max(
+    const Tensor& x, int64_t dim, bool keepdim = false);
+std::tuple<Tensor, Tensor> min(
+    const Tensor& x, int64_t dim, bool keepdim = false);
+/// Minimum over axes (ties share the gradient, like amax). Empty axes = all.
+Tensor amin(
+    const Tensor& x,
+    const std::vector<int64_t>& axes = {},
+    bool keepdim = false);
+/// (values, indices) of the k largest (or smallest) along dim, in order;
+/// ties by increasing position, NaN largest. Always sorted.
+std::tuple<Tensor, Tensor> topk(
+    const Tensor& x,
+    int64_t k,
+    int64_t dim = -1,
+    bool largest = true,
+    bool sorted = true);
 
 // ---- linear algebra (voxgrad/autograd/ops/matmul.cpp)
 // ----------------------------------

@@ -14,6 +14,11 @@ const Tensor& Tensor::requires_grad_(bool enabled) const {
       "requires_grad_: only leaf tensors can change requires_grad; this one "
       "was made by '",
       t.grad_fn ? t.grad_fn->name() : "", "' (use detach() to get a leaf)");
+  VOXGRAD_CHECK(
+      !enabled || is_floating_point(t.dtype), "requires_grad_: only float32 ",
+      "and float64 tensors can require gradients (got an int64 tensor ",
+      shape_str(t.shape),
+      "; int64 holds indices and labels, which have no gradient)");
   impl_->requires_grad = enabled;
   return *this;
 }

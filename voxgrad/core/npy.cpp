@@ -20,7 +20,7 @@
 //     and NumPy's padding after the closing brace.
 // descr is looked up in kElements: bool '|b1', integers '|u1' '|i1' '<u2'
 // '<i2' '<u4' '<i4' '<u8' '<i8', floats '<f4' '<f8' (load_npy takes those
-// with a tensor dtype: '<f4' and '<f8'). The byte-order mark of a
+// with a tensor dtype: '<f4', '<f8' and '<i8', labels and indices). The byte-order mark of a
 // multi-byte type must be '<': '=' (native) and '|' (not applicable) say
 // nothing about the byte order of a multi-byte number, and '>' (big-endian)
 // is not supported; each is refused with that reason. A one-byte type may
@@ -76,7 +76,7 @@ constexpr NpyElement kElements[] = {
     {'u', 4, std::nullopt, "<u4", "uint32"},
     {'i', 4, std::nullopt, "<i4", "int32"},
     {'u', 8, std::nullopt, "<u8", "uint64"},
-    {'i', 8, std::nullopt, "<i8", "int64"},
+    {'i', 8, kInt64, "<i8", "int64"},
     {'f', 4, kFloat32, "<f4", "float32"},
     {'f', 8, kFloat64, "<f8", "float64"},
 };

@@ -48,7 +48,8 @@ struct NpyHeader {
 };
 
 /// Reads a .npy file of version 1.0, 2.0 or 3.0 holding little-endian
-/// float32 ('<f4') or float64 ('<f8'), C or Fortran order, into a contiguous
+/// float32 ('<f4'), float64 ('<f8') or int64 ('<i8', labels and indices, exact
+/// over the whole range), C or Fortran order, into a contiguous
 /// tensor. Anything else (another dtype or byte order, a header that is not
 /// the Python dict NumPy writes, counts that overflow or disagree with the
 /// file size, a FIFO or a folder) is a voxgrad::Error naming the file, the
@@ -70,9 +71,9 @@ Tensor load_npy_from_bytes(
 NpyHeader parse_npy_header(
     std::span<const uint8_t> prefix, uint64_t file_size, std::string_view name);
 
-/// Writes `t` as a C-order .npy file ('<f4' or '<f8'), byte for byte what
-/// numpy.save writes for the same array, atomically (see NOTE [ Atomic file
-/// writes ] in voxgrad/core/atomic_file.hpp).
+/// Writes `t` as a C-order .npy file ('<f4', '<f8' or '<i8'), byte for byte
+/// what numpy.save writes for the same array, atomically (see NOTE [ Atomic
+/// file writes ] in voxgrad/core/atomic_file.hpp).
 void save_npy(const std::string& path, const Tensor& t);
 
 /// The bytes save_npy writes.

@@ -18,13 +18,17 @@ constexpr int64_t kEdgeItems = 3;
 
 struct Printer {
   std::vector<double> values;  // contiguous copy
+  std::vector<int64_t> ints;   // the same, exact, for int64 tensors
   Shape shape;
   Strides strides;
   bool summarize = false;
   bool scientific = false;
   int width = 0;
 
-  std::string format(double v) const {
+  std::string format(size_t i) const {
+    if (!ints.empty())
+      return std::to_string(ints[i]);
+    const double v = values[i];
     char buf[64];
     if (std::isnan(v))
       return "nan";
@@ -51,7 +55,7 @@ struct Printer {
 
   void print(std::ostream& os, size_t axis, int64_t base, int indent) const {
     if (axis == shape.size()) {
-      const std::string s = format(values[static_cast<size_t>(base)]);
+      const std::string s = format(static_cast<size_t>(base));
       os << std::string(
                 static_cast<size_t>(width) -
                     std::min(s.size(), static_cast<size_t>(width)),
@@ -88,6 +92,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     return os << "tensor(undefined)";
   Printer p;
   p.values = t.to_vector<double>();
+  if (t.dtype() == kInt64)
+    p.ints = t.to_vector<int64_t>();
   p.shape = t.shape();
   p.strides = contiguous_strides(t.shape());
   p.summarize = t.numel() > kSummarizeAbove;
@@ -100,8 +106,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
       min_abs = std::min(min_abs, std::abs(v));
   }
   p.scientific = max_abs >= 1e5 || (min_abs < 1e-4 && max_abs > 0);
-  for (double v : p.values)
-    p.width = std::max(p.width, static_cast<int>(p.format(v).size()));
+  for (size_t i = 0; i < p.values.size(); ++i)
+    p.width = std::max(p.width, static_cast<int>(p.format(i).size()));
   os << "tensor(";
   if (t.numel() == 0 && t.dim() > 0) {
     os << "[]";

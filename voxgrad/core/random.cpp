@@ -62,7 +62,13 @@ double standard_normal(uint64_t counter, uint64_t key) {
 namespace {
 
 template <class Draw>
-Tensor fill_random(const Shape& shape, Dtype dtype, Generator* gen, Draw draw) {
+Tensor fill_random(
+    const char* op,
+    const Shape& shape,
+    Dtype dtype,
+    Generator* gen,
+    Draw draw) {
+  require_floating(dtype, op, "the requested dtype");
   Tensor out = empty(shape, dtype);
   Generator& g = gen ? *gen : default_generator();
   const int64_t n = out.numel();
@@ -76,6 +82,16 @@ Tensor fill_random(const Shape& shape, Dtype dtype, Generator* gen, Draw draw) {
     });
   });
   return out;
+}
+
+/// The high 64 bits of the 128-bit product a * b (portable, no __int128).
+uint64_t mul_high(uint64_t a, uint64_t b) {
+  const uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32;
+  const uint64_t b_lo = b & 0xffffffffu, b_hi = b >> 32;
+  const uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo;
+  const uint64_t lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+  const uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + lo_hi;
+  return hi_hi + (hi_lo >> 32) + (cross >> 32);
 }
 
 }  // namespace
@@ -93,7 +109,7 @@ Tensor uniform(
   VOXGRAD_CHECK(
       std::isfinite(low) && std::isfinite(high) && low <= high,
       "uniform: need finite low <= high (got low ", low, ", high ", high, ")");
-  return fill_random(shape, dtype, gen, [=](uint64_t c, uint64_t k) {
+  return fill_random("uniform", shape, dtype, gen, [=](uint64_t c, uint64_t k) {
     const double u = low + (high - low) * detail::uniform01(c, k);
     // Rounding to float can land on `high`; keep the interval half-open.
     return dtype == kFloat32 && static_cast<float>(u) >= high && high > low
@@ -109,9 +125,38 @@ Tensor normal(
       std::isfinite(mean) && std::isfinite(std) && std >= 0,
       "normal: need finite mean and std >= 0 (got mean ", mean, ", std ", std,
       ")");
-  return fill_random(shape, dtype, gen, [=](uint64_t c, uint64_t k) {
+  return fill_random("normal", shape, dtype, gen, [=](uint64_t c, uint64_t k) {
     return mean + std * detail::standard_normal(c, k);
   });
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator* gen) {
+  VOXGRAD_CHECK(
+      low < high, "randint: need low < high (got low ", low, ", high ", high,
+      ")");
+  Tensor out = empty(shape, kInt64);
+  Generator& g = gen ? *gen : default_generator();
+  const int64_t n = out.numel();
+  const uint64_t first = g.advance(static_cast<uint64_t>(n));
+  const uint64_t key = g.seed();
+  // high - low may exceed INT64_MAX; as uint64 it is exact. 64 random bits
+  // mapped by multiply-shift (Lemire): bias below range / 2^64.
+  const uint64_t range =
+      static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  int64_t* p = out.mutable_data<int64_t>();
+  parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const auto r = detail::philox(first + static_cast<uint64_t>(i), key);
+      const uint64_t bits = uint64_t{r[0]} << 32 | r[1];
+      p[i] = static_cast<int64_t>(
+          static_cast<uint64_t>(low) + mul_high(bits, range));
+    }
+  });
+  return out;
+}
+
+Tensor randint(int64_t high, const Shape& shape, Generator* gen) {
+  return randint(0, high, shape, gen);
 }
 
 Tensor rand_like(const Tensor& t, Generator* gen) {

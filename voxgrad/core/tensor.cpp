@@ -6,6 +6,7 @@
 #include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
+#include "voxgrad/core/kernels/integer.hpp"
 
 namespace voxgrad {
 
@@ -88,8 +89,20 @@ double Tensor::item() const {
   VOXGRAD_CHECK(
       numel() == 1, "item: needs a tensor with exactly one element (got shape ",
       shape_str(shape()), ")");
-  return dispatch(
+  return dispatch_all(
       dtype(), [&]<class T>() { return static_cast<double>(*data<T>()); });
+}
+
+template <>
+int64_t Tensor::item<int64_t>() const {
+  // Exact for every int64 (a double holds integers exactly only to 2^53).
+  if (dtype() == kInt64) {
+    VOXGRAD_CHECK(
+        numel() == 1, "item: needs a tensor with exactly one element (got ",
+        "shape ", shape_str(shape()), ")");
+    return *data<int64_t>();
+  }
+  return checked::to_int64(item(), "item", "value");
 }
 
 template <class T>
@@ -100,6 +113,7 @@ std::vector<T> Tensor::to_vector() const {
 }
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 // ---- autograd handles ------------------------------------------------------
 
@@ -163,6 +177,8 @@ void check_writable(const Tensor& t, const char* op) {
 
 const Tensor& Tensor::fill_(double value) const {
   check_writable(*this, "fill_");
+  if (dtype() == kInt64)
+    integral_value(value, "fill_", "value");
   kernels::fill(*this, value);
   return *this;
 }
@@ -179,7 +195,11 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
       shape_str(shape()));
   // A source overlapping the destination is staged so no element is read
   // after it was overwritten.
-  kernels::copy(shares_storage_with(src) ? src.detach().clone() : src, *this);
+  const Tensor from = shares_storage_with(src) ? src.detach().clone() : src;
+  if (from.dtype() == kInt64 || dtype() == kInt64)
+    kernels::copy_int64(from, *this, "copy_");
+  else
+    kernels::copy(from, *this);
   return *this;
 }
 
@@ -199,6 +219,8 @@ Tensor empty(const Shape& shape, Dtype dtype) {
 }
 
 Tensor full(const Shape& shape, double value, Dtype dtype) {
+  if (dtype == kInt64)
+    integral_value(value, "full", "fill value");
   Tensor t = empty(shape, dtype);
   kernels::fill(t, value);
   return t;
@@ -227,6 +249,26 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
       "arange: need finite start, end and a non-zero step pointing from start "
       "to end (got start ",
       start, ", end ", end, ", step ", step, ")");
+  if (dtype == kInt64) {
+    // Integers are generated exactly (start + i * step in double would lose
+    // digits past 2^53); PyTorch truncates fractional arguments, which would
+    // silently change the length, so they are refused.
+    const int64_t s = integral_value(start, "arange", "start");
+    const int64_t e = integral_value(end, "arange", "end");
+    const int64_t d = integral_value(step, "arange", "step");
+    const int64_t span = checked::sub(e, s, "arange", "end - start");
+    const int64_t n = d > 0
+                          ? checked::ceil_div(span, d)
+                          : checked::ceil_div(
+                                checked::mul(span, -1, "arange", "start - end"),
+                                checked::mul(d, -1, "arange", "-step"));
+    checked::nbytes(n, itemsize(dtype), "arange");
+    Tensor t = empty({n}, dtype);
+    int64_t* p = t.mutable_data<int64_t>();
+    for (int64_t i = 0; i < n; ++i)  // i * d lies between 0 and end - start
+      p[i] = s + i * d;
+    return t;
+  }
   const int64_t n =
       checked::to_int64(std::ceil((end - start) / step), "arange", "length");
   checked::nbytes(n, itemsize(dtype), "arange");  // named here, not "empty"
@@ -250,6 +292,12 @@ Tensor tensor(
       static_cast<int64_t>(values.size()) == t.numel(),
       "tensor: ", values.size(), " values cannot fill shape ", shape_str(shape),
       " (", t.numel(), " elements)");
+  if (dtype == kInt64) {
+    int64_t* p = t.mutable_data<int64_t>();
+    for (size_t i = 0; i < values.size(); ++i)
+      p[i] = integral_value(values[i], "tensor", "value");
+    return t;
+  }
   dispatch(dtype, [&]<class T>() {
     T* p = t.mutable_data<T>();
     for (size_t i = 0; i < values.size(); ++i)
@@ -274,6 +322,14 @@ Tensor from_blob(const float* data, const Shape& shape) {
 
 Tensor from_blob(const double* data, const Shape& shape) {
   Tensor t = empty(shape, kFloat64);
+  VOXGRAD_CHECK(data != nullptr || t.numel() == 0, "from_blob: data is null");
+  if (t.numel())
+    std::memcpy(t.mutable_raw_data(), data, static_cast<size_t>(t.numel()) * 8);
+  return t;
+}
+
+Tensor from_blob(const int64_t* data, const Shape& shape) {
+  Tensor t = empty(shape, kInt64);
   VOXGRAD_CHECK(data != nullptr || t.numel() == 0, "from_blob: data is null");
   if (t.numel())
     std::memcpy(t.mutable_raw_data(), data, static_cast<size_t>(t.numel()) * 8);

@@ -10,6 +10,8 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "voxgrad/core/dtype.hpp"
@@ -72,6 +74,7 @@ class Tensor {
 
   /// The single value of a one-element tensor, as double.
   double item() const;
+  /// The same, converted to T; item<int64_t>() is exact for int64 tensors.
   template <class T>
   T item() const {
     return static_cast<T>(item());
@@ -130,13 +133,39 @@ class Tensor {
   Tensor mean(const std::vector<int64_t>& axes, bool keepdim = false) const;
   /// Maximum (PyTorch's amax: ties share the gradient equally).
   Tensor max() const;
-  Tensor max(const std::vector<int64_t>& axes, bool keepdim = false) const;
-  /// Maximum / minimum over `axes` (all when empty), PyTorch's amax / amin:
-  /// ties share the gradient equally.
+
+  // ---- indexing (voxgrad/autograd/ops/index.cpp); see voxgrad::gather etc.
+  Tensor gather(int64_t dim, const Tensor& index) const;
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(int64_t dim, const Tensor& index, double value) const;
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor index_select(int64_t dim, const Tensor& index) const;
+  Tensor index_add(
+      int64_t dim,
+      const Tensor& index,
+      const Tensor& source,
+      double alpha = 1) const;
+  Tensor take_along_dim(
+      const Tensor& indices, std::optional<int64_t> dim = std::nullopt) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor argmax(
+      std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor argmin(
+      std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+  /// (values, indices) along dim: `auto [v, i] = t.max(1);`
+  std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;
+  /// Minimum of all elements (amin: ties share the gradient equally).
+  Tensor min() const;
   Tensor amax(
       const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
   Tensor amin(
       const std::vector<int64_t>& axes = {}, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> topk(
+      int64_t k,
+      int64_t dim = -1,
+      bool largest = true,
+      bool sorted = true) const;
 
   // ---- in-place, never recorded -------------------------------------------
   // A Tensor is a handle (as in libtorch): writing through a const handle is
@@ -196,6 +225,8 @@ Tensor tensor(
 /// Copies numel(shape) elements from `data` (row-major).
 Tensor from_blob(const float* data, const Shape& shape);
 Tensor from_blob(const double* data, const Shape& shape);
+/// An int64 tensor, exact for every value (tensor() goes through double).
+Tensor from_blob(const int64_t* data, const Shape& shape);
 
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);
@@ -227,11 +258,21 @@ Tensor normal(
 Tensor rand_like(const Tensor& t, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& t, Generator* gen = nullptr);
 
+/// Uniform integers in [low, high), int64 (torch::randint):
+///   Tensor labels = randint(0, 5, {8, 16, 16, 16});
+Tensor randint(
+    int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
+/// Uniform integers in [0, high).
+Tensor randint(int64_t high, const Shape& shape, Generator* gen = nullptr);
+
 /// Prints dtype, shape and values (elided beyond 1000 elements):
 ///   tensor([[0.1, 0.2], [0.3, 0.4]], dtype=float32, shape=[2, 2])
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- template definitions -------------------------------------------------
+template <>
+int64_t Tensor::item<int64_t>() const;
+
 namespace detail {
 [[noreturn]] void throw_dtype_mismatch(Dtype have, Dtype want);
 }

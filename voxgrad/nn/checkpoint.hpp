@@ -27,7 +27,8 @@
 //   (JSON numbers cannot hold inf/NaN at all, and nlohmann writes them as
 //   null), (b) it is ~1.33 bytes per byte instead of ~10-25 characters per
 //   number, and parses at memcpy speed, and (c) the exact byte count is
-//   known from the string length before anything is allocated.
+//   known from the string length before anything is allocated. int64
+//   tensors (indices, counters) are "i64": little-endian two's complement.
 // * Checksum: FNV-1a 64-bit of nlohmann's compact dump() of the document
 //   without the "checksum" key (object keys sorted, no whitespace). It is
 //   computed on the parsed value, so the JSON and CBOR forms of one

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -126,8 +127,27 @@ bool base64_decode(std::string_view text, std::vector<uint8_t>& out) {
 
 namespace {
 
+// The dtype table of the format: tag <-> Dtype.
+constexpr std::array<std::pair<const char*, Dtype>, 3> kDtypeTags{{
+    {"f32", kFloat32},
+    {"f64", kFloat64},
+    {"i64", kInt64},
+}};
+
 const char* dtype_tag(Dtype dt) {
-  return dt == kFloat64 ? "f64" : "f32";
+  for (const auto& [tag, d] : kDtypeTags)
+    if (d == dt)
+      return tag;
+  VOXGRAD_ASSERT(false);
+}
+
+/// The Dtype of a tag, or nothing.
+std::optional<Dtype> dtype_of_tag(const json& j) {
+  if (j.is_string())
+    for (const auto& [tag, d] : kDtypeTags)
+      if (j == tag)
+        return d;
+  return std::nullopt;
 }
 
 /// Byte-swaps elements in place on big-endian hosts (the format is LE).
@@ -222,14 +242,15 @@ Tensor decode_tensor(
     }
   const auto dt_it = j.find("dtype");
   Dtype dtype = kFloat32;
-  if (dt_it == j.end() || !dt_it->is_string() ||
-      (*dt_it != "f32" && *dt_it != "f64")) {
+  const std::optional<Dtype> tagged =
+      dt_it == j.end() ? std::nullopt : dtype_of_tag(*dt_it);
+  if (!tagged) {
     problems.add(
-        where + ": dtype must be \"f32\" or \"f64\" (got " +
+        where + ": dtype must be \"f32\", \"f64\" or \"i64\" (got " +
         (dt_it == j.end() ? std::string("nothing") : brief(*dt_it)) + ")");
     ok = false;
   } else {
-    dtype = *dt_it == "f64" ? kFloat64 : kFloat32;
+    dtype = *tagged;
   }
   // Shape: at most kMaxDims extents, numel * itemsize must not overflow (the
   // length check below then bounds it by the data actually present).
@@ -298,7 +319,7 @@ Tensor decode_tensor(
     return {};
   }
   to_from_little_endian(bytes, nbytes, itemsize(dtype));
-  if (!allow_nonfinite) {
+  if (!allow_nonfinite && is_floating_point(dtype)) {
     int64_t bad = 0, first = -1;
     double first_value = 0;
     dispatch(dtype, [&]<class T>() {

@@ -1,8 +1,10 @@
 #pragma once
-// Losses as PyTorch 1.13 defines them: MSELoss, L1Loss, BCELoss,
-// BCEWithLogitsLoss (numerically stable, optional pos_weight) and the
-// Gaussian KL term of a VAE. Each is a function in nn::functional and a
-// module whose forward takes (input, target). Reduction none / mean / sum.
+// Losses as PyTorch 1.13 defines them: MSELoss, L1Loss, HuberLoss,
+// SmoothL1Loss, BCELoss, BCEWithLogitsLoss (numerically stable, optional
+// pos_weight), KLDivLoss and the Gaussian KL term of a VAE. Each is a
+// function in nn::functional and a module whose forward takes (input,
+// target). Reduction none / mean / sum (and batchmean for kl_div). The
+// classification losses are in voxgrad/nn/cross_entropy.hpp.
 
 #include <string>
 #include <utility>
@@ -14,10 +16,11 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
-/// How a loss reduces its elementwise values: keep them, average, or sum.
-enum class Reduction { None, Mean, Sum };
+/// How a loss reduces its elementwise values: keep them, average, sum, or
+/// (kl_div only) sum divided by the batch size.
+enum class Reduction { None, Mean, Sum, BatchMean };
 
-/// "none" / "mean" / "sum".
+/// "none" / "mean" / "sum" / "batchmean".
 const char* reduction_name(Reduction r);
 
 namespace functional {
@@ -142,6 +145,114 @@ struct BCEWithLogitsLossOptions {
   Reduction reduction_;
 };
 
+/// HuberLossOptions().delta(0.5).reduction(Reduction::Sum)
+struct HuberLossOptions {
+  HuberLossOptions(Reduction r = Reduction::Mean)  // NOLINT: implicit
+      : reduction_(r) {}
+  HuberLossOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
+  /// Where the quadratic part becomes linear (> 0; default 1).
+  HuberLossOptions& delta(double d) {
+    delta_ = d;
+    return *this;
+  }
+  Reduction reduction() const {
+    return reduction_;
+  }
+  double delta() const {
+    return delta_;
+  }
+
+ private:
+  Reduction reduction_;
+  double delta_ = 1.0;
+};
+
+/// SmoothL1LossOptions().beta(0.5)
+struct SmoothL1LossOptions {
+  SmoothL1LossOptions(Reduction r = Reduction::Mean)  // NOLINT: implicit
+      : reduction_(r) {}
+  SmoothL1LossOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
+  /// Where the quadratic part becomes linear (>= 0; 0 is l1_loss).
+  SmoothL1LossOptions& beta(double b) {
+    beta_ = b;
+    return *this;
+  }
+  Reduction reduction() const {
+    return reduction_;
+  }
+  double beta() const {
+    return beta_;
+  }
+
+ private:
+  Reduction reduction_;
+  double beta_ = 1.0;
+};
+
+/// KLDivLossOptions(Reduction::BatchMean).log_target(true)
+struct KLDivLossOptions {
+  KLDivLossOptions(Reduction r = Reduction::Mean)  // NOLINT: implicit
+      : reduction_(r) {}
+  /// batchmean (sum / N) is the mathematically right KL per sample;
+  /// mean averages over every element (PyTorch's default, kept for
+  /// compatibility).
+  KLDivLossOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
+  /// The target is given as log-probabilities.
+  KLDivLossOptions& log_target(bool v) {
+    log_target_ = v;
+    return *this;
+  }
+  Reduction reduction() const {
+    return reduction_;
+  }
+  bool log_target() const {
+    return log_target_;
+  }
+
+ private:
+  Reduction reduction_;
+  bool log_target_ = false;
+};
+
+namespace functional {
+
+using HuberLossFuncOptions = HuberLossOptions;
+using SmoothL1LossFuncOptions = SmoothL1LossOptions;
+using KLDivFuncOptions = KLDivLossOptions;
+
+/// 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input -
+/// target; input and target have one shape.
+Tensor huber_loss(
+    const Tensor& input,
+    const Tensor& target,
+    const HuberLossFuncOptions& options = {});
+
+/// 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (l1_loss for beta
+/// 0), d = input - target.
+Tensor smooth_l1_loss(
+    const Tensor& input,
+    const Tensor& target,
+    const SmoothL1LossFuncOptions& options = {});
+
+/// KL(target || exp(input)) per element with `input` log-probabilities:
+/// target (log target - input), 0 where target is 0; with log_target,
+/// exp(target) (target - input). Gradients reach input and target.
+Tensor kl_div(
+    const Tensor& input,
+    const Tensor& target,
+    const KLDivFuncOptions& options = {});
+
+}  // namespace functional
+
 /// Base of the loss modules: forward(input, target) and the reduction in
 /// the printed form, e.g. "MSELoss(reduction=mean)".
 class Loss : public Module {
@@ -201,6 +312,56 @@ class BCEWithLogitsLossImpl : public Loss {
   Tensor pos_weight_;
 };
 VOXGRAD_MODULE(BCEWithLogitsLoss);
+
+class HuberLossImpl : public Loss {
+ public:
+  explicit HuberLossImpl(const HuberLossOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  const HuberLossOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  HuberLossOptions options_;
+};
+VOXGRAD_MODULE(HuberLoss);
+
+class SmoothL1LossImpl : public Loss {
+ public:
+  explicit SmoothL1LossImpl(const SmoothL1LossOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  const SmoothL1LossOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  SmoothL1LossOptions options_;
+};
+VOXGRAD_MODULE(SmoothL1Loss);
+
+///   nn::KLDivLoss kl(nn::KLDivLossOptions(Reduction::BatchMean));
+///   auto l = kl(log_softmax(logits, 1), target_probs);
+class KLDivLossImpl : public Loss {
+ public:
+  explicit KLDivLossImpl(const KLDivLossOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) override;
+  const KLDivLossOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  KLDivLossOptions options_;
+};
+VOXGRAD_MODULE(KLDivLoss);
 
 /// forward(mu, logvar): functional::kl_divergence_gaussian.
 class GaussianKLLossImpl : public Loss {

@@ -212,11 +212,14 @@ void Module::apply(const std::function<void(Module&)>& fn) {
 }
 
 void Module::to(Dtype dtype) {
+  // As PyTorch's Module.to: floating-point tensors change dtype, int64 ones
+  // (indices, counters) keep theirs.
+  require_floating(dtype, "Module::to", "the target dtype");
   NoGradGuard guard;
   // Rewrite each TensorImpl in place, so handles held as members (and by
   // optimizers) see the converted tensor.
   auto convert = [dtype](const Tensor& t) {
-    if (t.dtype() == dtype)
+    if (t.dtype() == dtype || !is_floating_point(t.dtype()))
       return;
     const Tensor c = t.to(dtype);
     TensorImpl& impl = *t.impl();

@@ -5,6 +5,7 @@
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
+#include "voxgrad/core/kernels/integer.hpp"
 
 namespace voxgrad {
 
@@ -25,6 +26,12 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   broadcast_shapes(a.shape(), b.shape(), op);
 }
 
+/// Arithmetic is defined on float32 and float64 only.
+void check_arithmetic(const char* op, const Tensor& a, const Tensor& b) {
+  check_operands(op, a, b);
+  require_floating(a.dtype(), op, "the operands' dtype");
+}
+
 Tensor scalar_like(double v, const Tensor& t) {
   return scalar_tensor(v, t.dtype());
 }
@@ -32,13 +39,31 @@ Tensor scalar_like(double v, const Tensor& t) {
 Tensor compare(
     const char* op, BinaryOp kind, const Tensor& a, const Tensor& b) {
   check_operands(op, a, b);
+  if (a.dtype() == kInt64)
+    return kernels::compare_int64(kind, a, b);
   return kernels::binary(kind, a, b);
+}
+
+/// The scalar operand of `a op t` or `t op a`, in t's dtype (float only).
+Tensor arithmetic_scalar(const char* op, double v, const Tensor& t) {
+  VOXGRAD_CHECK(t.defined(), op, ": an operand is undefined");
+  require_floating(t.dtype(), op, "the tensor operand");
+  return scalar_like(v, t);
+}
+
+/// The scalar of a comparison, in a's dtype. An int64 tensor compared with
+/// 2.5 is refused rather than compared with a truncated 2.
+Tensor compare_scalar(const char* op, double v, const Tensor& a) {
+  VOXGRAD_CHECK(a.defined(), op, ": an operand is undefined");
+  if (a.dtype() == kInt64)
+    integral_value(v, op, "the scalar compared with an int64 tensor");
+  return scalar_like(v, a);
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  check_operands("add", a, b);
+  check_arithmetic("add", a, b);
   return record(
       Op::add, kernels::binary(BinaryOp::Add, a, b), {a, b}, {},
       [](const BackwardArgs& g) -> TensorList {
@@ -47,7 +72,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  check_operands("sub", a, b);
+  check_arithmetic("sub", a, b);
   return record(
       Op::sub, kernels::binary(BinaryOp::Sub, a, b), {a, b}, {},
       [](const BackwardArgs& g) -> TensorList {
@@ -56,7 +81,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  check_operands("mul", a, b);
+  check_arithmetic("mul", a, b);
   return record(
       Op::mul, kernels::binary(BinaryOp::Mul, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
@@ -67,7 +92,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  check_operands("div", a, b);
+  check_arithmetic("div", a, b);
   return record(
       Op::div, kernels::binary(BinaryOp::Div, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
@@ -77,7 +102,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  check_operands("pow", a, b);
+  check_arithmetic("pow", a, b);
   return record(
       Op::pow, kernels::binary(BinaryOp::Pow, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
@@ -96,7 +121,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  check_operands("maximum", a, b);
+  check_arithmetic("maximum", a, b);
   return record(
       Op::maximum, kernels::binary(BinaryOp::Maximum, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
@@ -108,7 +133,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  check_operands("minimum", a, b);
+  check_arithmetic("minimum", a, b);
   return record(
       Op::minimum, kernels::binary(BinaryOp::Minimum, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
@@ -120,14 +145,17 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  check_operands("where", a, b);
+  check_arithmetic("where", a, b);
   VOXGRAD_CHECK(cond.defined(), "where: cond is undefined");
   VOXGRAD_CHECK(
-      cond.dtype() == a.dtype(), "where: cond must have the operands' dtype ",
-      dtype_name(a.dtype()), " (got ", dtype_name(cond.dtype()), ")");
+      cond.dtype() == a.dtype() || cond.dtype() == kInt64,
+      "where: cond must have the operands' dtype ", dtype_name(a.dtype()),
+      " or be an int64 mask (got ", dtype_name(cond.dtype()), ")");
   broadcast_shapes(
       broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  const Tensor c = cond.detach();
+  // An int64 mask becomes 0/1 in the operands' dtype (any non-zero int64 is
+  // a non-zero float, so the selection is unchanged).
+  const Tensor c = cond.detach().to(a.dtype());
   return record(
       Op::where, kernels::where(c, a, b), {a, b}, {c},
       [c](const BackwardArgs& g) -> TensorList {
@@ -151,28 +179,28 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
   return div(a, b);
 }
 Tensor operator+(const Tensor& a, double b) {
-  return add(a, scalar_like(b, a));
+  return add(a, arithmetic_scalar("add", b, a));
 }
 Tensor operator-(const Tensor& a, double b) {
-  return sub(a, scalar_like(b, a));
+  return sub(a, arithmetic_scalar("sub", b, a));
 }
 Tensor operator*(const Tensor& a, double b) {
-  return mul(a, scalar_like(b, a));
+  return mul(a, arithmetic_scalar("mul", b, a));
 }
 Tensor operator/(const Tensor& a, double b) {
-  return div(a, scalar_like(b, a));
+  return div(a, arithmetic_scalar("div", b, a));
 }
 Tensor operator+(double a, const Tensor& b) {
-  return add(scalar_like(a, b), b);
+  return add(arithmetic_scalar("add", a, b), b);
 }
 Tensor operator-(double a, const Tensor& b) {
-  return sub(scalar_like(a, b), b);
+  return sub(arithmetic_scalar("sub", a, b), b);
 }
 Tensor operator*(double a, const Tensor& b) {
-  return mul(scalar_like(a, b), b);
+  return mul(arithmetic_scalar("mul", a, b), b);
 }
 Tensor operator/(double a, const Tensor& b) {
-  return div(scalar_like(a, b), b);
+  return div(arithmetic_scalar("div", a, b), b);
 }
 Tensor operator-(const Tensor& a) {
   return neg(a);
@@ -197,19 +225,19 @@ Tensor ge(const Tensor& a, const Tensor& b) {
   return compare("ge", BinaryOp::Ge, a, b);
 }
 Tensor gt(const Tensor& a, double b) {
-  return gt(a, scalar_like(b, a));
+  return gt(a, compare_scalar("gt", b, a));
 }
 Tensor lt(const Tensor& a, double b) {
-  return lt(a, scalar_like(b, a));
+  return lt(a, compare_scalar("lt", b, a));
 }
 Tensor ge(const Tensor& a, double b) {
-  return ge(a, scalar_like(b, a));
+  return ge(a, compare_scalar("ge", b, a));
 }
 Tensor le(const Tensor& a, double b) {
-  return le(a, scalar_like(b, a));
+  return le(a, compare_scalar("le", b, a));
 }
 Tensor eq(const Tensor& a, double b) {
-  return eq(a, scalar_like(b, a));
+  return eq(a, compare_scalar("eq", b, a));
 }
 
 }  // namespace voxgrad

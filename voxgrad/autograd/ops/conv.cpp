@@ -39,6 +39,7 @@ void check_numel(
     const char* what,
     const ConvGeometry3d& g) {
   VOXGRAD_ASSERT(t.defined());
+  require_floating(t.dtype(), op, what);
   VOXGRAD_CHECK(
       t.numel() == want, op, ": ", what, " has ", t.numel(),
       " elements, the geometry ", g.str(), " needs ", want, " (shape ",

@@ -28,6 +28,7 @@ Tensor binary_cross_entropy_op(
   VOXGRAD_CHECK(
       input.shape() == target.shape(), op, ": input ", shape_str(input.shape()),
       " and target ", shape_str(target.shape()), " must have the same shape");
+  require_floating(input.dtype(), op, "input");
   VOXGRAD_CHECK(
       input.dtype() == target.dtype(), op, ": input is ",
       dtype_name(input.dtype()), " but target is ", dtype_name(target.dtype()),

@@ -54,6 +54,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(
       a.dtype() == b.dtype(), "matmul: operands must have one dtype (got ",
       dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), ")");
+  require_floating(a.dtype(), "matmul", "the operands' dtype");
   const bool va = a.dim() == 1, vb = b.dim() == 1;
   Tensor out = matmul_nd(va ? a.unsqueeze(0) : a, vb ? b.unsqueeze(-1) : b);
   if (va && vb)

@@ -21,6 +21,7 @@ namespace {
 std::vector<int64_t> resolve_axes(
     const Tensor& x, const std::vector<int64_t>& axes, const char* op) {
   VOXGRAD_CHECK(x.defined(), op, ": the input is undefined");
+  require_floating(x.dtype(), op, "the input");
   std::vector<int64_t> out;
   if (axes.empty()) {
     for (int64_t i = 0; i < x.dim(); ++i)
@@ -107,15 +108,6 @@ Tensor amax(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
       /*save_output=*/true);
 }
 
-Tensor amin(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
-  const auto ax = resolve_axes(x, axes, "amin");
-  VOXGRAD_CHECK(
-      reduced_count(x, ax) > 0, "amin: cannot take the minimum over ",
-      "zero elements (input ", shape_str(x.shape()), ", axes ", shape_str(ax),
-      ")");
-  return -amax(-x, ax, keepdim);
-}
-
 Tensor var(
     const Tensor& x,
     const std::vector<int64_t>& axes,
@@ -132,6 +124,8 @@ Tensor var(
 Tensor logsumexp(
     const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const auto ax = resolve_axes(x, axes, "logsumexp");
+  if (reduced_count(x, ax) == 0)  // log(0) = -inf, as PyTorch gives
+    return sum(x, ax, keepdim) + -std::numeric_limits<double>::infinity();
   // Shift by the (constant) maximum so exp never overflows; a -inf or inf
   // maximum would give NaN, so it is replaced by 0 there.
   Tensor m = amax(x.detach(), ax, true);
@@ -154,15 +148,6 @@ Tensor Tensor::mean(const std::vector<int64_t>& axes, bool keepdim) const {
 }
 Tensor Tensor::max() const {
   return voxgrad::amax(*this);
-}
-Tensor Tensor::max(const std::vector<int64_t>& axes, bool keepdim) const {
-  return voxgrad::amax(*this, axes, keepdim);
-}
-Tensor Tensor::amax(const std::vector<int64_t>& axes, bool keepdim) const {
-  return voxgrad::amax(*this, axes, keepdim);
-}
-Tensor Tensor::amin(const std::vector<int64_t>& axes, bool keepdim) const {
-  return voxgrad::amin(*this, axes, keepdim);
 }
 
 }  // namespace voxgrad

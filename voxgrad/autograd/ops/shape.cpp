@@ -10,6 +10,7 @@
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
+#include "voxgrad/core/kernels/integer.hpp"
 
 namespace voxgrad {
 
@@ -312,6 +313,12 @@ Tensor Tensor::to(Dtype dtype) const {
   if (dtype == this->dtype())
     return *this;
   Tensor out = empty(shape(), dtype);
+  if (dtype == kInt64 || this->dtype() == kInt64) {
+    // Truncation to integers has no gradient, and an int64 input never
+    // requires one: nothing to record.
+    kernels::copy_int64(*this, out, "to");
+    return out;
+  }
   kernels::copy(*this, out);
   const Dtype from = this->dtype();
   return record(
@@ -408,6 +415,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
     src = src.slice(static_cast<int64_t>(a), lo, hi);
     dst_starts.push_back({a, std::max<int64_t>(0, before)});
   }
+  if (x.dtype() == kInt64)
+    integral_value(value, "pad", "value");
   Tensor out = full(shape, value, x.dtype());
   Tensor region = out.detach();
   for (auto [a, start] : dst_starts)

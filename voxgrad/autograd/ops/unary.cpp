@@ -19,8 +19,10 @@ using kernels::ParamOp;
 using kernels::UnaryOp;
 
 namespace {
+/// x, after checking it is a defined float32/float64 tensor.
 const Tensor& defined(const Tensor& x, const char* op) {
   VOXGRAD_CHECK(x.defined(), op, ": the input is undefined");
+  require_floating(x.dtype(), op, "the input");
   return x;
 }
 }  // namespace

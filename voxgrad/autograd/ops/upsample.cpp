@@ -53,6 +53,7 @@ void check_size(const Size3& size, const char* op, const char* what) {
 
 void check_input(const Tensor& x, const char* op, const char* name) {
   VOXGRAD_CHECK(x.defined(), op, ": ", name, " is undefined");
+  require_floating(x.dtype(), op, name);
   VOXGRAD_CHECK(
       x.dim() == 5, op, ": expected a 5-D ", name, " (N, C, D, H, W), got ",
       shape_str(x.shape()));

@@ -4,6 +4,7 @@
 #include <limits>
 #include <xsimd/xsimd.hpp>
 
+#include "voxgrad/core/kernels/integer.hpp"
 #include "voxgrad/core/kernels/loops.hpp"
 
 namespace voxgrad::kernels {
@@ -280,12 +281,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 void copy(const Tensor& src, const Tensor& dst) {
+  if (src.dtype() == kInt64 || dst.dtype() == kInt64)
+    return copy_int64(src, dst, "copy");  // voxgrad/core/kernels/integer.cpp
   dispatch(src.dtype(), [&]<class S>() {
     dispatch(dst.dtype(), [&]<class D>() { copy_t<S, D>(src, dst); });
   });
 }
 
 void fill(const Tensor& dst, double value) {
+  if (dst.dtype() == kInt64)  // voxgrad/core/kernels/integer.cpp
+    return fill_int64(dst, integral_value(value, "fill", "value"));
   dispatch(dst.dtype(), [&]<class T>() {
     T* p = dst.mutable_data<T>();
     const T v = static_cast<T>(value);

@@ -111,6 +111,8 @@ MPI_Datatype tensor_type(const Tensor& t, const char* op) {
       return MPI_FLOAT;
     case Dtype::Float64:
       return MPI_DOUBLE;
+    case Dtype::Int64:
+      return MPI_INT64_T;
   }
   throw Error(std::string(op) + ": unsupported dtype");
 }

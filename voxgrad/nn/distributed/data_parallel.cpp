@@ -38,7 +38,7 @@ void scaled_copy(const T* src, T* dst, int64_t n, double share) {
 }
 
 size_t element_size(Dtype d) {
-  return d == Dtype::Float64 ? 8 : 4;
+  return itemsize(d);
 }
 
 }  // namespace

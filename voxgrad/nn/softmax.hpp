@@ -1,0 +1,70 @@
+#pragma once
+// nn.Softmax and nn.LogSoftmax, and F::softmax / F::log_softmax with
+// libtorch's options: thin wrappers of voxgrad::softmax / log_softmax
+// (voxgrad/autograd/ops/softmax.cpp, fused and numerically stable).
+
+#include <string>
+
+#include "voxgrad/nn/module.hpp"
+
+namespace voxgrad::nn {
+
+/// SoftmaxOptions(1): the axis the probabilities sum to 1 along.
+struct SoftmaxOptions {
+  SoftmaxOptions(int64_t dim) : dim_(dim) {}  // NOLINT: implicit, as libtorch
+  SoftmaxOptions& dim(int64_t d) {
+    dim_ = d;
+    return *this;
+  }
+  int64_t dim() const {
+    return dim_;
+  }
+
+ private:
+  int64_t dim_;
+};
+using LogSoftmaxOptions = SoftmaxOptions;
+
+namespace functional {
+using SoftmaxFuncOptions = SoftmaxOptions;
+using LogSoftmaxFuncOptions = SoftmaxOptions;
+///   F::softmax(logits, F::SoftmaxFuncOptions(1))
+Tensor softmax(const Tensor& input, const SoftmaxFuncOptions& options);
+Tensor log_softmax(const Tensor& input, const LogSoftmaxFuncOptions& options);
+}  // namespace functional
+
+///   nn::Softmax softmax(1);  auto p = softmax(logits);
+class SoftmaxImpl : public Module {
+ public:
+  explicit SoftmaxImpl(const SoftmaxOptions& options) : options_(options) {}
+  Tensor forward(const Tensor& x);
+  const SoftmaxOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  SoftmaxOptions options_;
+};
+VOXGRAD_MODULE(Softmax);
+
+class LogSoftmaxImpl : public Module {
+ public:
+  explicit LogSoftmaxImpl(const LogSoftmaxOptions& options)
+      : options_(options) {}
+  Tensor forward(const Tensor& x);
+  const LogSoftmaxOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  LogSoftmaxOptions options_;
+};
+VOXGRAD_MODULE(LogSoftmax);
+
+}  // namespace voxgrad::nn
