@@ -249,6 +249,24 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                             return autograd::conv3d_weight_op(
                                 in[0], in[1], g, ws);
                           }});
+    // Under each padding mode (NOTE [ Conv padding modes ]): the halo of the
+    // transposed op is computed in slabs, so these check it too.
+    for (PaddingMode m :
+         {PaddingMode::Reflect, PaddingMode::Replicate,
+          PaddingMode::Circular}) {
+      const std::string name = padding_mode_name(m);
+      add("conv3d", {name + ", grouped, strided, dilated, with bias",
+                     {normal64(xs), normal64(ws), normal64({2})},
+                     [g, m](const TensorList& in) {
+                       return autograd::conv3d_op(in[0], in[1], in[2], g, m);
+                     }});
+      add("conv_transpose3d", {name + ", grouped, strided, dilated, with bias",
+                               {normal64(ys), normal64(ws), normal64({4})},
+                               [g, m](const TensorList& in) {
+                                 return autograd::conv_transpose3d_op(
+                                     in[0], in[1], in[2], g, m);
+                               }});
+    }
   }
   {
     // Upsampling (voxgrad/autograd/ops/upsample.cpp): non-integer scales, both
