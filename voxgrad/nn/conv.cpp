@@ -107,6 +107,13 @@ std::string common_repr(
   return r;
 }
 
+/// Last, as PyTorch prints it; nothing for the default.
+std::string mode_repr(PaddingMode mode) {
+  if (mode == PaddingMode::Zeros)
+    return "";
+  return detail::concat(", padding_mode='", padding_mode_name(mode), "'");
+}
+
 }  // namespace
 
 Conv3d::Conv3d(const Conv3dOptions& o, Generator* gen) : options_(o) {
@@ -136,7 +143,8 @@ void Conv3d::reset_parameters(Generator* gen) {
 Tensor Conv3d::forward(const Tensor& x) {
   const Conv3dOptions& o = options_;
   return conv3d(
-      x, weight_, bias_, o.stride(), o.padding(), o.dilation(), o.groups());
+      x, weight_, bias_, o.stride(), o.padding(), o.dilation(), o.groups(),
+      o.padding_mode());
 }
 
 void Conv3d::set_weight(const Tensor& w) {
@@ -153,8 +161,10 @@ std::string Conv3d::extra_repr() const {
       o.padding().mode() == Conv3dPadding::Mode::Explicit &&
       o.padding().amount() == Int3(0);
   return common_repr(
-      o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
-      o.padding().str(), pad_default, o.dilation(), o.groups(), o.bias());
+             o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+             o.padding().str(), pad_default, o.dilation(), o.groups(),
+             o.bias()) +
+         mode_repr(o.padding_mode());
 }
 
 ConvTranspose3d::ConvTranspose3d(
@@ -187,10 +197,7 @@ void ConvTranspose3d::reset_parameters(Generator* gen) {
 }
 
 Tensor ConvTranspose3d::forward(const Tensor& x) {
-  const ConvTranspose3dOptions& o = options_;
-  return conv_transpose3d(
-      x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
-      o.groups(), o.dilation());
+  return forward(x, {});
 }
 
 Tensor ConvTranspose3d::forward(
@@ -198,7 +205,7 @@ Tensor ConvTranspose3d::forward(
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
       x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
-      o.groups(), o.dilation(), output_size);
+      o.groups(), o.dilation(), output_size, o.padding_mode());
 }
 
 void ConvTranspose3d::set_weight(const Tensor& w) {
@@ -217,7 +224,7 @@ std::string ConvTranspose3d::extra_repr() const {
       o.bias());
   if (o.output_padding() != Int3(0))
     r += ", output_padding=" + o.output_padding().str();
-  return r;
+  return r + mode_repr(o.padding_mode());
 }
 
 }  // namespace voxgrad::nn
