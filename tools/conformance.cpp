@@ -58,6 +58,18 @@ Shape shape_of(const json& j, const char* key) {
   return j.at(key).get<Shape>();
 }
 
+/// SPEC §2's optional "padding_mode" (absent: "zeros"). Any other value,
+/// or a non-string, is an error of the case, never read as zeros.
+PaddingMode padding_mode_of(const json& c) {
+  if (!c.contains("padding_mode"))
+    return PaddingMode::Zeros;
+  const json& v = c.at("padding_mode");
+  VOXGRAD_CHECK(
+      v.is_string(), "case.json: \"padding_mode\" must be a string (got ",
+      v.dump(), ")");
+  return parse_padding_mode(v.get<std::string>());  // names the valid ones
+}
+
 /// The op a case describes, built through the modules (so construction-time
 /// validation is exercised exactly as a user meets it).
 struct Op {
@@ -81,6 +93,7 @@ struct Op {
       } else {
         o.padding(triple(c, "padding"));
       }
+      o.padding_mode(padding_mode_of(c));
       op.conv = std::make_shared<nn::Conv3d>(o);
     } else if (kind == "conv_transpose3d") {
       VOXGRAD_CHECK(
@@ -92,6 +105,7 @@ struct Op {
       o.output_padding(triple(c, "output_padding"))
           .dilation(triple(c, "dilation"));
       o.groups(c.at("groups").get<int64_t>()).bias(c.at("bias").get<bool>());
+      o.padding_mode(padding_mode_of(c));
       op.convt = std::make_shared<nn::ConvTranspose3d>(o);
       if (c.contains("output_size"))
         op.output_size = c.at("output_size").get<std::vector<int64_t>>();
