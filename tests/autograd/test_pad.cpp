@@ -198,7 +198,7 @@ TEST_CASE("pad and pad_adjoint check every validity rule") {
 }
 
 TEST_CASE(
-    "pad kernels: 1 and 2 threads give the same bits; halo slabs fold "
+    "pad kernels: 1 and 2 threads give the same bits, and halo slabs fold "
     "like the whole tensor") {
   Generator gen(9);
   kernels::Pad3dGeometry g;

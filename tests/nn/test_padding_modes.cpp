@@ -324,7 +324,8 @@ TEST_CASE("padding modes: 1 and 2 threads give bit-identical results") {
 }
 
 TEST_CASE(
-    "padding modes: zeros is today's op; the options, libtorch's spelling and "
+    "padding modes: zeros is today's op, and the options, libtorch's spelling "
+    "and "
     "printing") {
   Generator gen(45);
   const Tensor x = randn({1, 2, 5, 4, 6}, kFloat32, &gen);
