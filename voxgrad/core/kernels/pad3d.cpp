@@ -182,6 +182,18 @@ void fold(const Pad3dGeometry& g, const Rows& rows, T* x, bool in_place) {
     for (int64_t r = b; r < e; ++r) {
       const int64_t h = r % H, d = (r / H) % D, c = r / (H * D);
       T* xr = x + r * W;
+      const int64_t* d0 = md.begin(d);
+      const int64_t* h0 = mh.begin(h);
+      if (in_place && d0 + 1 == md.end(d) && h0 + 1 == mh.end(h)) {
+        // Most rows: nothing but the interior pair, already in place; only
+        // its width halo to add (the same operations as below).
+        const RowParts<T> p = rows(c, *d0, *h0);
+        for (const auto& [q, s] : wlo)
+          xr[s] += p.lo[q];
+        for (const auto& [q, s] : whi)
+          xr[s] += p.hi[q];
+        continue;
+      }
       bool first = true;  // the interior position: first in both lists
       for (const int64_t* qd = md.begin(d); qd != md.end(d); ++qd) {
         for (const int64_t* qh = mh.begin(h); qh != mh.end(h); ++qh) {

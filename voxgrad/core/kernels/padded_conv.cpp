@@ -48,8 +48,8 @@ struct Buffer {
 };
 
 /// dst[p][i][j][k] = src[p][i][j][k] over `planes` x dims, each side with its
-/// own plane stride and (i, j, k) strides; the k stride of the source may be
-/// anything, the destination's is dst_stride[2].
+/// own plane stride and (i, j, k) strides (axis permutations and sub-boxes
+/// of small slabs and weights).
 template <class T>
 void copy_box(
     int64_t planes,
@@ -60,22 +60,41 @@ void copy_box(
     T* dst,
     int64_t dst_plane,
     const Int3& dst_stride) {
-  const int64_t rows = planes * dims[0] * dims[1];
-  if (rows == 0 || dims[2] == 0)
+  const int64_t per_plane = dims[0] * dims[1] * dims[2];
+  if (planes == 0 || per_plane == 0)
     return;
-  const int64_t grain = std::max<int64_t>(1, 16384 / dims[2]);
-  parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t j = r % dims[1], i = (r / dims[1]) % dims[0];
-      const int64_t p = r / (dims[1] * dims[0]);
-      const T* s = src + p * src_plane + i * src_stride[0] + j * src_stride[1];
-      T* d = dst + p * dst_plane + i * dst_stride[0] + j * dst_stride[1];
-      if (src_stride[2] == 1 && dst_stride[2] == 1) {
-        std::copy(s, s + dims[2], d);
-      } else {
-        for (int64_t k = 0; k < dims[2]; ++k)
-          d[k * dst_stride[2]] = s[k * src_stride[2]];
+  const int64_t grain = std::max<int64_t>(1, 16384 / per_plane);
+  if (src_stride[2] == 1 && dst_stride[2] == 1 && dims[2] >= 16) {
+    parallel_for(0, planes, grain, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p)
+        for (int64_t i = 0; i < dims[0]; ++i)
+          for (int64_t j = 0; j < dims[1]; ++j) {
+            const T* s =
+                src + p * src_plane + i * src_stride[0] + j * src_stride[1];
+            std::copy(
+                s, s + dims[2],
+                dst + p * dst_plane + i * dst_stride[0] + j * dst_stride[1]);
+          }
+    });
+    return;
+  }
+  // Short or strided rows (permuted weights, thin slabs): one offset table
+  // for a plane, then a flat loop per plane.
+  std::vector<int64_t> so, dof;
+  so.reserve(static_cast<size_t>(per_plane));
+  dof.reserve(static_cast<size_t>(per_plane));
+  for (int64_t i = 0; i < dims[0]; ++i)
+    for (int64_t j = 0; j < dims[1]; ++j)
+      for (int64_t k = 0; k < dims[2]; ++k) {
+        so.push_back(i * src_stride[0] + j * src_stride[1] + k * src_stride[2]);
+        dof.push_back(i * dst_stride[0] + j * dst_stride[1] + k * dst_stride[2]);
       }
+  parallel_for(0, planes, grain, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const T* s = src + p * src_plane;
+      T* d = dst + p * dst_plane;
+      for (size_t k = 0; k < so.size(); ++k)
+        d[dof[k]] = s[so[k]];
     }
   });
 }
