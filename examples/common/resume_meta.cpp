@@ -25,14 +25,14 @@ nlohmann::json generator_state(const Generator& gen) {
   return {{"seed", gen.seed()}, {"offset", gen.offset()}};
 }
 
-void restore_generator(const nlohmann::json& meta, Generator& gen) {
-  const nlohmann::json& s = meta_field(meta, "noise_generator");
+void restore_generator(
+    const nlohmann::json& meta, Generator& gen, const char* key) {
+  const nlohmann::json& s = meta_field(meta, key);
   VOXGRAD_CHECK(
       s.is_object() && s.contains("seed") && s["seed"].is_number_unsigned() &&
           s.contains("offset") && s["offset"].is_number_unsigned(),
-      "checkpoint metadata: 'noise_generator' must be {\"seed\": u64, "
-      "\"offset\": u64} (got ",
-      s.dump(), ")");
+      "checkpoint metadata: '", key,
+      "' must be {\"seed\": u64, \"offset\": u64} (got ", s.dump(), ")");
   gen.set_state(s["seed"].get<uint64_t>(), s["offset"].get<uint64_t>());
 }
 

@@ -21,7 +21,10 @@ int64_t meta_step(const nlohmann::json& meta, int64_t max_steps);
 /// {"seed": u64, "offset": u64}: where `gen` is in its stream.
 nlohmann::json generator_state(const Generator& gen);
 
-/// Puts `gen` where meta["noise_generator"] says (see generator_state).
-void restore_generator(const nlohmann::json& meta, Generator& gen);
+/// Puts `gen` where meta[key] says (see generator_state).
+void restore_generator(
+    const nlohmann::json& meta,
+    Generator& gen,
+    const char* key = "noise_generator");
 
 }  // namespace voxgrad::examples

@@ -12,7 +12,7 @@ namespace voxgrad::examples {
 namespace {
 
 constexpr const char* kFormat = "voxel_wgan_gp";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: data source and metric settings
 
 const Settings<GanConfig>& settings() {
   static const Settings<GanConfig> s = [] {
@@ -37,6 +37,19 @@ const Settings<GanConfig>& settings() {
         "data-seed", "seed of the procedural data set", 0, seed_max, false,
         REF(data_seed));
     t.add_int("train-size", "training shapes", 1, big, false, REF(train_size));
+    t.add_int(
+        "test-size", "held-out procedural shapes", 1, 1'000'000, false,
+        REF(test_size));
+    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
+    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
+    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
+    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
+    t.add_int(
+        "eval-samples", "samples and held-out shapes for MMD/COV/1-NNA", 2,
+        100000, true, REF(eval_samples));
+    t.add_int(
+        "eval-points", "surface points per shape for the Chamfer distance", 16,
+        1'000'000, true, REF(eval_points));
     t.add_int(
         "resolution", "voxels per side (a multiple of 8)", 8, 64, false,
         REF(arch.resolution));
@@ -72,16 +85,16 @@ GanConfig merge_resumed_gan_config(
   return settings().merge_resumed(saved, given, cli);
 }
 
-GanTrainer::GanTrainer(const GanConfig& config)
+GanTrainer::GanTrainer(const GanConfig& config, std::ostream* log)
     : config_(config),
       data_(
           {static_cast<uint64_t>(config.data_seed), config.arch.resolution,
-           config.train_size, 1}),
+           config.train_size, config.test_size, config.source, log}),
       model_([&] {
         manual_seed(static_cast<uint64_t>(config.seed));
         return std::make_shared<WganGp>(config.arch);
       }()),
-      sampler_(config.train_size, static_cast<uint64_t>(config.seed)),
+      sampler_(data_.size(Split::Train), static_cast<uint64_t>(config.seed)),
       noise_(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ULL + 7) {
   // One Adam over two groups, so one checkpoint holds both: each phase
   // clears the other network's gradients, and Adam skips parameters

@@ -309,6 +309,17 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
            return binary_cross_entropy_op(in[0], in[1], w);
          }});
   }
+  // Activation checkpointing: the recomputed block, a parameter it reads
+  // (gradient through the node's extra edge) and double backward.
+  add("checkpoint",
+      {"block reading a parameter it was not given",
+       {normal64({3, 4}), normal64({4})},
+       [](const TensorList& in) {
+         const Tensor w = in[1];  // reached through the closure, a leaf
+         return autograd::checkpoint(
+             [w](const TensorList& v) { return tanh(v[0] * w) * v[0]; },
+             {in[0]});
+       }});
   return c;
 }
 
