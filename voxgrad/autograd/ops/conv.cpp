@@ -1,10 +1,11 @@
 // The three conv ops and their backward, each written with the other two
 // (NOTE [ Conv adjointness ] in voxgrad/core/kernels/conv3d.hpp):
 //
-//   conv3d_op(x, w)            y  = A_w x     grad G: dx = A_wᵀ G,  dw = W(x,
-//   G) conv_transpose3d_op(u, w)  z  = A_wᵀ u    grad G: du = A_w G,   dw =
-//   W(G, u) conv3d_weight_op(x, dy)    dw = W(x, dy)  grad G: dx = A_Gᵀ dy, ddy
-//   = A_G x
+// clang-format off
+//   conv3d_op(x, w)            y  = A_w x     grad G: dx = A_wᵀ G,  dw = W(x, G)
+//   conv_transpose3d_op(u, w)  z  = A_wᵀ u    grad G: du = A_w G,   dw = W(G, u)
+//   conv3d_weight_op(x, dy)    dw = W(x, dy)  grad G: dx = A_Gᵀ dy, ddy = A_G x
+// clang-format on
 //
 // where W(a, b) = ∂<A_w a, b>/∂w is bilinear. The last line holds because
 // <W(x, dy), G> = <A_G x, dy>. Bias is added by the forward kernels (their
