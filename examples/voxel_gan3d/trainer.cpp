@@ -19,7 +19,11 @@ const Settings<Gan3dConfig>& settings() {
     Settings<Gan3dConfig> t;
     const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](Gan3dConfig& c) -> decltype(c.expr)& { return c.expr; }
-    t.add_int("steps", "training iterations", 1, big, false, REF(steps));
+    t.add_int(
+        "steps",
+        "training iterations (at most 250000, so the checkpoint, which keeps "
+        "the history of every step, stays loadable)",
+        1, 250'000, false, REF(steps));
     t.add_int(
         "batch", "shapes per batch (paper: 100)", 2, 4096, false, REF(batch));
     t.add_int(

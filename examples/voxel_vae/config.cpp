@@ -11,8 +11,15 @@ const Settings<VaeConfig>& settings() {
     Settings<VaeConfig> t;
     const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](VaeConfig& c) -> decltype(c.expr)& { return c.expr; }
+    // A checkpoint keeps the whole loss history (about 140 bytes and 9 JSON
+    // values a step at worst, with --eval-every 1), so that a resumed run
+    // rewrites the same train_log.csv and loss curve: 250k steps stay well
+    // inside what voxgrad::load reads back (64 MiB of metadata, 4 Mi values).
     t.add_int(
-        "steps", "total optimizer steps of the run", 1, big, false, REF(steps));
+        "steps",
+        "total optimizer steps of the run (at most 250000, so the "
+        "checkpoint stays resumable)",
+        1, 250'000, false, REF(steps));
     t.add_int("batch", "shapes per step", 1, 4096, false, REF(batch));
     t.add_int(
         "seed", "seed of initialisation, noise and data order", 0, seed_max,

@@ -20,8 +20,10 @@ Tensor fitted_latent_samples(
   const auto zs = static_cast<size_t>(z);
   shapes = std::min(shapes, data.size(Split::Train));
   VOXGRAD_CHECK(
-      shapes >= 2, "fitted_latent_samples: need >= 2 shapes (got ", shapes,
-      ")");
+      shapes >= 1, "fitted_latent_samples: need >= 1 shape (got ", shapes, ")");
+  // One shape (--train-size 1) has no spread: the covariance is then the
+  // ridge alone and the samples are that shape's code, barely perturbed.
+  const auto dof = static_cast<double>(std::max<int64_t>(shapes - 1, 1));
   // Codes in double: the covariance sums thousands of products.
   std::vector<double> codes;
   for (int64_t b = 0; b < shapes; b += 64) {
@@ -40,8 +42,7 @@ Tensor fitted_latent_samples(
     const double* c = codes.data() + static_cast<size_t>(i) * zs;
     for (size_t a = 0; a < zs; ++a)
       for (size_t b = 0; b <= a; ++b)
-        cov[a * zs + b] += (c[a] - mean[a]) * (c[b] - mean[b]) /
-                           static_cast<double>(shapes - 1);
+        cov[a * zs + b] += (c[a] - mean[a]) * (c[b] - mean[b]) / dof;
   }
   // Cholesky of the lower triangle of a semi-definite C: with fewer shapes
   // than dimensions, or collapsed dimensions, some pivots are zero up to

@@ -1,5 +1,6 @@
 #include "trainer.hpp"
 
+#include <cmath>
 #include <iostream>
 
 #include "resume_meta.hpp"
@@ -159,6 +160,15 @@ StepStats VaeTrainer::train_step() {
   const VaeLoss l = vae_loss(
       model_->forward(x, eps), x, config_.beta, config_.reconstruction,
       config_.gamma);
+  // A diverged run stops here, before the optimizer spreads NaN into the
+  // weights and before a checkpoint could hold a non-finite loss (which
+  // voxgrad::save refuses): the last checkpoint written stays resumable.
+  const double local_loss = l.loss.item();
+  VOXGRAD_CHECK(
+      std::isfinite(local_loss), "the loss of step ", step_ + 1, " is ",
+      local_loss,
+      ": training diverged (try a smaller --lr or --beta); the last "
+      "checkpoint in the output folder is kept");
   l.loss.backward();
   if (dp_.average_gradients)
     dp_.average_gradients(*model_);
@@ -194,17 +204,7 @@ VaeConfig VaeTrainer::peek_config(const std::string& path) {
   nn::Module nothing;
   const nlohmann::json meta =
       load(path, nothing, nullptr, LoadOptions{.strict = false});
-  VOXGRAD_CHECK(
-      meta.is_object() && meta.value("format", "") == kFormat, "'", path,
-      "' is not a voxel_vae checkpoint (metadata 'format' is ",
-      meta.is_object() && meta.contains("format") ? meta["format"].dump()
-                                                  : "missing",
-      ")");
-  VOXGRAD_CHECK(
-      meta.value("version", -1) == kVersion, "'", path,
-      "': unsupported voxel_vae checkpoint version ",
-      meta.contains("version") ? meta["version"].dump() : "(none)",
-      " (this program reads version ", kVersion, ")");
+  check_meta_format(meta, path, kFormat, kVersion);
   return config_from_json(meta_field(meta, "config"));
 }
 

@@ -9,6 +9,7 @@
 // {"generation": {MMD-CD, COV-CD, 1-NNA}, "wasserstein": ..., "steps":
 // ..., "seconds": ...} (and "gp_check_max_error" with --check-gp).
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -46,7 +47,9 @@ PenaltyCheck run_penalty_check(GanTrainer& t) {
                .generate(randn({2, t.config().arch.latent}, kFloat32, &gen))
                .to(kFloat64);
   }
-  const Tensor real = t.data().batch(Split::Train, {0, 1}).to(kFloat64);
+  // Two real shapes (the same one twice when --train-size is 1).
+  const int64_t second = std::min<int64_t>(1, t.data().size(Split::Train) - 1);
+  const Tensor real = t.data().batch(Split::Train, {0, second}).to(kFloat64);
   const Tensor alpha = rand({2, 1, 1, 1, 1}, kFloat64, &gen);
   critic.to(kFloat64);
   std::cout << "gradient penalty check: d penalty / d critic weights "

@@ -82,6 +82,9 @@ class GanTrainer {
   static GanConfig peek_config(const std::string& path);
 
  private:
+  /// Throws naming `what` and the step when `value` is not finite.
+  void check_finite(const char* what, double value) const;
+
   GanConfig config_;
   VoxelDataset data_;
   std::shared_ptr<WganGp> model_;
