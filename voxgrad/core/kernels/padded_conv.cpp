@@ -87,7 +87,8 @@ void copy_box(
     for (int64_t j = 0; j < dims[1]; ++j)
       for (int64_t k = 0; k < dims[2]; ++k) {
         so.push_back(i * src_stride[0] + j * src_stride[1] + k * src_stride[2]);
-        dof.push_back(i * dst_stride[0] + j * dst_stride[1] + k * dst_stride[2]);
+        dof.push_back(
+            i * dst_stride[0] + j * dst_stride[1] + k * dst_stride[2]);
       }
   parallel_for(0, planes, grain, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
