@@ -163,6 +163,14 @@ class CaseFields {
   const json& c_;
 };
 
+/// SPEC §2's optional "padding_mode" (absent: "zeros"). Any other value,
+/// or a non-string, is an error of the case, never read as zeros.
+PaddingMode padding_mode_of(const CaseFields& c) {
+  if (!c.has("padding_mode"))
+    return PaddingMode::Zeros;
+  return parse_padding_mode(c.string("padding_mode"));  // names the 4 modes
+}
+
 /// The op a case describes, built through the modules (so construction-time
 /// validation is exercised exactly as a user meets it).
 struct Op {
@@ -204,6 +212,7 @@ struct Op {
       } else {
         o.padding(c.triple("padding"));
       }
+      o.padding_mode(padding_mode_of(c));
       op.conv = std::make_shared<nn::Conv3dImpl>(o);
     } else {
       VOXGRAD_CHECK(
@@ -214,6 +223,7 @@ struct Op {
       o.stride(c.triple("stride")).padding(c.triple("padding"));
       o.output_padding(output_padding).dilation(c.triple("dilation"));
       o.groups(groups).bias(bias);
+      o.padding_mode(padding_mode_of(c));
       op.convt = std::make_shared<nn::ConvTranspose3dImpl>(o);
       if (c.has("output_size"))
         op.output_size = c.ints("output_size");

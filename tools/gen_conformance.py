@@ -25,6 +25,12 @@ Extensions beyond SPEC §2 (documented in tests/conformance/README.md):
     outside the reachable range.
   * expect_error cases carry "rule" (which SPEC §1 rule they break) and "spec_only": true when
     PyTorch itself accepts the case and only SPEC's stricter rule makes it an error.
+SPEC §2's optional "padding_mode" (absent: "zeros") is written only where a case sets it (the
+padding_modes/ folder and some errors/ cases). Conv3d references with a mode come from
+F.pad + F.conv3d, exactly what nn.Conv3d(padding_mode=m) runs; PyTorch has no ConvTranspose3d
+with a padding mode, so those references are its definition (SPEC §1): the vector-Jacobian
+product of the padded Conv3d(out -> in) with the same weight, plus the bias, differentiated
+again for the gradients.
 
 Tolerance rule (one atol/rtol per case, applied to y, gx, gweight and gbias):
     R    = the longest reduction any of the four outputs performs, i.e. the maximum of
@@ -58,7 +64,8 @@ import torch.nn.functional as F
 
 torch.set_num_threads(1)
 
-SUBDIRS = ("conv3d", "conv_transpose3d", "errors", "random")
+SUBDIRS = ("conv3d", "conv_transpose3d", "errors", "random", "padding_modes")
+MODES = ("zeros", "reflect", "replicate", "circular")
 ATOL_SQRT = 1e-5
 ATOL_LIN = 4e-8
 RTOL = 1e-5
@@ -120,13 +127,67 @@ def out_spatial(c, spatial):
     return [min_transposed_size(spatial[i], k[i], s[i], pad[i], dil[i]) + op[i] for i in range(3)]
 
 
+def mode_of(c):
+    return c.get("padding_mode", "zeros")
+
+
+def conv_pads(c, spatial):
+    """[(lo, hi)] per axis (D, H, W) that a Conv3d pads its input with (nn.Conv3d's
+    _reversed_padding_repeated_twice: "same" puts the odd element after the data)."""
+    pad, k, dil = c["padding"], trip(c["kernel_size"]), trip(c["dilation"])
+    if pad == "valid":
+        return [(0, 0)] * 3
+    if pad == "same":
+        return [(dil[i] * (k[i] - 1) // 2, dil[i] * (k[i] - 1) - dil[i] * (k[i] - 1) // 2)
+                for i in range(3)]
+    return [(p, p) for p in trip(pad)]
+
+
+def padded_side(c, spatial):
+    """(size, [(lo, hi)]) of the tensor the padding mode pads: a Conv3d's input, a
+    ConvTranspose3d's output."""
+    if c["op"] == "conv3d":
+        return list(spatial), conv_pads(c, spatial)
+    return out_spatial(c, spatial), [(p, p) for p in trip(c["padding"])]
+
+
+def mode_source(q, n, lo, mode):
+    r = q - lo
+    if 0 <= r < n:
+        return r
+    if mode == "reflect":
+        return -r if r < 0 else 2 * (n - 1) - r
+    if mode == "replicate":
+        return 0 if r < 0 else n - 1
+    if mode == "circular":
+        return r + n if r < 0 else r - n
+    return None
+
+
+def fold_multiplicity(c, spatial):
+    """The most padded positions any one element is copied to (1 for zeros): the transposed
+    direction sums that many times more terms per element."""
+    mode = mode_of(c)
+    if mode == "zeros":
+        return 1
+    size, lohi = padded_side(c, spatial)
+    m = 1
+    for n, (lo, hi) in zip(size, lohi):
+        count = [0] * n
+        for q in range(lo + n + hi):
+            count[mode_source(q, n, lo, mode)] += 1
+        m *= max(count)
+    return m
+
+
 def reduction_length(c, n, spatial):
     k = prod(c["kernel_size"])
     g = c["groups"]
     out = out_spatial(c, spatial)
     conv_side = out if c["op"] == "conv3d" else spatial
-    return max((c["in_channels"] // g) * k + 1,
-               (c["out_channels"] // g) * k,
+    fold = fold_multiplicity(c, spatial)
+    return max(((c["in_channels"] // g) * k + 1) * fold,
+               (c["out_channels"] // g) * k * fold,
                n * prod(conv_side),
                n * prod(out), 1)
 
@@ -149,6 +210,8 @@ def case_name(c, n, spatial):
     name += f"dil{tstr(c['dilation'])}_g{c['groups']}_{'bias' if c['bias'] else 'nobias'}"
     if "output_size" in c:
         name += f"_os{tstr(c['output_size'])}"
+    if "padding_mode" in c:
+        name += f"_{c['padding_mode']}"
     return name
 
 
@@ -180,11 +243,69 @@ def write_json(path, obj):
 # ----------------------------------------------------------------------------------------------
 # reference computation
 
+def check_mode(c):
+    mode = mode_of(c)
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"padding_mode must be one of {MODES}, got {mode!r}")
+    return mode
+
+
+def mode_pad(x, lohi, mode):
+    """F.pad of the spatial axes in a conv padding mode (torch 1.13's circular needs a batch
+    axis)."""
+    if x.dim() == 4:
+        return mode_pad(x.unsqueeze(0), lohi, mode).squeeze(0)
+    return F.pad(x, [lohi[2][0], lohi[2][1], lohi[1][0], lohi[1][1], lohi[0][0], lohi[0][1]],
+                 mode=mode)
+
+
+def conv3d_m(c, x, w, b):
+    """Conv3d with the case's padding mode: F.pad, then F.conv3d with padding 0, as
+    nn.Conv3d(padding_mode=m) does."""
+    mode = check_mode(c)
+    if mode == "zeros":
+        return F.conv3d(x, w, b, stride=c["stride"], padding=c["padding"] if isinstance(
+            c["padding"], str) else tuple(c["padding"]), dilation=c["dilation"],
+            groups=c["groups"])
+    xp = mode_pad(x, conv_pads(c, list(x.shape[-3:])), mode)
+    return F.conv3d(xp, w, b, stride=c["stride"], padding=0, dilation=c["dilation"],
+                    groups=c["groups"])
+
+
+def conv_transpose3d_m(c, u, w, b):
+    """ConvTranspose3d with a padding mode, by its definition (SPEC §1): the vector-Jacobian
+    product of the padded Conv3d(out -> in) with the same weight (create_graph, so it can be
+    differentiated again), plus the bias."""
+    with torch.enable_grad():  # also under no_grad: the definition is a gradient
+        return _conv_transpose3d_m(c, u, w, b)
+
+
+def _conv_transpose3d_m(c, u, w, b):
+    mode = check_mode(c)
+    batched = u.dim() == 5
+    ub = u if batched else u.unsqueeze(0)
+    out = out_spatial(c, list(ub.shape[-3:]))
+    t = torch.zeros([ub.shape[0], c["out_channels"]] + out, dtype=ub.dtype, requires_grad=True)
+    adj = {"op": "conv3d", "padding": c["padding"], "kernel_size": c["kernel_size"],
+           "stride": c["stride"], "dilation": c["dilation"], "groups": c["groups"],
+           "padding_mode": mode}
+    y = conv3d_m(adj, t, w, None)
+    # With output_padding >= stride (possible below the dilation) the Conv3d output is longer
+    # than u: the op adjoins that conv cut to u's size, i.e. u padded with zeros at the end.
+    extra = [y.shape[2 + i] - ub.shape[2 + i] for i in range(3)]
+    ug = F.pad(ub, [0, extra[2], 0, extra[1], 0, extra[0]]) if any(extra) else ub
+    (z,) = torch.autograd.grad(y, t, ug, create_graph=True)
+    if b is not None:
+        z = z + b.reshape(1, -1, 1, 1, 1)
+    return z if batched else z.squeeze(0)
+
+
 def forward(c, x, w, b):
     """x, w (PyTorch 5-D), b (1-D or None) float64 torch tensors -> y."""
     if c["op"] == "conv3d":
-        return F.conv3d(x, w, b, stride=c["stride"], padding=c["padding"] if isinstance(
-            c["padding"], str) else tuple(c["padding"]), dilation=c["dilation"], groups=c["groups"])
+        return conv3d_m(c, x, w, b)
+    if check_mode(c) != "zeros":
+        return conv_transpose3d_m(c, x, w, b)
     return F.conv_transpose3d(x, w, b, stride=c["stride"], padding=c["padding"],
                               output_padding=c["output_padding"], groups=c["groups"],
                               dilation=c["dilation"])
@@ -193,9 +314,18 @@ def forward(c, x, w, b):
 def module_forward(c, x, w, b):
     """The same op through torch.nn modules (and output_size when the case has one)."""
     g = c["groups"]
+    if c["op"] == "conv_transpose3d" and mode_of(c) != "zeros":
+        return forward(c, x, w, b)  # PyTorch has no such module: the definition
     if c["op"] == "conv3d":
         m = nn.Conv3d(c["in_channels"], c["out_channels"], c["kernel_size"], c["stride"],
-                      c["padding"], c["dilation"], g, c["bias"]).double()
+                      c["padding"], c["dilation"], g, c["bias"],
+                      padding_mode=mode_of(c)).double()
+        if x.dim() == 4:  # torch 1.13's circular padding needs the batch axis
+            with torch.no_grad():
+                m.weight.copy_(w)
+                if b is not None:
+                    m.bias.copy_(b)
+            return m(x.unsqueeze(0)).squeeze(0)
     else:
         osz = c.get("output_size")
         m = nn.ConvTranspose3d(c["in_channels"], c["out_channels"], c["kernel_size"],
@@ -231,10 +361,12 @@ def reference(c, x32, w32t, b32, gy32):
 # valid cases
 
 def make_valid(op, cin, cout, k, s=1, p=0, opad=0, dil=1, g=1, bias=True, n=1, spatial=(4, 4, 4),
-               batched=True, output_size=None):
+               batched=True, output_size=None, mode=None):
     c = {"op": op, "in_channels": cin, "out_channels": cout, "kernel_size": trip(k),
          "stride": trip(s), "padding": trip(p), "output_padding": trip(opad),
          "dilation": trip(dil), "groups": g, "bias": bool(bias), "batched": bool(batched)}
+    if mode is not None:
+        c["padding_mode"] = mode
     spatial = trip(spatial)
     if op == "conv3d":
         assert c["output_padding"] == [0, 0, 0]
@@ -454,6 +586,43 @@ def conv_transpose3d_cases():
     ]
 
 
+def padding_mode_cases():
+    """Both ops in every padding mode (SPEC §1 "Padding modes"), plus two explicit "zeros"."""
+    out = []
+    for m in ("reflect", "replicate", "circular"):
+        V = lambda *a, **kw: out.append(make_valid("conv3d", *a, mode=m, **kw))  # noqa: E731
+        T = lambda *a, **kw: out.append(  # noqa: E731
+            make_valid("conv_transpose3d", *a, mode=m, **kw))
+        V(3, 4, 3, p=1, n=2, spatial=(4, 5, 3))
+        # asymmetric triples, groups, stride, dilation
+        V(4, 6, (3, 2, 1), s=(2, 1, 3), p=(1, 0, 2), dil=(1, 2, 1), g=2, spatial=(5, 6, 4),
+          bias=False)
+        V(2, 3, 3, p=(2, 1, 1), spatial=(3, 4, 5), batched=False)
+        # the largest legal padding: reflect size - 1, circular the size (replicate: any)
+        top = {"reflect": (2, 3, 1), "replicate": (4, 5, 3), "circular": (3, 4, 2)}[m]
+        V(2, 2, 2, p=top, spatial=(3, 4, 2))
+        # "same" with an even kernel and dilation: asymmetric (1, 2) padding in the mode
+        V(2, 3, (4, 3, 2), p="same", dil=(2, 1, 3), spatial=(6, 5, 7))
+        V(4, 4, 3, p=2, dil=2, g=4, spatial=(5, 4, 6))
+        V(2, 3, 3, p=1, n=0, spatial=3)
+        V(8, 8, 3, p=1, n=2, spatial=6)                              # body-like
+        T(3, 4, 3, s=2, p=1, opad=1, n=2, spatial=3)                 # seed-like
+        T(4, 6, (3, 2, 3), s=(2, 1, 2), p=(1, 1, 2), opad=(1, 0, 1), dil=(1, 2, 1), g=2,
+          spatial=(3, 4, 3), bias=False)
+        T(2, 3, 4, s=2, p=1, spatial=(2, 3, 2), batched=False)
+        # output (2, 3, 2) from a 1-voxel input with stride 1: kernel 2p + size; the largest
+        # legal padding of the output
+        tp = {"reflect": (1, 2, 1), "replicate": (2, 3, 2), "circular": (2, 3, 2)}[m]
+        T(1, 2, [2 * tp[i] + (2, 3, 2)[i] for i in range(3)], p=tp, spatial=1)
+        T(2, 3, 3, s=2, p=1, spatial=4, output_size=(8, 7, 8))
+        T(3, 4, 3, s=2, p=1, n=0, spatial=3)
+        T(2, 3, 3, dil=2, opad=1, p=2, spatial=4)                    # output_padding < dilation
+        T(8, 4, 4, s=2, p=1, n=1, spatial=5)                         # gan_up-like
+    out.append(make_valid("conv3d", 2, 3, 3, p=1, spatial=(3, 4, 5), mode="zeros"))
+    out.append(make_valid("conv_transpose3d", 2, 3, 3, s=2, p=1, spatial=3, mode="zeros"))
+    return out
+
+
 MAX_ELEMS = 4000
 
 
@@ -551,6 +720,9 @@ def spec_violations(c, n, spatial, shapes):
         v.append("output_padding")
     if op == "conv3d" and max(opad) != 0:
         v.append("conv3d_has_no_output_padding")
+    mode = c.get("padding_mode", "zeros")
+    if not isinstance(mode, str) or mode not in MODES:
+        v.append("padding_mode")
     if g < 1:
         v.append("groups")
     elif cin % g or cout % g:
@@ -596,6 +768,15 @@ def spec_violations(c, n, spatial, shapes):
         # SPEC's reachable range: output_padding in [0, max(stride, dilation) - 1]
         if any(not (mins[i] <= osz[i] <= mins[i] + max(s[i], dil[i]) - 1) for i in range(3)):
             v.append("requested_output_size")
+    if mode != "zeros" and not v:
+        # F.pad's rules on the padded tensor: a Conv3d's input, a ConvTranspose3d's output
+        size, lohi = padded_side(cc, sp)
+        if mode == "reflect" and any(max(lohi[i]) >= size[i] for i in range(3)):
+            v.append("padding_mode_reflect")
+        if mode == "circular" and any(max(lohi[i]) > size[i] for i in range(3)):
+            v.append("padding_mode_circular")
+        if mode == "replicate" and min(size) < 1:
+            v.append("padding_mode_replicate")
     return v
 
 
@@ -608,11 +789,13 @@ def error_cases():
 
     def E(name, op, cin, cout, k, s=1, p=0, opad=0, dil=1, g=1, bias=True, x_shape=None,
           weight_shape=None, bias_shape="auto", x_dtype=None, output_size=None, rule=None,
-          spatial=(5, 5, 5), n=2):
+          spatial=(5, 5, 5), n=2, mode=None):
         k3 = trip(k)
         c = {"op": op, "in_channels": cin, "out_channels": cout, "kernel_size": k3,
              "stride": trip(s), "padding": trip(p), "output_padding": trip(opad),
              "dilation": trip(dil), "groups": g, "bias": bool(bias)}
+        if mode is not None:
+            c["padding_mode"] = mode
         if x_shape is None:
             x_shape = [n, cin] + trip(spatial)
         if weight_shape is None:
@@ -752,6 +935,34 @@ def error_cases():
       rule="requested_output_size")
     E("convT_output_size_request_dilated", T, 2, 3, 3, s=(1, 2, 1), dil=2, spatial=4,
       output_size=(8, 11, 10), rule="requested_output_size")
+    # padding_mode: a known name (SPEC §2), and F.pad's rules on the padded tensor (SPEC §1):
+    # a Conv3d's input, a ConvTranspose3d's output (stride 1 from a 3-voxel input:
+    # size 2 - 2p + kernel)
+    E("conv_padding_mode_unknown", C, 2, 3, 3, p=1, mode="mirror", rule="padding_mode")
+    E("conv_padding_mode_constant", C, 2, 3, 3, p=1, mode="constant", rule="padding_mode")
+    E("conv_padding_mode_not_a_string", C, 2, 3, 3, p=1, mode=1, rule="padding_mode")
+    E("convT_padding_mode_unknown", T, 2, 3, 3, s=2, p=1, mode="symmetric",
+      rule="padding_mode")
+    E("conv_reflect_padding_eq_size", C, 2, 3, 3, p=(3, 1, 1), spatial=(3, 5, 5),
+      mode="reflect", rule="padding_mode_reflect")
+    E("conv_reflect_padding_eq_size_axisW", C, 2, 3, 3, p=(1, 1, 4), spatial=(5, 5, 4),
+      mode="reflect", rule="padding_mode_reflect")
+    E("conv_reflect_same_size1", C, 2, 3, 3, p="same", spatial=(5, 1, 5), mode="reflect",
+      rule="padding_mode_reflect")
+    E("conv_circular_padding_gt_size", C, 2, 3, 3, p=(3, 1, 1), spatial=(2, 5, 5),
+      mode="circular", rule="padding_mode_circular")
+    E("conv_circular_padding_gt_size_axisH", C, 2, 3, 2, p=(0, 4, 0), spatial=(5, 3, 5),
+      mode="circular", rule="padding_mode_circular")
+    E("conv_replicate_empty_input", C, 2, 3, 1, p=1, spatial=(0, 5, 5), mode="replicate",
+      rule="padding_mode_replicate")
+    E("convT_reflect_padding_eq_output", T, 2, 3, 4, p=2, spatial=3, mode="reflect",
+      rule="padding_mode_reflect")
+    E("convT_reflect_padding_gt_output_axisD", T, 2, 3, (3, 5, 5), p=(2, 2, 2), spatial=3,
+      mode="reflect", rule="padding_mode_reflect")
+    E("convT_circular_padding_gt_output", T, 2, 3, 6, p=3, spatial=3, mode="circular",
+      rule="padding_mode_circular")
+    E("convT_circular_padding_gt_output_stride2", T, 2, 3, (5, 3, 3), s=2, p=(4, 1, 1),
+      spatial=3, mode="circular", rule="padding_mode_circular")
     return cases
 
 
@@ -768,10 +979,12 @@ def pytorch_try(c):
             ws = [ws[0] * ws[1]] + ws[2:]
         w = torch.rand(ws) - 0.5
         pad = c["padding"] if isinstance(c["padding"], str) else tuple(c["padding"])
+        mode = mode_of(c)
         if op == "conv3d":
             m = nn.Conv3d(c["in_channels"], c["out_channels"], c["kernel_size"], c["stride"],
-                          pad, c["dilation"], g, c["bias"])
+                          pad, c["dilation"], g, c["bias"], padding_mode=mode)
         else:
+            mode = check_mode(c)  # PyTorch's module knows only zeros: the definition below
             m = nn.ConvTranspose3d(c["in_channels"], c["out_channels"], c["kernel_size"],
                                    c["stride"], pad, c["output_padding"], g, c["bias"],
                                    c["dilation"])
@@ -786,6 +999,10 @@ def pytorch_try(c):
             m.bias = nn.Parameter(torch.zeros(bs))
         if op == "conv_transpose3d" and c.get("output_size") is not None:
             y = m(x, output_size=c["output_size"])
+        elif op == "conv_transpose3d" and mode != "zeros":
+            y = conv_transpose3d_m(c, x, m.weight, m.bias)
+        elif x.dim() == 4 and mode == "circular":  # torch 1.13 pads circularly only batched
+            y = m(x.unsqueeze(0)).squeeze(0)
         else:
             y = m(x)
         if y.numel() > 0:
@@ -824,7 +1041,8 @@ def generate(root, n_random):
     written = {sub: [] for sub in SUBDIRS}
     for sub, items in (("conv3d", conv3d_cases()),
                        ("conv_transpose3d", conv_transpose3d_cases()),
-                       ("random", random_cases(n_random))):
+                       ("random", random_cases(n_random)),
+                       ("padding_modes", padding_mode_cases())):
         names = set()
         for item in items:
             written[sub].append(write_valid(root, sub, item, names))
@@ -880,6 +1098,10 @@ def coverage(root):
              "output_padding at max": c["op"] == "conv_transpose3d" and any(
                  opad[i] == max(s[i], dil[i]) - 1 > 0 for i in range(3)),
              "output_size": "output_size" in c,
+             "padding_mode reflect": mode_of(c) == "reflect",
+             "padding_mode replicate": mode_of(c) == "replicate",
+             "padding_mode circular": mode_of(c) == "circular",
+             "padding_mode given as zeros": c.get("padding_mode") == "zeros",
              "dilated kernel span > input": c["op"] == "conv3d" and not isinstance(
                  pad, str) and any(ek[i] > sp[i] for i in range(3))}
         order = list(f)

@@ -183,6 +183,24 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
   add("pad", {"pad and crop", {normal64({2, 3, 4})}, [](const TensorList& in) {
                 return pad(in[0], {1, 2, -1, 1}, 0.5);
               }});
+  // The padding modes and their adjoints (ops/pad.cpp): asymmetric amounts,
+  // reflect and circular at their largest legal amounts on one axis.
+  for (PaddingMode m :
+       {PaddingMode::Zeros, PaddingMode::Reflect, PaddingMode::Replicate,
+        PaddingMode::Circular}) {
+    const std::string name = padding_mode_name(m);
+    const std::vector<int64_t> pads{
+        m == PaddingMode::Circular ? 3 : 2, 1, 0, 2, 1, 1};
+    add("pad",
+        {name, {normal64({1, 2, 2, 3, 3})}, [m, pads](const TensorList& in) {
+           return pad(in[0], pads, m);
+         }});
+    const Shape padded{1, 2, 4, 5, m == PaddingMode::Circular ? 7 : 6};
+    add("pad_adjoint",
+        {name, {normal64(padded)}, [m, pads](const TensorList& in) {
+           return pad_adjoint(in[0], pads, m);
+         }});
+  }
   add("contiguous", {"", {normal64({3, 4})}, [](const TensorList& in) {
                        return in[0].transpose(0, 1).contiguous();
                      }});
@@ -231,6 +249,24 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                             return autograd::conv3d_weight_op(
                                 in[0], in[1], g, ws);
                           }});
+    // Under each padding mode (NOTE [ Conv padding modes ]): the halo of the
+    // transposed op is computed in slabs, so these check it too.
+    for (PaddingMode m :
+         {PaddingMode::Reflect, PaddingMode::Replicate,
+          PaddingMode::Circular}) {
+      const std::string name = padding_mode_name(m);
+      add("conv3d", {name + ", grouped, strided, dilated, with bias",
+                     {normal64(xs), normal64(ws), normal64({2})},
+                     [g, m](const TensorList& in) {
+                       return autograd::conv3d_op(in[0], in[1], in[2], g, m);
+                     }});
+      add("conv_transpose3d", {name + ", grouped, strided, dilated, with bias",
+                               {normal64(ys), normal64(ws), normal64({4})},
+                               [g, m](const TensorList& in) {
+                                 return autograd::conv_transpose3d_op(
+                                     in[0], in[1], in[2], g, m);
+                               }});
+    }
   }
   {
     // Upsampling (voxgrad/autograd/ops/upsample.cpp): non-integer scales, both

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "voxgrad/core/padding_mode.hpp"
 #include "voxgrad/core/tensor.hpp"
 #include "voxgrad/export.hpp"
 
@@ -197,9 +198,7 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // -----------------------------------------
 Tensor cat(const TensorList& tensors, int64_t axis = 0);
 Tensor stack(const TensorList& tensors, int64_t axis = 0);
-/// Constant padding, F.pad's order: {last_before, last_after,
-/// second_last_before, ...}; negative amounts crop.
-Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0);
+
 /// Gradient of slice(): `grad` placed into zeros of `shape` at
 /// start, start+step, ... along `axis`.
 Tensor slice_backward(
@@ -208,6 +207,27 @@ Tensor slice_backward(
     int64_t axis,
     int64_t start,
     int64_t step);
+
+// ---- padding (voxgrad/autograd/ops/pad.cpp)
+// ----------------------------------------
+/// Constant padding, F.pad's order: {last_before, last_after,
+/// second_last_before, ...}; negative amounts crop.
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0);
+/// F.pad(x, pads, mode) for a PaddingMode (voxgrad/core/padding_mode.hpp):
+/// 2, 4 or 6 amounts >= 0 padding the last 1, 2 or 3 axes of a tensor with
+/// one or two more axes, e.g. (N, C, D, H, W) or unbatched (C, D, H, W).
+/// Zeros is constant padding with 0. Reflect needs each amount < the size,
+/// circular <= the size, replicate a size >= 1.
+///   Tensor y = pad(x, {1, 1, 1, 1, 1, 1}, PaddingMode::Circular);
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PaddingMode mode);
+/// The adjoint (transpose) of pad(·, pads, mode), for g shaped like its
+/// output: adds every halo value back onto the element it was copied from,
+/// then crops, so <pad(x), g> = <x, pad_adjoint(g)>. For Zeros it is the
+/// crop. The amounts must fit the *result* as they would fit pad's input.
+/// pad and pad_adjoint are each other's backward.
+///   Tensor x_grad = pad_adjoint(g, {1, 1, 1, 1, 1, 1}, PaddingMode::Reflect);
+Tensor pad_adjoint(
+    const Tensor& g, const std::vector<int64_t>& pads, PaddingMode mode);
 
 }  // namespace voxgrad
 

@@ -113,6 +113,13 @@ std::string common_repr(
   return r;
 }
 
+/// Last, as PyTorch prints it; nothing for the default.
+std::string mode_repr(PaddingMode mode) {
+  if (mode == PaddingMode::Zeros)
+    return "";
+  return detail::concat(", padding_mode='", padding_mode_name(mode), "'");
+}
+
 }  // namespace
 
 Conv3dImpl::Conv3dImpl(const Conv3dOptions& o, Generator* gen) : options_(o) {
@@ -142,7 +149,8 @@ void Conv3dImpl::reset_parameters(Generator* gen) {
 Tensor Conv3dImpl::forward(const Tensor& x) {
   const Conv3dOptions& o = options_;
   return conv3d(
-      x, weight_, bias_, o.stride(), o.padding(), o.dilation(), o.groups());
+      x, weight_, bias_, o.stride(), o.padding(), o.dilation(), o.groups(),
+      o.padding_mode());
 }
 
 void Conv3dImpl::set_weight(const Tensor& w) {
@@ -159,8 +167,10 @@ std::string Conv3dImpl::extra_repr() const {
       o.padding().mode() == Conv3dPadding::Mode::Explicit &&
       o.padding().amount() == Int3(0);
   return common_repr(
-      o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
-      o.padding().str(), pad_default, o.dilation(), o.groups(), o.bias());
+             o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
+             o.padding().str(), pad_default, o.dilation(), o.groups(),
+             o.bias()) +
+         mode_repr(o.padding_mode());
 }
 
 ConvTranspose3dImpl::ConvTranspose3dImpl(
@@ -193,10 +203,7 @@ void ConvTranspose3dImpl::reset_parameters(Generator* gen) {
 }
 
 Tensor ConvTranspose3dImpl::forward(const Tensor& x) {
-  const ConvTranspose3dOptions& o = options_;
-  return conv_transpose3d(
-      x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
-      o.groups(), o.dilation());
+  return forward(x, {});
 }
 
 Tensor ConvTranspose3dImpl::forward(
@@ -204,7 +211,7 @@ Tensor ConvTranspose3dImpl::forward(
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
       x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
-      o.groups(), o.dilation(), output_size);
+      o.groups(), o.dilation(), output_size, o.padding_mode());
 }
 
 void ConvTranspose3dImpl::set_weight(const Tensor& w) {
@@ -223,7 +230,7 @@ std::string ConvTranspose3dImpl::extra_repr() const {
       o.bias());
   if (o.output_padding() != Int3(0))
     r += ", output_padding=" + o.output_padding().str();
-  return r;
+  return r + mode_repr(o.padding_mode());
 }
 
 }  // namespace voxgrad::nn

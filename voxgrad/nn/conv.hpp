@@ -13,6 +13,11 @@
 // A ConvTranspose3d(in -> out) weight is the weight of the Conv3d(out -> in)
 // whose adjoint it is: the same tensor, read by the other op. See NOTE [ Conv
 // adjointness ] in voxgrad/core/kernels/conv3d.hpp.
+//
+// padding_mode (zeros, reflect, replicate, circular; docs/padding-modes.md):
+// Conv3d pads its input in that mode, as PyTorch's nn.Conv3d does, and
+// ConvTranspose3d is the exact adjoint of that Conv3d(out -> in): it adds
+// every halo value back onto the voxel it was copied from, then crops.
 
 #include <array>
 #include <initializer_list>
@@ -20,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "voxgrad/core/padding_mode.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
@@ -78,7 +84,10 @@ class Conv3dPadding {
 
 /// 3-D convolution (torch.nn.functional.conv3d). x: (N, C_in, D, H, W) or
 /// unbatched (C_in, D, H, W); weight and bias as in the table above.
+/// `padding_mode` pads x in that mode first, as nn.Conv3d(padding_mode=...)
+/// does (reflect needs padding < the input size, circular <= it).
 ///   Tensor y = voxgrad::conv3d(x, w, b, /*stride=*/2, /*padding=*/1);
+///   Tensor p = voxgrad::conv3d(x, w, b, 1, 1, 1, 1, voxgrad::kCircular);
 Tensor conv3d(
     const Tensor& x,
     const Tensor& weight,
@@ -86,12 +95,16 @@ Tensor conv3d(
     Int3 stride = 1,
     Conv3dPadding padding = int64_t{0},
     Int3 dilation = 1,
-    int64_t groups = 1);
+    int64_t groups = 1,
+    PaddingMode padding_mode = PaddingMode::Zeros);
 
 /// Transposed 3-D convolution (torch.nn.functional.conv_transpose3d), the
 /// adjoint of conv3d with the same weight. `output_size` (3 spatial ints, or
 /// 4/5 with C and N) picks the output_padding that reaches it; sizes outside
-/// the reachable range are an error that names the range.
+/// the reachable range are an error that names the range. With a
+/// `padding_mode` it is the adjoint of conv3d with that mode (the output
+/// size is unchanged; reflect needs padding < the output size, circular
+/// <= it).
 Tensor conv_transpose3d(
     const Tensor& x,
     const Tensor& weight,
@@ -101,12 +114,21 @@ Tensor conv_transpose3d(
     Int3 output_padding = 0,
     int64_t groups = 1,
     Int3 dilation = 1,
-    const std::vector<int64_t>& output_size = {});
+    const std::vector<int64_t>& output_size = {},
+    PaddingMode padding_mode = PaddingMode::Zeros);
 
 namespace nn {
 
+/// nn::PaddingMode::Circular, or libtorch's spelling nn::kCircular.
+using voxgrad::kCircular;
+using voxgrad::kReflect;
+using voxgrad::kReplicate;
+using voxgrad::kZeros;
+using voxgrad::PaddingMode;
+
 /// Conv3dOptions(3, 64, 3).stride(2).padding(1): each setter returns *this;
 /// the same name without argument reads the value.
+///   Conv3dOptions(1, 8, 3).padding(1).padding_mode(nn::kCircular)
 class Conv3dOptions {
  public:
   Conv3dOptions(int64_t in_channels, int64_t out_channels, Int3 kernel_size)
@@ -129,6 +151,7 @@ class Conv3dOptions {
   VOXGRAD_OPTION(Int3, dilation)
   VOXGRAD_OPTION(int64_t, groups)
   VOXGRAD_OPTION(bool, bias)
+  VOXGRAD_OPTION(PaddingMode, padding_mode)
 #undef VOXGRAD_OPTION
 
  private:
@@ -139,6 +162,7 @@ class Conv3dOptions {
   Int3 dilation_{1};
   int64_t groups_ = 1;
   bool bias_ = true;
+  PaddingMode padding_mode_ = PaddingMode::Zeros;
 };
 
 class ConvTranspose3dOptions {
@@ -165,6 +189,9 @@ class ConvTranspose3dOptions {
   VOXGRAD_OPTION(Int3, dilation)
   VOXGRAD_OPTION(int64_t, groups)
   VOXGRAD_OPTION(bool, bias)
+  /// The adjoint of Conv3d(out -> in) with this padding_mode (PyTorch's
+  /// ConvTranspose3d accepts only zeros).
+  VOXGRAD_OPTION(PaddingMode, padding_mode)
 #undef VOXGRAD_OPTION
 
  private:
@@ -176,6 +203,7 @@ class ConvTranspose3dOptions {
   Int3 dilation_{1};
   int64_t groups_ = 1;
   bool bias_ = true;
+  PaddingMode padding_mode_ = PaddingMode::Zeros;
 };
 
 /// Conv3d module. Construction validates the options (each error names the

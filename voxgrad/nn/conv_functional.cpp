@@ -125,6 +125,26 @@ Int3 spatial(const Tensor& x5) {
   return Int3(x5.shape()[2], x5.shape()[3], x5.shape()[4]);
 }
 
+/// SPEC §1: the padding must fit the padded tensor as F.pad requires (the
+/// input of a Conv3d, the output of a ConvTranspose3d).
+void check_mode_fits(
+    const char* op,
+    PaddingMode mode,
+    const char* what,
+    const Int3& size,
+    const Int3& lo,
+    const Int3& hi) {
+  static const char* const kAxis[] = {"depth", "height", "width"};
+  for (size_t i = 0; i < 3; ++i) {
+    check_padding_fits(
+        op, mode,
+        detail::concat(
+            "the ", kAxis[i], " of the ", what, " (spatial size ", size.str(),
+            ", padding_mode=\"", padding_mode_name(mode), "\")"),
+        size[i], lo[i], hi[i]);
+  }
+}
+
 }  // namespace
 
 Tensor conv3d(
@@ -134,7 +154,8 @@ Tensor conv3d(
     Int3 stride,
     Conv3dPadding padding,
     Int3 dilation,
-    int64_t groups) {
+    int64_t groups,
+    PaddingMode padding_mode) {
   const char* op = "conv3d";
   VOXGRAD_CHECK(weight.defined(), op, ": weight is undefined");
   VOXGRAD_CHECK(groups >= 1, op, ": groups must be >= 1 (got ", groups, ")");
@@ -166,7 +187,7 @@ Tensor conv3d(
         "(got stride ", stride.str(), ")");
     // Total padding dil*(k-1) per axis; PyTorch puts the odd extra element
     // after the data, which we do by padding the input first.
-    std::array<int64_t, 3> left{};
+    std::array<int64_t, 3> left{}, right{};
     std::vector<int64_t> extra(6, 0);
     bool odd = false;
     for (size_t i = 0; i < 3; ++i) {
@@ -174,13 +195,27 @@ Tensor conv3d(
           dilation[i], wd.kernel[i] - 1, op,
           "padding=\"same\" (dilation * (kernel - 1))");
       left[i] = total / 2;
+      right[i] = total - left[i];
       extra[2 * (2 - i) + 1] = total - 2 * left[i];
       odd = odd || total % 2;
     }
-    if (odd)
-      x5 = voxgrad::pad(x5, extra);
     pad = Int3(left[0], left[1], left[2]);
+    if (odd && padding_mode != PaddingMode::Zeros) {
+      // Asymmetric padding in a mode is not the symmetric one after an extra
+      // row (reflecting a reflection differs): pad all of it, as
+      // nn.Conv3d does, and convolve with padding 0.
+      const Int3 hi(right[0], right[1], right[2]);
+      check_mode_fits(op, padding_mode, "input", spatial(x5), pad, hi);
+      x5 = voxgrad::pad(
+          x5, {pad[2], hi[2], pad[1], hi[1], pad[0], hi[0]}, padding_mode);
+      pad = Int3(0);
+      padding_mode = PaddingMode::Zeros;
+    } else if (odd) {
+      x5 = voxgrad::pad(x5, extra);
+    }
   }
+  if (padding_mode != PaddingMode::Zeros)
+    check_mode_fits(op, padding_mode, "input", spatial(x5), pad, pad);
   ConvGeometry3d g;
   g.N = x5.shape()[0];
   g.C_in = x5.shape()[1];
@@ -202,7 +237,7 @@ Tensor conv3d(
       spatial(x5).str(), " with padding ", pad.str(), " is smaller than the ",
       "dilated kernel (kernel ", wd.kernel.str(), ", dilation ", dilation.str(),
       ")");
-  const Tensor y = autograd::conv3d_op(x5, weight, bias, g);
+  const Tensor y = autograd::conv3d_op(x5, weight, bias, g, padding_mode);
   return x.dim() == 4 ? y.squeeze(0) : y;
 }
 
@@ -215,7 +250,8 @@ Tensor conv_transpose3d(
     Int3 output_padding,
     int64_t groups,
     Int3 dilation,
-    const std::vector<int64_t>& output_size) {
+    const std::vector<int64_t>& output_size,
+    PaddingMode padding_mode) {
   const char* op = "conv_transpose3d";
   VOXGRAD_CHECK(weight.defined(), op, ": weight is undefined");
   VOXGRAD_CHECK(groups >= 1, op, ": groups must be >= 1 (got ", groups, ")");
@@ -291,6 +327,10 @@ Tensor conv_transpose3d(
       stride.str(), ", padding ", padding.str(), ", kernel ", wd.kernel.str(),
       ", dilation ", dilation.str(), ", output_padding ", output_padding.str(),
       ")");
+  if (padding_mode != PaddingMode::Zeros)
+    check_mode_fits(
+        op, padding_mode, "output", Int3(out[0], out[1], out[2]), padding,
+        padding);
   // The conv whose adjoint this is: it maps our output back to our input.
   ConvGeometry3d g;
   g.N = x5.shape()[0];
@@ -303,7 +343,8 @@ Tensor conv_transpose3d(
   g.stride = stride.array();
   g.padding = padding.array();
   g.dilation = dilation.array();
-  const Tensor y = autograd::conv_transpose3d_op(x5, weight, bias, g);
+  const Tensor y =
+      autograd::conv_transpose3d_op(x5, weight, bias, g, padding_mode);
   return x.dim() == 4 ? y.squeeze(0) : y;
 }
 

@@ -1,6 +1,6 @@
 // Views and copies: reshape, permute, expand, slice (+ its backward), cat,
-// pad, contiguous, clone, dtype conversion. Views share storage and record a
-// node like any op, so gradients flow through them.
+// contiguous, clone, dtype conversion (padding is in pad.cpp). Views share
+// storage and record a node like any op, so gradients flow through them.
 
 #include <algorithm>
 #include <numeric>
@@ -388,49 +388,6 @@ Tensor stack(const TensorList& tensors, int64_t axis) {
     expanded.push_back(tensors[i].unsqueeze(axis));
   }
   return cat(expanded, axis);
-}
-
-Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
-  VOXGRAD_CHECK(x.defined(), "pad: the input is undefined");
-  VOXGRAD_CHECK(
-      pads.size() % 2 == 0 && static_cast<int64_t>(pads.size()) <= 2 * x.dim(),
-      "pad: needs an even number of amounts, at most 2 per axis (got ",
-      pads.size(), " for a ", x.dim(), "-d tensor)");
-  Shape shape = x.shape();
-  Tensor src = x.detach();
-  std::vector<std::pair<size_t, int64_t>> dst_starts;
-  for (size_t k = 0; k < pads.size() / 2; ++k) {
-    const size_t a = shape.size() - 1 - k;
-    const int64_t before = pads[2 * k], after = pads[2 * k + 1];
-    shape[a] = checked::add(
-        shape[a], checked::add(before, after, "pad", "the padding amount"),
-        "pad", "the padded extent");
-    VOXGRAD_CHECK(
-        shape[a] >= 0, "pad: padding (", before, ", ", after,
-        ") leaves a negative extent on axis ", a, " of ", shape_str(x.shape()));
-    // Negative amounts crop the source; positive ones offset the destination.
-    const int64_t lo = std::max<int64_t>(0, -before);
-    const int64_t hi =
-        std::max(lo, x.shape()[a] - std::max<int64_t>(0, -after));
-    src = src.slice(static_cast<int64_t>(a), lo, hi);
-    dst_starts.push_back({a, std::max<int64_t>(0, before)});
-  }
-  if (x.dtype() == kInt64)
-    integral_value(value, "pad", "value");
-  Tensor out = full(shape, value, x.dtype());
-  Tensor region = out.detach();
-  for (auto [a, start] : dst_starts)
-    region =
-        region.slice(static_cast<int64_t>(a), start, start + src.shape()[a]);
-  if (src.numel())
-    kernels::copy(src, region);
-  std::vector<int64_t> inverse(pads);
-  for (int64_t& p : inverse)
-    p = -p;
-  return record(
-      Op::pad, out, {x}, {}, [inverse](const BackwardArgs& g) -> TensorList {
-        return {pad(g.grad, inverse, 0.0)};
-      });
 }
 
 }  // namespace voxgrad

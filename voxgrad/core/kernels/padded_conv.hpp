@@ -1,0 +1,62 @@
+#pragma once
+// The conv maps under a padding mode, composed from the three conv kernels
+// (conv3d.hpp) and the padding kernels (pad3d.hpp); not a fourth conv kernel.
+//
+// NOTE [ Conv padding modes ]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// With P the padding map of mode m by g.padding on both sides of every axis
+// (NOTE [ Padding as a linear map ] in pad3d.hpp) and A_0 the conv of g with
+// padding 0 on the padded input, Conv3d(padding_mode=m) is A_0 P, so its
+// transpose -- ConvTranspose3d(padding_mode=m), and Conv3d's input
+// gradient -- is Pᵀ A_0ᵀ. For zeros P is the zero padding and these are
+// the plain kernels on g.
+//
+//   conv3d_fwd_padded       y  = A_0 P x   pad x, then the forward kernel
+//   conv3d_bwd_data_padded  dx = Pᵀ A_0ᵀ dy
+//
+// Pᵀ A_0ᵀ dy is not computed as written: A_0ᵀ dy is larger than dx by the
+// halo (18³ instead of 16³ for padding 1), and the kernel's cost grows with
+// it. Instead its interior -- which is exactly the zero-padding transposed
+// conv A_pᵀ dy of g -- is computed by the bwd_data kernel on g, and only its
+// halo by small transposed convs: a halo slab of A_0ᵀ dy (e.g. the depth
+// rows [0, p)) receives taps only from the first few dy rows and the first
+// few kernel taps along that axis, so it is the transposed conv of that
+// slice of dy with that slice of the weight. Each slab is computed with its
+// thin axis moved to depth (a permutation of the spatial axes, under which a
+// conv is the same conv), then folded onto the voxels it was copied from by
+// pad3d_adjoint_halo. The result is Pᵀ A_0ᵀ dy up to rounding; the
+// order of every sum is fixed, so it is bit-identical for any thread count.
+
+#include "voxgrad/core/kernels/conv_geometry.hpp"
+#include "voxgrad/core/padding_mode.hpp"
+
+namespace voxgrad::kernels {
+
+/// y = A_0 P x (+ bias): Conv3d with padding_mode `mode`. Layouts as
+/// conv3d_fwd on g (x is the *unpadded* input, g.padding the amount P adds
+/// on each side). For PaddingMode::Zeros this is conv3d_fwd(g, ...).
+template <class T>
+void conv3d_fwd_padded(
+    const ConvGeometry3d& g,
+    PaddingMode mode,
+    const T* x,
+    const T* w,
+    T* y,
+    const T* bias = nullptr);
+
+/// dx = Pᵀ A_0ᵀ dy (+ bias): ConvTranspose3d with padding_mode `mode` on
+/// its swapped geometry, and Conv3d's input gradient. Layouts as
+/// conv3d_bwd_data on g. For PaddingMode::Zeros this is conv3d_bwd_data.
+template <class T>
+void conv3d_bwd_data_padded(
+    const ConvGeometry3d& g,
+    PaddingMode mode,
+    const T* dy,
+    const T* w,
+    T* dx,
+    const T* bias = nullptr);
+
+/// The geometry of A_0: padding 0 on the input padded by g.padding.
+ConvGeometry3d zero_padding_geometry(const ConvGeometry3d& g);
+
+}  // namespace voxgrad::kernels
