@@ -131,6 +131,45 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                        return softplus(in[0]);
                      }});
   }
+  // Math and activations of issue 11 (voxgrad/autograd/ops/activation.cpp).
+  add("sin", {"", {normal64({4, 3})}, [](const TensorList& in) {
+                return sin(in[0] * 2.0);
+              }});
+  add("cos", {"", {normal64({4, 3})}, [](const TensorList& in) {
+                return cos(in[0] * 2.0);
+              }});
+  add("erf", {"", {normal64({4, 3})}, [](const TensorList& in) {
+                return erf(in[0]);
+              }});
+  add("elu", {"alpha 1.3", {off_zero64({4, 5})}, [](const TensorList& in) {
+                return elu(in[0] * 2.0, 1.3);
+              }});
+  add("gelu", {"exact", {normal64({4, 5})}, [](const TensorList& in) {
+                 return gelu(in[0] * 2.0);
+               }});
+  add("gelu", {"tanh", {normal64({4, 5})}, [](const TensorList& in) {
+                 return gelu(in[0] * 2.0, "tanh");
+               }});
+  add("mish", {"", {normal64({4, 5})}, [](const TensorList& in) {
+                 return mish(in[0] * 2.0);
+               }});
+  {
+    // 0.2 away from the bounds -0.5 and 0.5.
+    const Tensor x = leaf(
+        tensor({-1.2, -0.7, -0.3, 0.0, 0.3, 0.7, 1.1, -0.1}, {2, 4}, kFloat64));
+    add("hardtanh", {"bounds -0.5, 0.5", {x}, [](const TensorList& in) {
+                       return hardtanh(in[0], -0.5, 0.5);
+                     }});
+  }
+  add("softsign", {"", {off_zero64({4, 5})}, [](const TensorList& in) {
+                     return softsign(in[0] * 3.0);
+                   }});
+  add("prelu", {"per channel",
+                {off_zero64({2, 3, 4}), normal64({3})},
+                [](const TensorList& in) { return prelu(in[0], in[1]); }});
+  add("prelu", {"one slope, 1-d input",
+                {off_zero64({5}), normal64({1})},
+                [](const TensorList& in) { return prelu(in[0], in[1]); }});
   add("pow_scalar", {"fractional",
                      {positive64({3, 4})},
                      [](const TensorList& in) { return pow(in[0], 2.5); }});
@@ -199,6 +238,20 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     oc.options.atol = 1e-4;
     add("to_dtype", oc);
   }
+  add("flip", {"two axes", {normal64({2, 3, 4})}, [](const TensorList& in) {
+                 return flip(in[0], {0, -1});
+               }});
+  add("roll", {"two axes, negative shift",
+               {normal64({2, 3, 4})},
+               [](const TensorList& in) {
+                 return roll(in[0], {1, -5}, {1, 2});
+               }});
+  add("roll", {"flattened", {normal64({2, 3})}, [](const TensorList& in) {
+                 return roll(in[0], {4});
+               }});
+  add("cumsum", {"axis 1", {normal64({2, 4, 3})}, [](const TensorList& in) {
+                   return cumsum(in[0], 1);
+                 }});
   {
     // The three conv ops on one geometry: grouped, strided, padded, dilated,
     // and an input length the stride does not divide.

@@ -1,9 +1,11 @@
 #pragma once
 // Activation modules (PyTorch's nn.ReLU, nn.LeakyReLU, nn.SiLU, nn.Sigmoid,
-// nn.Tanh, nn.Softplus): thin wrappers of the differentiable ops in
-// voxgrad/autograd/ops.hpp. No in-place variants.
+// nn.Tanh, nn.Softplus, nn.ELU, nn.GELU, nn.Mish, nn.Hardtanh, nn.Softsign,
+// nn.PReLU) and the functional forms of those with options: thin wrappers of
+// the differentiable ops in voxgrad/autograd/ops.hpp. No in-place variants.
 
 #include <string>
+#include <utility>
 
 #include "voxgrad/nn/module.hpp"
 
@@ -115,5 +117,197 @@ class Softplus : public Module {
  private:
   SoftplusOptions options_;
 };
+
+/// ELUOptions().alpha(0.5)
+struct ELUOptions {
+  /// Scale of the negative part, alpha (exp(x) - 1) (default 1).
+  ELUOptions& alpha(double v) {
+    alpha_ = v;
+    return *this;
+  }
+  double alpha() const {
+    return alpha_;
+  }
+
+ private:
+  double alpha_ = 1.0;
+};
+
+class ELU : public Module {
+ public:
+  explicit ELU(const ELUOptions& options = {});
+  std::string name() const override {
+    return "ELU";
+  }
+  Tensor forward(const Tensor& x) override;
+  const ELUOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  ELUOptions options_;
+};
+
+/// GELUOptions().approximate("tanh")
+struct GELUOptions {
+  /// "none" (exact, x Phi(x); the default) or "tanh".
+  GELUOptions& approximate(std::string v) {
+    approximate_ = std::move(v);
+    return *this;
+  }
+  const std::string& approximate() const {
+    return approximate_;
+  }
+
+ private:
+  std::string approximate_ = "none";
+};
+
+class GELU : public Module {
+ public:
+  explicit GELU(const GELUOptions& options = {});
+  std::string name() const override {
+    return "GELU";
+  }
+  Tensor forward(const Tensor& x) override;
+  const GELUOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  GELUOptions options_;
+};
+
+class Mish : public Module {
+ public:
+  std::string name() const override {
+    return "Mish";
+  }
+  Tensor forward(const Tensor& x) override;
+};
+
+/// HardtanhOptions().min_val(-2).max_val(2)
+struct HardtanhOptions {
+  /// Lower bound (default -1).
+  HardtanhOptions& min_val(double v) {
+    min_val_ = v;
+    return *this;
+  }
+  /// Upper bound (default 1); must exceed min_val.
+  HardtanhOptions& max_val(double v) {
+    max_val_ = v;
+    return *this;
+  }
+  double min_val() const {
+    return min_val_;
+  }
+  double max_val() const {
+    return max_val_;
+  }
+
+ private:
+  double min_val_ = -1.0;
+  double max_val_ = 1.0;
+};
+
+class Hardtanh : public Module {
+ public:
+  explicit Hardtanh(const HardtanhOptions& options = {});
+  std::string name() const override {
+    return "Hardtanh";
+  }
+  Tensor forward(const Tensor& x) override;
+  const HardtanhOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  HardtanhOptions options_;
+};
+
+class Softsign : public Module {
+ public:
+  std::string name() const override {
+    return "Softsign";
+  }
+  Tensor forward(const Tensor& x) override;
+};
+
+/// PReLUOptions().num_parameters(16).init(0.25)
+struct PReLUOptions {
+  /// 1 (one slope shared by all channels, the default) or the number of
+  /// channels of the input (axis 1).
+  PReLUOptions& num_parameters(int64_t v) {
+    num_parameters_ = v;
+    return *this;
+  }
+  /// Initial slope (default 0.25).
+  PReLUOptions& init(double v) {
+    init_ = v;
+    return *this;
+  }
+  int64_t num_parameters() const {
+    return num_parameters_;
+  }
+  double init() const {
+    return init_;
+  }
+
+ private:
+  int64_t num_parameters_ = 1;
+  double init_ = 0.25;
+};
+
+/// x > 0 ? x : a x with a learned slope a per channel; parameter `weight`
+/// of shape (num_parameters), as PyTorch's.
+///   auto act =
+///   std::make_shared<nn::PReLU>(nn::PReLUOptions().num_parameters(16));
+class PReLU : public Module {
+ public:
+  explicit PReLU(const PReLUOptions& options = {});
+  std::string name() const override {
+    return "PReLU";
+  }
+  Tensor forward(const Tensor& x) override;
+  /// Every slope back to options().init().
+  void reset_parameters();
+  const PReLUOptions& options() const {
+    return options_;
+  }
+  const Tensor& weight() const {
+    return weight_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  PReLUOptions options_;
+  Tensor weight_;
+};
+
+namespace functional {
+using ELUFuncOptions = ELUOptions;
+using GELUFuncOptions = GELUOptions;
+using HardtanhFuncOptions = HardtanhOptions;
+/// F::elu(x, F::ELUFuncOptions().alpha(0.5))
+Tensor elu(const Tensor& x, const ELUFuncOptions& options = {});
+/// F::gelu(x, F::GELUFuncOptions().approximate("tanh"))
+Tensor gelu(const Tensor& x, const GELUFuncOptions& options = {});
+Tensor mish(const Tensor& x);
+/// F::hardtanh(x, F::HardtanhFuncOptions().min_val(0).max_val(6))
+Tensor hardtanh(const Tensor& x, const HardtanhFuncOptions& options = {});
+Tensor softsign(const Tensor& x);
+Tensor prelu(const Tensor& x, const Tensor& weight);
+}  // namespace functional
 
 }  // namespace voxgrad::nn
