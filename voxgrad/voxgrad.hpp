@@ -21,6 +21,8 @@
 #include "voxgrad/nn/dropout.hpp"
 #include "voxgrad/nn/flatten.hpp"
 #include "voxgrad/nn/init.hpp"
+#include "voxgrad/nn/instance_norm.hpp"
+#include "voxgrad/nn/layer_norm.hpp"
 #include "voxgrad/nn/linear.hpp"
 #include "voxgrad/nn/loss.hpp"
 #include "voxgrad/nn/module.hpp"
