@@ -27,6 +27,7 @@
 #include "voxgrad/nn/loss.hpp"
 #include "voxgrad/nn/module.hpp"
 #include "voxgrad/nn/normalization.hpp"
+#include "voxgrad/nn/pixel_shuffle.hpp"
 #include "voxgrad/nn/upsample.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/clip_grad.hpp"
