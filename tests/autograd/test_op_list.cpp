@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/autograd/pool_ops.hpp"
 
 namespace voxgrad {
 namespace {
@@ -316,6 +317,41 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
            return upsample_trilinear3d_backward(
                in[0], {1, 2, 2, 3, 2}, false, s17);
          }});
+    // Pooling (voxgrad/autograd/ops/pool.cpp): average pooling with padding,
+    // ceil_mode's partial last window and overlapping windows; adaptive
+    // windows that overlap (5 -> 3) and split unevenly (4 -> 3).
+    PoolSpec3d avg;
+    avg.in = {4, 5, 3};
+    avg.out = {3, 3, 2};
+    avg.kernel = {2, 3, 2};
+    avg.stride = {2, 2, 2};
+    avg.padding = {1, 1, 1};
+    avg.count_include_pad = false;
+    add("avg_pool3d",
+        {"padded, ceil_mode window, count_include_pad false",
+         {normal64({2, 2, 4, 5, 3})},
+         [avg](const TensorList& in) { return avg_pool3d_op(in[0], avg); }});
+    add("avg_pool3d_backward",
+        {"padded, ceil_mode window, count_include_pad false",
+         {normal64({2, 2, 3, 3, 2})},
+         [avg](const TensorList& in) {
+           return avg_pool3d_backward_op(in[0], avg);
+         }});
+    PoolSpec3d adaptive;
+    adaptive.adaptive = true;
+    adaptive.in = {5, 4, 3};
+    adaptive.out = {3, 3, 1};
+    add("adaptive_avg_pool3d", {"5, 4, 3 -> 3, 3, 1",
+                                {normal64({1, 3, 5, 4, 3})},
+                                [adaptive](const TensorList& in) {
+                                  return avg_pool3d_op(in[0], adaptive);
+                                }});
+    add("adaptive_avg_pool3d_backward", {"5, 4, 3 -> 3, 3, 1",
+                                         {normal64({1, 3, 3, 3, 1})},
+                                         [adaptive](const TensorList& in) {
+                                           return avg_pool3d_backward_op(
+                                               in[0], adaptive);
+                                         }});
     // BCE (voxgrad/autograd/ops/loss.cpp): input away from 0 and 1, target too.
     const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
     add("binary_cross_entropy",

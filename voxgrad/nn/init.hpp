@@ -67,7 +67,8 @@ Tensor kaiming_normal_(
 /// sub-kernel o / r^3. The r^3 channels PixelShuffle3d spreads over one
 /// r x r x r block (NOTE [ PixelShuffle3d channel order ]) are then equal, so
 /// conv + shuffle starts as nearest-neighbour upsampling of a conv: no
-/// checkerboard. Needs C_out/g divisible by r^3.
+/// checkerboard. Needs C_out/g divisible by r^3. A conv bias would differ
+/// across the r^3 channels: build the conv without one, or zero it.
 ///   nn::init::icnr_(conv->weight(), 2);
 Tensor icnr_(
     Tensor w,

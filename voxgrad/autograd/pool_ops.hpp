@@ -1,0 +1,41 @@
+#pragma once
+// Differentiable 3-D pooling ops (voxgrad/autograd/ops/pool.cpp) behind
+// nn::MaxPool3d, nn::AvgPool3d, nn::AdaptiveAvgPool3d, nn::AdaptiveMaxPool3d
+// and nn::MaxUnpool3d. Users reach them through those layers and
+// nn::functional, which validate options the way PyTorch does; these
+// functions take a validated PoolSpec3d and check tensors only. The kernels
+// are voxgrad/core/kernels/pool3d (NOTE [ Pooling windows ]).
+//
+// Average pooling is linear: avg_pool3d and avg_pool3d_backward are each
+// other's adjoint, so each one's backward is the other (as for upsampling).
+
+#include <array>
+
+#include "voxgrad/core/kernels/pool3d.hpp"
+#include "voxgrad/core/tensor.hpp"
+
+namespace voxgrad {
+
+/// One pooling geometry on (N, C, D, H, W) input: regular windows (kernel,
+/// stride, padding, dilation) or adaptive ones (input -> output extents).
+struct PoolSpec3d {
+  bool adaptive = false;
+  std::array<int64_t, 3> in{}, out{};
+  std::array<int64_t, 3> kernel{1, 1, 1}, stride{1, 1, 1}, padding{},
+      dilation{1, 1, 1};
+  /// Average pooling only.
+  bool count_include_pad = true;
+  /// Average pooling only; 0 = none.
+  int64_t divisor_override = 0;
+
+  /// The window tables for `planes` = N * C planes.
+  kernels::PoolWindows3d windows(int64_t planes) const;
+};
+
+/// Average pooling of x (N, C, spec.in) to (N, C, spec.out); the node is
+/// adaptive_avg_pool3d when spec.adaptive.
+Tensor avg_pool3d_op(const Tensor& x, const PoolSpec3d& spec);
+/// Its adjoint: grad (N, C, spec.out) to (N, C, spec.in).
+Tensor avg_pool3d_backward_op(const Tensor& grad, const PoolSpec3d& spec);
+
+}  // namespace voxgrad

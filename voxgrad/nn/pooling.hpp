@@ -1,0 +1,157 @@
+#pragma once
+// 3-D pooling layers and their functional forms, with libtorch's names,
+// options and defaults (torch::nn::AvgPool3d, AdaptiveAvgPool3d, ... and
+// torch::nn::functional::avg_pool3d, ...). Input (N, C, D, H, W) or
+// unbatched (C, D, H, W); the output has the same batchedness. Options are
+// checked by PyTorch's rules (each error names the option, its value and the
+// rule): kernel, stride, dilation >= 1, 0 <= padding <= kernel / 2, every
+// output extent >= 1, and ceil_mode's rule that the last window must start
+// inside the input or its left padding. One rule is voxgrad's own: a window
+// lying entirely in padding (possible with dilation) is an error; PyTorch
+// returns -inf there with an index outside the input.
+//
+// Output extent per axis (PyTorch's pooling_output_shape):
+//   out = floor((in + 2 p - d (k - 1) - 1 + (ceil_mode ? s - 1 : 0)) / s) + 1,
+//   minus one if ceil_mode and (out - 1) s >= in + p.
+
+#include <array>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "voxgrad/nn/conv.hpp"
+#include "voxgrad/nn/module.hpp"
+
+namespace voxgrad::nn {
+
+/// AvgPool3dOptions(2).stride(2).padding(0).ceil_mode(false)
+///     .count_include_pad(true).divisor_override(std::nullopt)
+class AvgPool3dOptions {
+ public:
+  /// stride defaults to kernel_size, as in PyTorch.
+  /* implicit */ AvgPool3dOptions(Int3 kernel_size)
+      : kernel_size_(kernel_size), stride_(kernel_size) {}
+  /* implicit */ AvgPool3dOptions(int64_t kernel_size)
+      : AvgPool3dOptions(Int3(kernel_size)) {}
+#define VOXGRAD_OPTION(type, name) \
+  AvgPool3dOptions& name(type v) { \
+    name##_ = v;                   \
+    return *this;                  \
+  }                                \
+  const type& name() const {       \
+    return name##_;                \
+  }
+  VOXGRAD_OPTION(Int3, kernel_size)
+  VOXGRAD_OPTION(Int3, stride)
+  VOXGRAD_OPTION(Int3, padding)
+  /// Round output extents up (with PyTorch's last-window rule).
+  VOXGRAD_OPTION(bool, ceil_mode)
+  /// Count padded positions in the divisor (default true).
+  VOXGRAD_OPTION(bool, count_include_pad)
+  /// Divide every window sum by this instead (non-zero).
+  VOXGRAD_OPTION(std::optional<int64_t>, divisor_override)
+#undef VOXGRAD_OPTION
+
+ private:
+  Int3 kernel_size_, stride_;
+  Int3 padding_{0};
+  bool ceil_mode_ = false;
+  bool count_include_pad_ = true;
+  std::optional<int64_t> divisor_override_;
+};
+
+/// An adaptive pool's output size: an int, or a (depth, height, width)
+/// triple whose entries may be std::nullopt (keep the input's extent).
+class AdaptiveSize3 {
+ public:
+  /* implicit */ AdaptiveSize3(int64_t v) : v_{v, v, v} {}
+  AdaptiveSize3(
+      std::optional<int64_t> d,
+      std::optional<int64_t> h,
+      std::optional<int64_t> w)
+      : v_{d, h, w} {}
+  const std::optional<int64_t>& operator[](size_t i) const {
+    return v_[i];
+  }
+  std::string str() const;  // "(4, None, 2)"
+
+ private:
+  std::array<std::optional<int64_t>, 3> v_;
+};
+
+/// AdaptiveAvgPool3dOptions(1) (global average pooling) or ({4, 4, 4})
+class AdaptiveAvgPool3dOptions {
+ public:
+  /* implicit */ AdaptiveAvgPool3dOptions(AdaptiveSize3 output_size)
+      : output_size_(output_size) {}
+  /* implicit */ AdaptiveAvgPool3dOptions(int64_t output_size)
+      : output_size_(output_size) {}
+  AdaptiveAvgPool3dOptions(
+      std::optional<int64_t> d,
+      std::optional<int64_t> h,
+      std::optional<int64_t> w)
+      : output_size_(d, h, w) {}
+  AdaptiveAvgPool3dOptions& output_size(AdaptiveSize3 v) {
+    output_size_ = v;
+    return *this;
+  }
+  const AdaptiveSize3& output_size() const {
+    return output_size_;
+  }
+
+ private:
+  AdaptiveSize3 output_size_;
+};
+
+/// Average of each window, divided by the window's element count (padding
+/// included with count_include_pad) or by divisor_override.
+///   auto pool = std::make_shared<nn::AvgPool3d>(nn::AvgPool3dOptions(2));
+class AvgPool3d : public Module {
+ public:
+  explicit AvgPool3d(const AvgPool3dOptions& options);
+  std::string name() const override {
+    return "AvgPool3d";
+  }
+  Tensor forward(const Tensor& x) override;
+  const AvgPool3dOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  AvgPool3dOptions options_;
+};
+
+/// Average over PyTorch's adaptive windows: output position o of an axis
+/// covers inputs floor(o in / out) .. ceil((o + 1) in / out) - 1.
+class AdaptiveAvgPool3d : public Module {
+ public:
+  explicit AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options);
+  std::string name() const override {
+    return "AdaptiveAvgPool3d";
+  }
+  Tensor forward(const Tensor& x) override;
+  const AdaptiveAvgPool3dOptions& options() const {
+    return options_;
+  }
+
+ protected:
+  std::string extra_repr() const override;
+
+ private:
+  AdaptiveAvgPool3dOptions options_;
+};
+
+namespace functional {
+using AvgPool3dFuncOptions = AvgPool3dOptions;
+using AdaptiveAvgPool3dFuncOptions = AdaptiveAvgPool3dOptions;
+/// F::avg_pool3d(x, F::AvgPool3dFuncOptions(3).stride(2).padding(1))
+Tensor avg_pool3d(const Tensor& x, const AvgPool3dFuncOptions& options);
+/// F::adaptive_avg_pool3d(x, F::AdaptiveAvgPool3dFuncOptions(1))
+Tensor adaptive_avg_pool3d(
+    const Tensor& x, const AdaptiveAvgPool3dFuncOptions& options);
+}  // namespace functional
+
+}  // namespace voxgrad::nn
