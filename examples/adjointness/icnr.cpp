@@ -81,7 +81,7 @@ bool lesson_icnr(const std::string& out_dir, uint64_t seed) {
   nn::Conv3d conv(nn::Conv3dOptions(1, 8, 3).padding(1).bias(false), &gen);
   nn::PixelShuffle3d shuffle(2);
   const Tensor plain = shuffle(conv(x));
-  nn::init::icnr_(conv.weight(), 2, &gen);
+  nn::init::icnr_(conv->weight(), 2, &gen);
   const Tensor icnr = shuffle(conv(x));
   std::printf(
       "   default init (8 different kernels), output (1, 1, 16, 16, 16):\n"

@@ -118,7 +118,7 @@ TEST_CASE("writes that the backward does not read leave it alone") {
 
 TEST_CASE("an optimizer step between forward and backward is refused") {
   nn::Linear fc(nn::LinearOptions(3, 2));
-  optim::SGD opt(fc.parameters(), optim::SGDOptions(0.1));
+  optim::SGD opt(fc->parameters(), optim::SGDOptions(0.1));
   const Tensor x = randn({4, 3}).requires_grad_();
   const Tensor l1 = pow(fc(x), 2.0).sum();
   l1.backward(/*grad=*/{}, /*retain_graph=*/true);
@@ -135,8 +135,8 @@ TEST_CASE("a parameter converted by Module::to after the forward is caught") {
   // valid), so a backward that captured the handle would read new values.
   nn::Linear fc(nn::LinearOptions(3, 2));
   const Tensor x = randn({2, 3}).requires_grad_();
-  const Tensor l = (fc.weight() * x).sum();
-  fc.to(kFloat64);
+  const Tensor l = (fc->weight() * x).sum();
+  fc->to(kFloat64);
   CHECK_ERROR_CONTAINS(
       autograd::grad({l}, {x}), "backward through 'mul'",
       "had its storage replaced");

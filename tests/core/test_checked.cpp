@@ -111,6 +111,9 @@ TEST_CASE("factories refuse shapes whose bytes cannot exist") {
       empty({int64_t{1} << 60}),
       "out of memory allocating 4611686018427387904");
   CHECK(zeros({0, kMax}).numel() == 0);
+  // Storage is public: its byte count must not wrap when rounded up.
+  CHECK_ERROR_CONTAINS(Storage(SIZE_MAX), "allocate", "exceed");
+  CHECK_ERROR_CONTAINS(Storage(checked::kMaxBytes + 1), "allocate", "exceed");
 }
 
 TEST_CASE("views and copies of huge shapes never wrap") {

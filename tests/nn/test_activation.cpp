@@ -103,12 +103,12 @@ TEST_CASE("issue 11 activations: modules, functional forms, formulas") {
 
 TEST_CASE("PReLU: PyTorch's parameter, init and broadcasting") {
   PReLU one;
-  CHECK(one.named_parameters().size() == 1);
-  CHECK(one.named_parameters()[0].first == "weight");
-  CHECK(one.weight().shape() == Shape{1});
-  CHECK(one.weight().to_vector<float>() == std::vector<float>{0.25f});
+  CHECK(one->named_parameters().size() == 1);
+  CHECK(one->named_parameters()[0].first == "weight");
+  CHECK(one->weight().shape() == Shape{1});
+  CHECK(one->weight().to_vector<float>() == std::vector<float>{0.25f});
   PReLU per(PReLUOptions().num_parameters(3).init(0.1));
-  CHECK(per.weight().to_vector<float>() == std::vector<float>(3, 0.1f));
+  CHECK(per->weight().to_vector<float>() == std::vector<float>(3, 0.1f));
   const Tensor x = tensor({-1.0, 2.0, -3.0, 4.0, -5.0, 6.0}, {2, 3});
   CHECK(
       per(x).to_vector<float>() ==
@@ -122,10 +122,10 @@ TEST_CASE("PReLU: PyTorch's parameter, init and broadcasting") {
   CHECK(os.str() == "PReLU(num_parameters=3; weight [3])  # 3 parameters");
   // Both inputs are differentiated; the slope gradient sums over N and space.
   const Tensor xd = randn({2, 3, 4}, kFloat64).requires_grad_();
-  per.to(kFloat64);
+  per->to(kFloat64);
   CHECK(gradcheck(
       [&](const TensorList& in) { return prelu(in[0], in[1]); },
-      {xd, per.weight()}));
+      {xd, per->weight()}));
   CHECK_ERROR_CONTAINS(per(zeros({2, 4, 3}, kFloat64)), "prelu", "1 or 4");
   CHECK_ERROR_CONTAINS(per(zeros({2, 3})), "float32", "float64");
   CHECK_ERROR_CONTAINS(

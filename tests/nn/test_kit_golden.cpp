@@ -88,34 +88,36 @@ Built build_op(const std::string& target, const json& cfg) {
 
 Built build_module(const std::string& target, const json& cfg) {
   if (target == "ELU")
-    return unary(std::make_shared<ELU>(ELUOptions().alpha(cfg.at("alpha"))));
+    return unary(
+        std::make_shared<ELUImpl>(ELUOptions().alpha(cfg.at("alpha"))));
   if (target == "GELU") {
-    return unary(std::make_shared<GELU>(
+    return unary(std::make_shared<GELUImpl>(
         GELUOptions().approximate(cfg.at("approximate"))));
   }
   if (target == "Mish")
-    return unary(std::make_shared<Mish>());
+    return unary(std::make_shared<MishImpl>());
   if (target == "Hardtanh") {
-    return unary(std::make_shared<Hardtanh>(HardtanhOptions()
-                                                .min_val(cfg.at("min_val"))
-                                                .max_val(cfg.at("max_val"))));
+    return unary(
+        std::make_shared<HardtanhImpl>(HardtanhOptions()
+                                           .min_val(cfg.at("min_val"))
+                                           .max_val(cfg.at("max_val"))));
   }
   if (target == "Softsign")
-    return unary(std::make_shared<Softsign>());
+    return unary(std::make_shared<SoftsignImpl>());
   if (target == "PReLU") {
-    return unary(
-        std::make_shared<PReLU>(PReLUOptions()
-                                    .num_parameters(cfg.at("num_parameters"))
-                                    .init(cfg.at("init"))));
+    return unary(std::make_shared<PReLUImpl>(
+        PReLUOptions()
+            .num_parameters(cfg.at("num_parameters"))
+            .init(cfg.at("init"))));
   }
   if (target == "LayerNorm") {
-    return unary(std::make_shared<LayerNorm>(
+    return unary(std::make_shared<LayerNormImpl>(
         LayerNormOptions(cfg.at("normalized_shape").get<std::vector<int64_t>>())
             .eps(cfg.at("eps"))
             .elementwise_affine(cfg.at("elementwise_affine"))));
   }
   if (target == "InstanceNorm3d") {
-    return unary(std::make_shared<InstanceNorm3d>(
+    return unary(std::make_shared<InstanceNorm3dImpl>(
         InstanceNorm3dOptions(cfg.at("num_features"))
             .eps(cfg.at("eps"))
             .momentum(cfg.at("momentum"))
@@ -126,7 +128,7 @@ Built build_module(const std::string& target, const json& cfg) {
     std::optional<double> momentum;
     if (!cfg.at("momentum").is_null())
       momentum = cfg.at("momentum").get<double>();
-    return unary(std::make_shared<BatchNorm1d>(
+    return unary(std::make_shared<BatchNorm1dImpl>(
         BatchNorm1dOptions(cfg.at("num_features"))
             .eps(cfg.at("eps"))
             .momentum(momentum)
@@ -134,15 +136,15 @@ Built build_module(const std::string& target, const json& cfg) {
             .track_running_stats(cfg.at("track_running_stats"))));
   }
   if (target == "PixelShuffle3d") {
-    return unary(std::make_shared<PixelShuffle3d>(
+    return unary(std::make_shared<PixelShuffle3dImpl>(
         PixelShuffle3dOptions(cfg.at("upscale_factor"))));
   }
   if (target == "PixelUnshuffle3d") {
-    return unary(std::make_shared<PixelUnshuffle3d>(
+    return unary(std::make_shared<PixelUnshuffle3dImpl>(
         PixelUnshuffle3dOptions(cfg.at("downscale_factor"))));
   }
   if (target == "AvgPool3d") {
-    return unary(std::make_shared<AvgPool3d>(
+    return unary(std::make_shared<AvgPool3dImpl>(
         AvgPool3dOptions(int3(cfg.at("kernel_size")))
             .stride(int3(cfg.at("stride")))
             .padding(int3(cfg.at("padding")))
@@ -152,8 +154,9 @@ Built build_module(const std::string& target, const json& cfg) {
   }
   if (target == "AdaptiveAvgPool3d") {
     const json& s = cfg.at("output_size");
-    return unary(std::make_shared<AdaptiveAvgPool3d>(AdaptiveAvgPool3dOptions(
-        opt_int(s.at(0)), opt_int(s.at(1)), opt_int(s.at(2)))));
+    return unary(
+        std::make_shared<AdaptiveAvgPool3dImpl>(AdaptiveAvgPool3dOptions(
+            opt_int(s.at(0)), opt_int(s.at(1)), opt_int(s.at(2)))));
   }
   FAIL("unknown module in the golden file: " << target);
   return {};

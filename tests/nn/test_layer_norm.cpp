@@ -11,10 +11,10 @@ namespace voxgrad::nn {
 TEST_CASE("LayerNorm: trailing-axes statistics, affine of that shape") {
   Generator gen(21);
   LayerNorm ln(LayerNormOptions({3, 4}).eps(0));
-  CHECK(ln.named_parameters().size() == 2);
-  CHECK(ln.weight().shape() == Shape{3, 4});
-  CHECK(ln.bias().to_vector<float>() == std::vector<float>(12, 0.0f));
-  ln.to(kFloat64);
+  CHECK(ln->named_parameters().size() == 2);
+  CHECK(ln->weight().shape() == Shape{3, 4});
+  CHECK(ln->bias().to_vector<float>() == std::vector<float>(12, 0.0f));
+  ln->to(kFloat64);
   const Tensor x = randn({2, 5, 3, 4}, kFloat64, &gen) * 3.0 + 2.0;
   const Tensor y = ln(x).reshape({10, 12});
   CHECK(amax(abs(mean(y, {1}))).item() < 1e-12);
@@ -22,18 +22,18 @@ TEST_CASE("LayerNorm: trailing-axes statistics, affine of that shape") {
   // weight and bias apply per element of normalized_shape
   {
     NoGradGuard g;
-    ln.weight().copy_(randn({3, 4}, kFloat64, &gen));
-    ln.bias().copy_(randn({3, 4}, kFloat64, &gen));
+    ln->weight().copy_(randn({3, 4}, kFloat64, &gen));
+    ln->bias().copy_(randn({3, 4}, kFloat64, &gen));
   }
   LayerNorm bare(LayerNormOptions({3, 4}).eps(0).elementwise_affine(false));
-  CHECK(bare.state_dict().empty());
-  bare.to(kFloat64);
-  CHECK(test::max_abs_diff(ln(x), bare(x) * ln.weight() + ln.bias()) < 1e-12);
+  CHECK(bare->state_dict().empty());
+  bare->to(kFloat64);
+  CHECK(test::max_abs_diff(ln(x), bare(x) * ln->weight() + ln->bias()) < 1e-12);
   CHECK(test::bit_equal(
       ln(x), functional::layer_norm(
                  x, functional::LayerNormFuncOptions({3, 4})
-                        .weight(ln.weight())
-                        .bias(ln.bias())
+                        .weight(ln->weight())
+                        .bias(ln->bias())
                         .eps(0))));
   const Tensor xs = randn({2, 3, 4}, kFloat64, &gen).requires_grad_();
   auto fn = [&](const TensorList& in) {
@@ -42,7 +42,7 @@ TEST_CASE("LayerNorm: trailing-axes statistics, affine of that shape") {
         functional::LayerNormFuncOptions({3, 4}).weight(in[1]).bias(in[2]).eps(
             1e-5));
   };
-  const TensorList args{xs, ln.weight(), ln.bias()};
+  const TensorList args{xs, ln->weight(), ln->bias()};
   CHECK(gradcheck(fn, args));
   CHECK(gradgradcheck(fn, args));
   std::ostringstream os;

@@ -73,8 +73,8 @@ TEST_CASE("PixelShuffle3d: errors name the extents and the factor") {
 TEST_CASE("icnr_: the r^3 channels of each block share one sub-kernel") {
   Generator gen(3);
   Conv3d conv(Conv3dOptions(4, 3 * 8, 3).padding(1).bias(false));
-  init::icnr_(conv.weight(), 2, &gen);
-  const Tensor w = conv.weight().reshape({3, 8, -1});
+  init::icnr_(conv->weight(), 2, &gen);
+  const Tensor w = conv->weight().reshape({3, 8, -1});
   for (int64_t s = 1; s < 8; ++s)
     CHECK(test::bit_equal(w.select(1, s), w.select(1, 0)));
   // kaiming_normal_ statistics for the sub-kernel: std sqrt(2 / fan_in).
@@ -90,11 +90,11 @@ TEST_CASE("icnr_: the r^3 channels of each block share one sub-kernel") {
   // Grouped weights: the blocks lie within each group.
   Conv3d grouped(Conv3dOptions(4, 16, 1).groups(2).bias(false));
   init::icnr_(
-      grouped.weight(), [](Tensor t) { init::uniform_(t, 1.0, 2.0); }, 2);
-  const Tensor g = grouped.weight().reshape({2, 1, 8, 2});
+      grouped->weight(), [](Tensor t) { init::uniform_(t, 1.0, 2.0); }, 2);
+  const Tensor g = grouped->weight().reshape({2, 1, 8, 2});
   CHECK(test::bit_equal(g, g.slice(2, 0, 1).expand(g.shape()).contiguous()));
   CHECK_ERROR_CONTAINS(
-      init::icnr_(Conv3d(Conv3dOptions(2, 12, 3)).weight(), 2), "icnr_",
+      init::icnr_(Conv3d(Conv3dOptions(2, 12, 3))->weight(), 2), "icnr_",
       "divisible by upscale_factor^3 = 8", "12");
   CHECK_ERROR_CONTAINS(init::icnr_(zeros({8, 3}), 2), "icnr_", "[8, 3]");
   CHECK_ERROR_CONTAINS(init::icnr_(zeros({8, 1, 1, 1, 1}), 0), "[1, 1024]");

@@ -150,6 +150,10 @@ TensorList AccumulateGrad::apply(const Tensor&, const std::vector<bool>&) {
   return {};  // the engine accumulates; a leaf has no inputs
 }
 
+uint64_t next_sequence_nr() {
+  return g_next_sequence_nr.load();
+}
+
 std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   const auto& impl = t.impl();
   if (impl->grad_fn)

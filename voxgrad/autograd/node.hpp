@@ -89,6 +89,10 @@ class AccumulateGrad final : public Node {
   std::weak_ptr<TensorImpl> leaf_;
 };
 
+/// The sequence number the next node will get: every node made after this
+/// call has one at least as large.
+uint64_t next_sequence_nr();
+
 /// Where the gradient of `t` goes: its grad_fn, or (for a leaf that requires
 /// grad) its accumulator, or null.
 std::shared_ptr<Node> gradient_edge(const Tensor& t);

@@ -15,40 +15,41 @@ const Tensor& checked(const Tensor& x, const char* module) {
 }
 }  // namespace
 
-Tensor ReLU::forward(const Tensor& x) {
+Tensor ReLUImpl::forward(const Tensor& x) {
   return relu(checked(x, "ReLU"));
 }
 
-LeakyReLU::LeakyReLU(const LeakyReLUOptions& options) : options_(options) {
+LeakyReLUImpl::LeakyReLUImpl(const LeakyReLUOptions& options)
+    : options_(options) {
   VOXGRAD_CHECK(
       std::isfinite(options.negative_slope()),
       "LeakyReLU: negative_slope must be finite (got ",
       options.negative_slope(), ")");
 }
 
-Tensor LeakyReLU::forward(const Tensor& x) {
+Tensor LeakyReLUImpl::forward(const Tensor& x) {
   return leaky_relu(checked(x, "LeakyReLU"), options_.negative_slope());
 }
 
-std::string LeakyReLU::extra_repr() const {
+std::string LeakyReLUImpl::extra_repr() const {
   std::ostringstream os;
   os << "negative_slope=" << options_.negative_slope();
   return os.str();
 }
 
-Tensor SiLU::forward(const Tensor& x) {
+Tensor SiLUImpl::forward(const Tensor& x) {
   return silu(checked(x, "SiLU"));
 }
 
-Tensor Sigmoid::forward(const Tensor& x) {
+Tensor SigmoidImpl::forward(const Tensor& x) {
   return sigmoid(checked(x, "Sigmoid"));
 }
 
-Tensor Tanh::forward(const Tensor& x) {
+Tensor TanhImpl::forward(const Tensor& x) {
   return tanh(checked(x, "Tanh"));
 }
 
-Softplus::Softplus(const SoftplusOptions& options) : options_(options) {
+SoftplusImpl::SoftplusImpl(const SoftplusOptions& options) : options_(options) {
   VOXGRAD_CHECK(
       std::isfinite(options.beta()) && options.beta() != 0 &&
           !std::isnan(options.threshold()),
@@ -57,75 +58,75 @@ Softplus::Softplus(const SoftplusOptions& options) : options_(options) {
       options.beta(), ", threshold ", options.threshold(), ")");
 }
 
-Tensor Softplus::forward(const Tensor& x) {
+Tensor SoftplusImpl::forward(const Tensor& x) {
   return softplus(
       checked(x, "Softplus"), options_.beta(), options_.threshold());
 }
 
-std::string Softplus::extra_repr() const {
+std::string SoftplusImpl::extra_repr() const {
   std::ostringstream os;
   os << "beta=" << options_.beta() << ", threshold=" << options_.threshold();
   return os.str();
 }
 
-ELU::ELU(const ELUOptions& options) : options_(options) {
+ELUImpl::ELUImpl(const ELUOptions& options) : options_(options) {
   VOXGRAD_CHECK(
       std::isfinite(options.alpha()), "ELU: alpha must be finite (got ",
       options.alpha(), ")");
 }
 
-Tensor ELU::forward(const Tensor& x) {
+Tensor ELUImpl::forward(const Tensor& x) {
   return elu(checked(x, "ELU"), options_.alpha());
 }
 
-std::string ELU::extra_repr() const {
+std::string ELUImpl::extra_repr() const {
   std::ostringstream os;
   os << "alpha=" << options_.alpha();
   return os.str();
 }
 
-GELU::GELU(const GELUOptions& options) : options_(options) {
+GELUImpl::GELUImpl(const GELUOptions& options) : options_(options) {
   const std::string& a = options.approximate();
   VOXGRAD_CHECK(
       a == "none" || a == "tanh",
       "GELU: approximate must be \"none\" or \"tanh\" (got \"", a, "\")");
 }
 
-Tensor GELU::forward(const Tensor& x) {
+Tensor GELUImpl::forward(const Tensor& x) {
   return gelu(checked(x, "GELU"), options_.approximate());
 }
 
-std::string GELU::extra_repr() const {
+std::string GELUImpl::extra_repr() const {
   return "approximate='" + options_.approximate() + "'";
 }
 
-Tensor Mish::forward(const Tensor& x) {
+Tensor MishImpl::forward(const Tensor& x) {
   return mish(checked(x, "Mish"));
 }
 
-Hardtanh::Hardtanh(const HardtanhOptions& options) : options_(options) {
+HardtanhImpl::HardtanhImpl(const HardtanhOptions& options) : options_(options) {
   VOXGRAD_CHECK(
       options.max_val() > options.min_val(),
       "Hardtanh: max_val must be greater than min_val (got min_val ",
       options.min_val(), ", max_val ", options.max_val(), ")");
 }
 
-Tensor Hardtanh::forward(const Tensor& x) {
+Tensor HardtanhImpl::forward(const Tensor& x) {
   return hardtanh(
       checked(x, "Hardtanh"), options_.min_val(), options_.max_val());
 }
 
-std::string Hardtanh::extra_repr() const {
+std::string HardtanhImpl::extra_repr() const {
   std::ostringstream os;
   os << "min_val=" << options_.min_val() << ", max_val=" << options_.max_val();
   return os.str();
 }
 
-Tensor Softsign::forward(const Tensor& x) {
+Tensor SoftsignImpl::forward(const Tensor& x) {
   return softsign(checked(x, "Softsign"));
 }
 
-PReLU::PReLU(const PReLUOptions& options) : options_(options) {
+PReLUImpl::PReLUImpl(const PReLUOptions& options) : options_(options) {
   VOXGRAD_CHECK(
       options.num_parameters() >= 1, "PReLU: num_parameters must be >= 1 (got ",
       options.num_parameters(), ")");
@@ -136,11 +137,11 @@ PReLU::PReLU(const PReLUOptions& options) : options_(options) {
   reset_parameters();
 }
 
-void PReLU::reset_parameters() {
+void PReLUImpl::reset_parameters() {
   init::constant_(weight_, options_.init());
 }
 
-Tensor PReLU::forward(const Tensor& x) {
+Tensor PReLUImpl::forward(const Tensor& x) {
   checked(x, "PReLU");
   VOXGRAD_CHECK(
       x.dtype() == weight_.dtype(), "PReLU: the input is ",
@@ -150,7 +151,7 @@ Tensor PReLU::forward(const Tensor& x) {
   return prelu(x, weight_);
 }
 
-std::string PReLU::extra_repr() const {
+std::string PReLUImpl::extra_repr() const {
   std::ostringstream os;
   os << "num_parameters=" << options_.num_parameters();
   return os.str();

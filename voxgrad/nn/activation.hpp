@@ -11,13 +11,11 @@
 
 namespace voxgrad::nn {
 
-class ReLU : public Module {
+class ReLUImpl : public Module {
  public:
-  std::string name() const override {
-    return "ReLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(ReLU);
 
 /// LeakyReLUOptions().negative_slope(0.2)
 struct LeakyReLUOptions {
@@ -34,13 +32,10 @@ struct LeakyReLUOptions {
   double negative_slope_ = 0.01;
 };
 
-class LeakyReLU : public Module {
+class LeakyReLUImpl : public Module {
  public:
-  explicit LeakyReLU(const LeakyReLUOptions& options = {});
-  std::string name() const override {
-    return "LeakyReLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit LeakyReLUImpl(const LeakyReLUOptions& options = {});
+  Tensor forward(const Tensor& x);
   const LeakyReLUOptions& options() const {
     return options_;
   }
@@ -51,30 +46,25 @@ class LeakyReLU : public Module {
  private:
   LeakyReLUOptions options_;
 };
+VOXGRAD_MODULE(LeakyReLU);
 
-class SiLU : public Module {
+class SiLUImpl : public Module {
  public:
-  std::string name() const override {
-    return "SiLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(SiLU);
 
-class Sigmoid : public Module {
+class SigmoidImpl : public Module {
  public:
-  std::string name() const override {
-    return "Sigmoid";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Sigmoid);
 
-class Tanh : public Module {
+class TanhImpl : public Module {
  public:
-  std::string name() const override {
-    return "Tanh";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Tanh);
 
 /// SoftplusOptions().beta(2).threshold(10)
 struct SoftplusOptions {
@@ -100,13 +90,10 @@ struct SoftplusOptions {
   double threshold_ = 20;
 };
 
-class Softplus : public Module {
+class SoftplusImpl : public Module {
  public:
-  explicit Softplus(const SoftplusOptions& options = {});
-  std::string name() const override {
-    return "Softplus";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit SoftplusImpl(const SoftplusOptions& options = {});
+  Tensor forward(const Tensor& x);
   const SoftplusOptions& options() const {
     return options_;
   }
@@ -117,6 +104,7 @@ class Softplus : public Module {
  private:
   SoftplusOptions options_;
 };
+VOXGRAD_MODULE(Softplus);
 
 /// ELUOptions().alpha(0.5)
 struct ELUOptions {
@@ -133,13 +121,10 @@ struct ELUOptions {
   double alpha_ = 1.0;
 };
 
-class ELU : public Module {
+class ELUImpl : public Module {
  public:
-  explicit ELU(const ELUOptions& options = {});
-  std::string name() const override {
-    return "ELU";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit ELUImpl(const ELUOptions& options = {});
+  Tensor forward(const Tensor& x);
   const ELUOptions& options() const {
     return options_;
   }
@@ -150,6 +135,7 @@ class ELU : public Module {
  private:
   ELUOptions options_;
 };
+VOXGRAD_MODULE(ELU);
 
 /// GELUOptions().approximate("tanh")
 struct GELUOptions {
@@ -166,13 +152,10 @@ struct GELUOptions {
   std::string approximate_ = "none";
 };
 
-class GELU : public Module {
+class GELUImpl : public Module {
  public:
-  explicit GELU(const GELUOptions& options = {});
-  std::string name() const override {
-    return "GELU";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit GELUImpl(const GELUOptions& options = {});
+  Tensor forward(const Tensor& x);
   const GELUOptions& options() const {
     return options_;
   }
@@ -183,14 +166,13 @@ class GELU : public Module {
  private:
   GELUOptions options_;
 };
+VOXGRAD_MODULE(GELU);
 
-class Mish : public Module {
+class MishImpl : public Module {
  public:
-  std::string name() const override {
-    return "Mish";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Mish);
 
 /// HardtanhOptions().min_val(-2).max_val(2)
 struct HardtanhOptions {
@@ -216,13 +198,10 @@ struct HardtanhOptions {
   double max_val_ = 1.0;
 };
 
-class Hardtanh : public Module {
+class HardtanhImpl : public Module {
  public:
-  explicit Hardtanh(const HardtanhOptions& options = {});
-  std::string name() const override {
-    return "Hardtanh";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit HardtanhImpl(const HardtanhOptions& options = {});
+  Tensor forward(const Tensor& x);
   const HardtanhOptions& options() const {
     return options_;
   }
@@ -233,14 +212,13 @@ class Hardtanh : public Module {
  private:
   HardtanhOptions options_;
 };
+VOXGRAD_MODULE(Hardtanh);
 
-class Softsign : public Module {
+class SoftsignImpl : public Module {
  public:
-  std::string name() const override {
-    return "Softsign";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Softsign);
 
 /// PReLUOptions().num_parameters(16).init(0.25)
 struct PReLUOptions {
@@ -269,15 +247,11 @@ struct PReLUOptions {
 
 /// x > 0 ? x : a x with a learned slope a per channel; parameter `weight`
 /// of shape (num_parameters), as PyTorch's.
-///   auto act =
-///   std::make_shared<nn::PReLU>(nn::PReLUOptions().num_parameters(16));
-class PReLU : public Module {
+///   nn::PReLU act(nn::PReLUOptions().num_parameters(16));
+class PReLUImpl : public Module {
  public:
-  explicit PReLU(const PReLUOptions& options = {});
-  std::string name() const override {
-    return "PReLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit PReLUImpl(const PReLUOptions& options = {});
+  Tensor forward(const Tensor& x);
   /// Every slope back to options().init().
   void reset_parameters();
   const PReLUOptions& options() const {
@@ -294,6 +268,7 @@ class PReLU : public Module {
   PReLUOptions options_;
   Tensor weight_;
 };
+VOXGRAD_MODULE(PReLU);
 
 namespace functional {
 using ELUFuncOptions = ELUOptions;

@@ -9,7 +9,7 @@
 
 namespace voxgrad::nn {
 
-InstanceNorm3d::InstanceNorm3d(const InstanceNorm3dOptions& options)
+InstanceNorm3dImpl::InstanceNorm3dImpl(const InstanceNorm3dOptions& options)
     : options_(options) {
   const int64_t c = options.num_features();
   VOXGRAD_CHECK(
@@ -32,7 +32,7 @@ InstanceNorm3d::InstanceNorm3d(const InstanceNorm3dOptions& options)
   reset_parameters();
 }
 
-void InstanceNorm3d::reset_running_stats() {
+void InstanceNorm3dImpl::reset_running_stats() {
   if (!options_.track_running_stats())
     return;
   NoGradGuard no_grad;
@@ -41,7 +41,7 @@ void InstanceNorm3d::reset_running_stats() {
   num_batches_tracked_.zero_();
 }
 
-void InstanceNorm3d::reset_parameters() {
+void InstanceNorm3dImpl::reset_parameters() {
   reset_running_stats();
   if (options_.affine()) {
     init::ones_(weight_);
@@ -49,7 +49,7 @@ void InstanceNorm3d::reset_parameters() {
   }
 }
 
-Tensor InstanceNorm3d::forward(const Tensor& x) {
+Tensor InstanceNorm3dImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "InstanceNorm3d: the input is undefined");
   VOXGRAD_CHECK(
       x.dim() == 4 || x.dim() == 5,
@@ -83,7 +83,7 @@ Tensor InstanceNorm3d::forward(const Tensor& x) {
   return unbatched ? y.squeeze(0) : y;
 }
 
-std::string InstanceNorm3d::extra_repr() const {
+std::string InstanceNorm3dImpl::extra_repr() const {
   std::ostringstream os;
   os << options_.num_features() << ", eps=" << options_.eps()
      << ", momentum=" << options_.momentum()

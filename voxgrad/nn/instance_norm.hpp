@@ -69,17 +69,13 @@ using InstanceNorm3dOptions = InstanceNormOptions;
 /// (C) with affine; buffers running_mean, running_var and
 /// num_batches_tracked (a float 0-d tensor, as BatchNorm3d's; InstanceNorm
 /// never advances it, as in PyTorch) with track_running_stats.
-///   auto in = std::make_shared<nn::InstanceNorm3d>(
-///       nn::InstanceNorm3dOptions(16).affine(true));
-class InstanceNorm3d : public Module {
+///   nn::InstanceNorm3d norm(nn::InstanceNorm3dOptions(16).affine(true));
+class InstanceNorm3dImpl : public Module {
  public:
-  explicit InstanceNorm3d(const InstanceNorm3dOptions& options);
-  explicit InstanceNorm3d(int64_t num_features)
-      : InstanceNorm3d(InstanceNorm3dOptions(num_features)) {}
-  std::string name() const override {
-    return "InstanceNorm3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit InstanceNorm3dImpl(const InstanceNorm3dOptions& options);
+  explicit InstanceNorm3dImpl(int64_t num_features)
+      : InstanceNorm3dImpl(InstanceNorm3dOptions(num_features)) {}
+  Tensor forward(const Tensor& x);
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// The running stats, then weight = 1 and bias = 0.
@@ -114,6 +110,7 @@ class InstanceNorm3d : public Module {
   Tensor weight_, bias_;
   Tensor running_mean_, running_var_, num_batches_tracked_;
 };
+VOXGRAD_MODULE(InstanceNorm3d);
 
 namespace functional {
 

@@ -27,7 +27,8 @@ void check_eps(double eps, const char* who) {
 
 }  // namespace
 
-LayerNorm::LayerNorm(const LayerNormOptions& options) : options_(options) {
+LayerNormImpl::LayerNormImpl(const LayerNormOptions& options)
+    : options_(options) {
   check_normalized_shape(options.normalized_shape(), "LayerNorm");
   check_eps(options.eps(), "LayerNorm");
   if (options.elementwise_affine()) {
@@ -37,14 +38,14 @@ LayerNorm::LayerNorm(const LayerNormOptions& options) : options_(options) {
   reset_parameters();
 }
 
-void LayerNorm::reset_parameters() {
+void LayerNormImpl::reset_parameters() {
   if (options_.elementwise_affine()) {
     init::ones_(weight_);
     init::zeros_(bias_);
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& x) {
+Tensor LayerNormImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "LayerNorm: the input is undefined");
   VOXGRAD_CHECK(
       !weight_.defined() || x.dtype() == weight_.dtype(), "LayerNorm: the ",
@@ -58,7 +59,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
              .eps(options_.eps()));
 }
 
-std::string LayerNorm::extra_repr() const {
+std::string LayerNormImpl::extra_repr() const {
   std::ostringstream os;
   os << shape_str(options_.normalized_shape()) << ", eps=" << options_.eps()
      << ", elementwise_affine="

@@ -44,15 +44,11 @@ struct LayerNormOptions {
 
 /// Input (*, normalized_shape...): y = (x - mean) / sqrt(var + eps) * weight
 /// + bias, mean and biased var over the trailing normalized_shape axes.
-///   auto ln = std::make_shared<nn::LayerNorm>(
-///       nn::LayerNormOptions({64}).eps(1e-6));
-class LayerNorm : public Module {
+///   nn::LayerNorm ln(nn::LayerNormOptions({64}).eps(1e-6));
+class LayerNormImpl : public Module {
  public:
-  explicit LayerNorm(const LayerNormOptions& options);
-  std::string name() const override {
-    return "LayerNorm";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit LayerNormImpl(const LayerNormOptions& options);
+  Tensor forward(const Tensor& x);
   /// weight = 1, bias = 0.
   void reset_parameters();
   const LayerNormOptions& options() const {
@@ -73,6 +69,7 @@ class LayerNorm : public Module {
   LayerNormOptions options_;
   Tensor weight_, bias_;
 };
+VOXGRAD_MODULE(LayerNorm);
 
 namespace functional {
 

@@ -51,7 +51,8 @@ std::string bool_str(bool b) {
 
 // ---- BatchNorm1d, BatchNorm3d ----------------------------------------------
 
-BatchNormBase::BatchNormBase(const BatchNormOptions& options, const char* type)
+BatchNormImplBase::BatchNormImplBase(
+    const BatchNormOptions& options, const char* type)
     : options_(options) {
   const int64_t c = options.num_features();
   VOXGRAD_CHECK(c >= 1, type, ": num_features must be >= 1 (got ", c, ")");
@@ -73,7 +74,7 @@ BatchNormBase::BatchNormBase(const BatchNormOptions& options, const char* type)
   reset_parameters();
 }
 
-void BatchNormBase::reset_running_stats() {
+void BatchNormImplBase::reset_running_stats() {
   if (!options_.track_running_stats())
     return;
   NoGradGuard no_grad;
@@ -82,7 +83,7 @@ void BatchNormBase::reset_running_stats() {
   num_batches_tracked_.zero_();
 }
 
-void BatchNormBase::reset_parameters() {
+void BatchNormImplBase::reset_parameters() {
   reset_running_stats();
   if (options_.affine()) {
     init::ones_(weight_);
@@ -90,7 +91,7 @@ void BatchNormBase::reset_parameters() {
   }
 }
 
-void BatchNorm1d::check_input(const Tensor& x) const {
+void BatchNorm1dImpl::check_input(const Tensor& x) const {
   const int64_t c = options().num_features();
   VOXGRAD_CHECK(x.defined(), "BatchNorm1d: the input is undefined");
   VOXGRAD_CHECK(
@@ -99,7 +100,7 @@ void BatchNorm1d::check_input(const Tensor& x) const {
       ", got ", shape_str(x.shape()));
 }
 
-void BatchNorm3d::check_input(const Tensor& x) const {
+void BatchNorm3dImpl::check_input(const Tensor& x) const {
   const int64_t c = options().num_features();
   VOXGRAD_CHECK(x.defined(), "BatchNorm3d: the input is undefined");
   VOXGRAD_CHECK(
@@ -108,7 +109,7 @@ void BatchNorm3d::check_input(const Tensor& x) const {
       ", got ", shape_str(x.shape()));
 }
 
-Tensor BatchNormBase::forward(const Tensor& x) {
+Tensor BatchNormImplBase::forward(const Tensor& x) {
   const int64_t c = options_.num_features();
   check_input(x);
   check_module_dtype(
@@ -131,7 +132,7 @@ Tensor BatchNormBase::forward(const Tensor& x) {
       factor, options_.eps());
 }
 
-std::string BatchNormBase::extra_repr() const {
+std::string BatchNormImplBase::extra_repr() const {
   std::ostringstream os;
   os << options_.num_features() << ", eps=" << options_.eps() << ", momentum=";
   if (options_.momentum())
@@ -145,7 +146,8 @@ std::string BatchNormBase::extra_repr() const {
 
 // ---- GroupNorm --------------------------------------------------------------
 
-GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
+GroupNormImpl::GroupNormImpl(const GroupNormOptions& options)
+    : options_(options) {
   const int64_t g = options.num_groups(), c = options.num_channels();
   VOXGRAD_CHECK(
       g >= 1 && c >= 1 && c % g == 0, "GroupNorm: num_channels (", c,
@@ -160,14 +162,14 @@ GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
   reset_parameters();
 }
 
-void GroupNorm::reset_parameters() {
+void GroupNormImpl::reset_parameters() {
   if (options_.affine()) {
     init::ones_(weight_);
     init::zeros_(bias_);
   }
 }
 
-Tensor GroupNorm::forward(const Tensor& x) {
+Tensor GroupNormImpl::forward(const Tensor& x) {
   const int64_t c = options_.num_channels();
   VOXGRAD_CHECK(x.defined(), "GroupNorm: the input is undefined");
   VOXGRAD_CHECK(
@@ -179,7 +181,7 @@ Tensor GroupNorm::forward(const Tensor& x) {
       x, options_.num_groups(), weight_, bias_, options_.eps());
 }
 
-std::string GroupNorm::extra_repr() const {
+std::string GroupNormImpl::extra_repr() const {
   std::ostringstream os;
   os << options_.num_groups() << ", " << options_.num_channels()
      << ", eps=" << options_.eps()

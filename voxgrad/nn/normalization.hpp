@@ -74,9 +74,11 @@ using BatchNorm3dOptions = BatchNormOptions;
 /// Parameters weight, bias (C); buffers running_mean (0), running_var (1),
 /// num_batches_tracked (a 0-d tensor; voxgrad has no integer dtype, so it is
 /// a float, exact up to 2^24 batches in float32).
-class BatchNormBase : public Module {
+///   nn::BatchNorm3d bn(nn::BatchNorm3dOptions(16));
+class BatchNormImplBase : public Module {
  public:
-  Tensor forward(const Tensor& x) override;
+  /// Virtual for distributed::SyncBatchNorm3d.
+  virtual Tensor forward(const Tensor& x);
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// The running stats, then weight = 1 and bias = 0.
@@ -104,8 +106,9 @@ class BatchNormBase : public Module {
   }
 
  protected:
-  /// `type` names the layer in errors raised while constructing it.
-  BatchNormBase(const BatchNormOptions& options, const char* type);
+  /// `type` names the layer in errors raised while constructing it (name()
+  /// is not yet the derived class's there).
+  BatchNormImplBase(const BatchNormOptions& options, const char* type);
   /// Throws unless x has a rank this layer takes and C = num_features.
   virtual void check_input(const Tensor& x) const = 0;
   std::string extra_repr() const override;
@@ -117,36 +120,31 @@ class BatchNormBase : public Module {
 };
 
 /// Input (N, C) or (N, C, L).
-///   auto bn = std::make_shared<nn::BatchNorm1d>(nn::BatchNorm1dOptions(64));
-class BatchNorm1d : public BatchNormBase {
+///   nn::BatchNorm1d bn(nn::BatchNorm1dOptions(64));
+class BatchNorm1dImpl : public BatchNormImplBase {
  public:
-  explicit BatchNorm1d(const BatchNorm1dOptions& options)
-      : BatchNormBase(options, "BatchNorm1d") {}
-  explicit BatchNorm1d(int64_t num_features)
-      : BatchNorm1d(BatchNorm1dOptions(num_features)) {}
-  std::string name() const override {
-    return "BatchNorm1d";
-  }
+  explicit BatchNorm1dImpl(const BatchNorm1dOptions& options)
+      : BatchNormImplBase(options, "BatchNorm1d") {}
+  explicit BatchNorm1dImpl(int64_t num_features)
+      : BatchNorm1dImpl(BatchNorm1dOptions(num_features)) {}
 
  protected:
   void check_input(const Tensor& x) const override;
 };
+VOXGRAD_MODULE(BatchNorm1d);
 
 /// Input (N, C, D, H, W).
-///   auto bn = std::make_shared<nn::BatchNorm3d>(nn::BatchNorm3dOptions(16));
-class BatchNorm3d : public BatchNormBase {
+class BatchNorm3dImpl : public BatchNormImplBase {
  public:
-  explicit BatchNorm3d(const BatchNorm3dOptions& options)
-      : BatchNormBase(options, "BatchNorm3d") {}
-  explicit BatchNorm3d(int64_t num_features)
-      : BatchNorm3d(BatchNorm3dOptions(num_features)) {}
-  std::string name() const override {
-    return "BatchNorm3d";
-  }
+  explicit BatchNorm3dImpl(const BatchNorm3dOptions& options)
+      : BatchNormImplBase(options, "BatchNorm3d") {}
+  explicit BatchNorm3dImpl(int64_t num_features)
+      : BatchNorm3dImpl(BatchNorm3dOptions(num_features)) {}
 
  protected:
   void check_input(const Tensor& x) const override;
 };
+VOXGRAD_MODULE(BatchNorm3d);
 
 /// GroupNormOptions(4, 16).eps(1e-5).affine(true)
 struct GroupNormOptions {
@@ -183,16 +181,13 @@ struct GroupNormOptions {
 /// Input (N, C, *): each sample's channels split into num_groups groups,
 /// each normalised by its own mean and biased variance, then a per-channel
 /// weight (1) and bias (0). Same in train and eval.
-class GroupNorm : public Module {
+class GroupNormImpl : public Module {
  public:
-  explicit GroupNorm(const GroupNormOptions& options);
-  GroupNorm(int64_t num_groups, int64_t num_channels)
-      : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
+  explicit GroupNormImpl(const GroupNormOptions& options);
+  GroupNormImpl(int64_t num_groups, int64_t num_channels)
+      : GroupNormImpl(GroupNormOptions(num_groups, num_channels)) {}
 
-  std::string name() const override {
-    return "GroupNorm";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
   void reset_parameters();
 
   const GroupNormOptions& options() const {
@@ -212,6 +207,7 @@ class GroupNorm : public Module {
   GroupNormOptions options_;
   Tensor weight_, bias_;
 };
+VOXGRAD_MODULE(GroupNorm);
 
 namespace functional {
 

@@ -19,30 +19,31 @@ void check_input(const Tensor& x, const char* who) {
 
 }  // namespace
 
-PixelShuffle3d::PixelShuffle3d(const PixelShuffle3dOptions& options)
+PixelShuffle3dImpl::PixelShuffle3dImpl(const PixelShuffle3dOptions& options)
     : options_(options) {
   check_factor(options.upscale_factor(), "PixelShuffle3d", "upscale_factor");
 }
 
-Tensor PixelShuffle3d::forward(const Tensor& x) {
+Tensor PixelShuffle3dImpl::forward(const Tensor& x) {
   return functional::pixel_shuffle3d(x, options_);
 }
 
-std::string PixelShuffle3d::extra_repr() const {
+std::string PixelShuffle3dImpl::extra_repr() const {
   return "upscale_factor=" + std::to_string(options_.upscale_factor());
 }
 
-PixelUnshuffle3d::PixelUnshuffle3d(const PixelUnshuffle3dOptions& options)
+PixelUnshuffle3dImpl::PixelUnshuffle3dImpl(
+    const PixelUnshuffle3dOptions& options)
     : options_(options) {
   check_factor(
       options.downscale_factor(), "PixelUnshuffle3d", "downscale_factor");
 }
 
-Tensor PixelUnshuffle3d::forward(const Tensor& x) {
+Tensor PixelUnshuffle3dImpl::forward(const Tensor& x) {
   return functional::pixel_unshuffle3d(x, options_);
 }
 
-std::string PixelUnshuffle3d::extra_repr() const {
+std::string PixelUnshuffle3dImpl::extra_repr() const {
   return "downscale_factor=" + std::to_string(options_.downscale_factor());
 }
 

@@ -56,14 +56,11 @@ struct PixelUnshuffle3dOptions {
 };
 
 /// (*, C r^3, D, H, W) -> (*, C, D r, H r, W r).
-///   auto up = std::make_shared<nn::PixelShuffle3d>(2);
-class PixelShuffle3d : public Module {
+///   nn::PixelShuffle3d up(2);
+class PixelShuffle3dImpl : public Module {
  public:
-  explicit PixelShuffle3d(const PixelShuffle3dOptions& options);
-  std::string name() const override {
-    return "PixelShuffle3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit PixelShuffle3dImpl(const PixelShuffle3dOptions& options);
+  Tensor forward(const Tensor& x);
   const PixelShuffle3dOptions& options() const {
     return options_;
   }
@@ -74,15 +71,13 @@ class PixelShuffle3d : public Module {
  private:
   PixelShuffle3dOptions options_;
 };
+VOXGRAD_MODULE(PixelShuffle3d);
 
 /// (*, C, D r, H r, W r) -> (*, C r^3, D, H, W), the inverse.
-class PixelUnshuffle3d : public Module {
+class PixelUnshuffle3dImpl : public Module {
  public:
-  explicit PixelUnshuffle3d(const PixelUnshuffle3dOptions& options);
-  std::string name() const override {
-    return "PixelUnshuffle3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit PixelUnshuffle3dImpl(const PixelUnshuffle3dOptions& options);
+  Tensor forward(const Tensor& x);
   const PixelUnshuffle3dOptions& options() const {
     return options_;
   }
@@ -93,6 +88,7 @@ class PixelUnshuffle3d : public Module {
  private:
   PixelUnshuffle3dOptions options_;
 };
+VOXGRAD_MODULE(PixelUnshuffle3d);
 
 namespace functional {
 using PixelShuffle3dFuncOptions = PixelShuffle3dOptions;

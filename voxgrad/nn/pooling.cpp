@@ -167,19 +167,21 @@ void check_avg_options(const AvgPool3dOptions& o, const char* op) {
 
 // ---- modules ----------------------------------------------------------------
 
-AvgPool3d::AvgPool3d(const AvgPool3dOptions& options) : options_(options) {
+AvgPool3dImpl::AvgPool3dImpl(const AvgPool3dOptions& options)
+    : options_(options) {
   check_avg_options(options, "AvgPool3d");
 }
 
-Tensor AvgPool3d::forward(const Tensor& x) {
+Tensor AvgPool3dImpl::forward(const Tensor& x) {
   return functional::avg_pool3d(x, options_);
 }
 
-std::string AvgPool3d::extra_repr() const {
+std::string AvgPool3dImpl::extra_repr() const {
   return avg_repr(options_);
 }
 
-AdaptiveAvgPool3d::AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options)
+AdaptiveAvgPool3dImpl::AdaptiveAvgPool3dImpl(
+    const AdaptiveAvgPool3dOptions& options)
     : options_(options) {
   for (size_t a = 0; a < 3; ++a) {
     VOXGRAD_CHECK(
@@ -189,11 +191,11 @@ AdaptiveAvgPool3d::AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options)
   }
 }
 
-Tensor AdaptiveAvgPool3d::forward(const Tensor& x) {
+Tensor AdaptiveAvgPool3dImpl::forward(const Tensor& x) {
   return functional::adaptive_avg_pool3d(x, options_);
 }
 
-std::string AdaptiveAvgPool3d::extra_repr() const {
+std::string AdaptiveAvgPool3dImpl::extra_repr() const {
   return "output_size=" + options_.output_size().str();
 }
 

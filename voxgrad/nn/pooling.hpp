@@ -105,14 +105,11 @@ class AdaptiveAvgPool3dOptions {
 
 /// Average of each window, divided by the window's element count (padding
 /// included with count_include_pad) or by divisor_override.
-///   auto pool = std::make_shared<nn::AvgPool3d>(nn::AvgPool3dOptions(2));
-class AvgPool3d : public Module {
+///   nn::AvgPool3d pool(nn::AvgPool3dOptions(2));
+class AvgPool3dImpl : public Module {
  public:
-  explicit AvgPool3d(const AvgPool3dOptions& options);
-  std::string name() const override {
-    return "AvgPool3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit AvgPool3dImpl(const AvgPool3dOptions& options);
+  Tensor forward(const Tensor& x);
   const AvgPool3dOptions& options() const {
     return options_;
   }
@@ -123,16 +120,14 @@ class AvgPool3d : public Module {
  private:
   AvgPool3dOptions options_;
 };
+VOXGRAD_MODULE(AvgPool3d);
 
 /// Average over PyTorch's adaptive windows: output position o of an axis
 /// covers inputs floor(o in / out) .. ceil((o + 1) in / out) - 1.
-class AdaptiveAvgPool3d : public Module {
+class AdaptiveAvgPool3dImpl : public Module {
  public:
-  explicit AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options);
-  std::string name() const override {
-    return "AdaptiveAvgPool3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit AdaptiveAvgPool3dImpl(const AdaptiveAvgPool3dOptions& options);
+  Tensor forward(const Tensor& x);
   const AdaptiveAvgPool3dOptions& options() const {
     return options_;
   }
@@ -143,6 +138,7 @@ class AdaptiveAvgPool3d : public Module {
  private:
   AdaptiveAvgPool3dOptions options_;
 };
+VOXGRAD_MODULE(AdaptiveAvgPool3d);
 
 namespace functional {
 using AvgPool3dFuncOptions = AvgPool3dOptions;

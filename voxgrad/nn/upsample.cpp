@@ -91,15 +91,15 @@ const char* mode_name(UpsampleMode mode) {
   return mode == UpsampleMode::Nearest ? "nearest" : "trilinear";
 }
 
-Upsample::Upsample(const UpsampleOptions& options) : options_(options) {
+UpsampleImpl::UpsampleImpl(const UpsampleOptions& options) : options_(options) {
   check_options(options, "Upsample");
 }
 
-Tensor Upsample::forward(const Tensor& x) {
+Tensor UpsampleImpl::forward(const Tensor& x) {
   return run(x, options_, "Upsample");
 }
 
-std::string Upsample::extra_repr() const {
+std::string UpsampleImpl::extra_repr() const {
   std::ostringstream os;
   if (options_.scale_factor())
     os << "scale_factor=" << list_str(*options_.scale_factor());
