@@ -232,12 +232,12 @@ TEST_CASE("AvgPool3d: extents, ceil_mode's last window, batchedness") {
   const Tensor empty_batch = zeros({0, 3, 4, 4, 4});
   CHECK(AvgPool3d(2)(empty_batch).shape() == Shape{0, 3, 2, 2, 2});
   CHECK(
-      AdaptiveAvgPool3d({2, std::nullopt, 1})(x).shape() ==
-      Shape{2, 3, 2, 5, 1});
+      AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions(2, std::nullopt, 1))(x)
+          .shape() == Shape{2, 3, 2, 5, 1});
   CHECK(AdaptiveAvgPool3d(0)(x).shape() == Shape{2, 3, 0, 0, 0});
   std::ostringstream os;
   os << AvgPool3d(AvgPool3dOptions(3).stride(2).padding(1).divisor_override(4))
-     << " " << AdaptiveAvgPool3d({4, std::nullopt, 2});
+     << " " << AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions(4, std::nullopt, 2));
   CHECK(
       os.str() ==
       "AvgPool3d(kernel_size=(3, 3, 3), stride=(2, 2, 2), padding=(1, 1, 1), "
@@ -267,7 +267,8 @@ TEST_CASE("average pooling: bad options and inputs name the rule") {
       AvgPool3d(2)(zeros({1, 2, 0, 3, 3})), "non-batch extent", ">= 1");
   CHECK_ERROR_CONTAINS(AvgPool3d(2)(Tensor()), "undefined");
   CHECK_ERROR_CONTAINS(
-      AdaptiveAvgPool3d({2, -1, 2}), "output_size", ">= 0", "(2, -1, 2)");
+      AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions(2, -1, 2)), "output_size",
+      ">= 0", "(2, -1, 2)");
   CHECK_ERROR_CONTAINS(
       functional::adaptive_avg_pool3d(zeros({2, 0, 3, 3}), 2),
       "non-batch extent");
