@@ -21,6 +21,7 @@ torch's 2-D pixel_shuffle on the slices where the two must agree.
 """
 
 import json
+import math
 import os
 import sys
 
@@ -69,10 +70,19 @@ def T(t):
     if t.dtype in (torch.int64, torch.int32, torch.bool):
         data = [int(a) for a in v]
     elif t.dtype == torch.float32:
-        data = [float(f"{a:.9g}") for a in v]
+        data = [finite_or_str(float(f"{a:.9g}")) for a in v]
     else:
-        data = [float(a) for a in v]
+        data = [finite_or_str(float(a)) for a in v]
     return {"shape": list(t.shape), "data": data}
+
+
+def finite_or_str(a):
+    """JSON has no NaN or infinity: they are stored as "nan", "inf", "-inf"."""
+    if math.isnan(a):
+        return "nan"
+    if math.isinf(a):
+        return "inf" if a > 0 else "-inf"
+    return a
 
 
 CASES = []
@@ -357,6 +367,54 @@ for name, size, x in [
         ("adaptive avg unbatched (5,6,7) -> (2,5,3)", [2, 5, 3], x_pool[0])]:
     module(name, "AdaptiveAvgPool3d", {"output_size": size},
            lambda s=size: nn.AdaptiveAvgPool3d(tuple(s)), [([x], True)])
+
+# ---- max pooling (values on a coarse grid: many exact ties) -----------------
+# Values only: the indices (return_indices) wait for voxgrad's int64 dtype;
+# the input gradients show which element of each window was chosen.
+def max_cfg(k, s=None, p=0, d=1, ceil=False):
+    k3 = k if isinstance(k, list) else [k] * 3
+    s3 = k3 if s is None else (s if isinstance(s, list) else [s] * 3)
+    p3 = p if isinstance(p, list) else [p] * 3
+    d3 = d if isinstance(d, list) else [d] * 3
+    return {"kernel_size": k3, "stride": s3, "padding": p3, "dilation": d3,
+            "ceil_mode": ceil}
+
+
+def max_module(name, cfg, x):
+    kw = dict(kernel_size=tuple(cfg["kernel_size"]),
+              stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]),
+              dilation=tuple(cfg["dilation"]), ceil_mode=cfg["ceil_mode"])
+    module(name, "MaxPool3d", cfg, lambda: nn.MaxPool3d(**kw), [([x], True)])
+
+
+xq = quantized(1, 2, 5, 6, 7)
+max_module("maxpool k2 (stride = kernel), ties, odd sizes", max_cfg(2), xq)
+max_module("maxpool k3 s2 p1 (padding at its maximum), ties",
+           max_cfg(3, 2, 1), xq)
+max_module("maxpool k (2,3,2) s (1,2,1) p 1 dilation (2,1,2) ceil_mode, "
+           "overlapping ties", max_cfg([2, 3, 2], [1, 2, 1], 1, [2, 1, 2],
+                                       ceil=True), xq)
+max_module("maxpool k (3,2,4) s (2,1,3) p (1,1,2) ceil_mode",
+           max_cfg([3, 2, 4], [2, 1, 3], [1, 1, 2], ceil=True),
+           randn(2, 1, 5, 4, 7))
+x_nan = quantized(1, 1, 4, 4, 4)
+x_nan[0, 0, 0, 0, 1] = float("nan")
+x_nan[0, 0, 0, 1, 0] = float("nan")
+x_nan[0, 0, 2:, 2:, 2:] = float("-inf")
+x_nan[0, 0, 3, 3, 3] = float("nan")
+max_module("maxpool k2 with NaN (the last one wins) and -inf windows",
+           max_cfg(2), x_nan)
+max_module("maxpool k2 s1 unbatched, ties", max_cfg(2, 1), quantized(2, 3, 4, 5))
+
+for name, size, x in [
+        ("adaptive max (5,6,7) -> (3,4,2), ties", [3, 4, 2], xq),
+        ("adaptive max global", [1, 1, 1], randn(2, 2, 3, 4, 5)),
+        ("adaptive max None axes", [None, 2, None], xq),
+        ("adaptive max upsampling (3,2,4) -> (5,3,7)", [5, 3, 7],
+         randn(1, 2, 3, 2, 4)),
+        ("adaptive max unbatched (5,6,7) -> (2,5,3)", [2, 5, 3], xq[0])]:
+    module(name, "AdaptiveMaxPool3d", {"output_size": size},
+           lambda s=size: nn.AdaptiveMaxPool3d(tuple(s)), [([x], True)])
 
 doc = {"format": "voxgrad-kit-golden", "version": 1,
        "torch_version": torch.__version__, "seed": SEED, "cases": CASES}

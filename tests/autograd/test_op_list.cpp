@@ -358,6 +358,41 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                                            return avg_pool3d_backward_op(
                                                in[0], adaptive);
                                          }});
+    // Max pooling: padding, dilation, ceil_mode's partial window and
+    // overlapping windows (an input that is the maximum of several windows
+    // gets their gradients summed); the seeded inputs keep every window's
+    // maximum far above the rest (gradcheck's steps cannot change it).
+    PoolSpec3d mx;
+    mx.in = {4, 6, 6};
+    mx.out = {3, 4, 3};  // ceil_mode's last windows on H and W
+    mx.kernel = {2, 3, 2};
+    mx.stride = {2, 2, 2};
+    mx.padding = {1, 1, 0};
+    mx.dilation = {1, 1, 2};
+    add("max_pool3d",
+        {"padded, dilated, ceil_mode window, overlapping",
+         {normal64({2, 2, 4, 6, 6})},
+         [mx](const TensorList& in) { return max_pool3d_op(in[0], mx); }});
+    PoolSpec3d amx;
+    amx.adaptive = true;
+    amx.in = {5, 4, 3};
+    amx.out = {3, 3, 2};
+    add("adaptive_max_pool3d",
+        {"5, 4, 3 -> 3, 3, 2 (overlapping)",
+         {normal64({1, 3, 5, 4, 3})},
+         [amx](const TensorList& in) { return max_pool3d_op(in[0], amx); }});
+    PoolIndices idx;
+    max_pool3d_op(randn({2, 2, 4, 6, 6}, kFloat64, &gen()), mx, &idx);
+    add("max_pool3d_backward", {"indices of a padded, dilated pool",
+                                {normal64({2, 2, 3, 4, 3})},
+                                [mx, idx](const TensorList& in) {
+                                  return max_pool3d_backward_op(in[0], idx, mx);
+                                }});
+    add("max_pool3d_gather", {"indices of a padded, dilated pool",
+                              {normal64({2, 2, 4, 6, 6})},
+                              [mx, idx](const TensorList& in) {
+                                return max_pool3d_gather_op(in[0], idx, mx);
+                              }});
     // BCE (voxgrad/autograd/ops/loss.cpp): input away from 0 and 1, target too.
     const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
     add("binary_cross_entropy",

@@ -1,10 +1,13 @@
 // Pooling layers (voxgrad/nn/pooling, voxgrad/autograd/ops/pool.cpp,
 // voxgrad/core/kernels/pool3d): against loops written from PyTorch's own
-// rules over many random geometries, adjointness of the average pool pair,
+// rules over many random geometries (max pooling's on inputs full of ties),
+// adjointness of the average pool pair,
 // bit-identical results for any thread count, output extents (ceil_mode's
 // last-window rule), unbatched and empty batches, errors. PyTorch parity is
 // in test_kit_golden.cpp.
 
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "test_util.hpp"
@@ -97,6 +100,90 @@ Tensor naive_adaptive_avg(const Tensor& x, const std::array<int64_t, 3>& out) {
                         (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2])));
         }
   return tensor(yv, {n, c, out[0], out[1], out[2]}, kFloat64);
+}
+
+/// max_pool3d_with_indices_single_out_frame of PyTorch 1.13 (dilation and
+/// ceil_mode included), one output at a time: the output and the gradient of
+/// <y, gy> (gy scattered to each window's chosen index, in output order).
+/// Adaptive windows instead when `adaptive_out` is given.
+std::pair<Tensor, Tensor> naive_max_pool(
+    const Tensor& x,
+    const Geometry& g,
+    const Int3& dilation,
+    const Tensor& gy,
+    const std::array<int64_t, 3>* adaptive_out = nullptr) {
+  const int64_t n = x.size(0), c = x.size(1);
+  std::array<int64_t, 3> in{x.size(2), x.size(3), x.size(4)}, out{};
+  for (size_t a = 0; a < 3; ++a) {
+    if (adaptive_out) {
+      out[a] = (*adaptive_out)[a];
+      continue;
+    }
+    const int64_t d = dilation[a], k = g.kernel[a], s = g.stride[a];
+    const int64_t num =
+        in[a] + 2 * g.padding[a] - d * (k - 1) - 1 + (g.ceil_mode ? s - 1 : 0);
+    out[a] = num / s + 1;
+    if (g.ceil_mode && (out[a] - 1) * s >= in[a] + g.padding[a])
+      --out[a];
+  }
+  const auto xv = x.to_vector<double>();
+  const auto gv = gy.defined() ? gy.to_vector<double>() : std::vector<double>{};
+  std::vector<double> yv, dx(xv.size(), 0.0);
+  const int64_t plane = in[0] * in[1] * in[2];
+  size_t at = 0;
+  for (int64_t p = 0; p < n * c; ++p)
+    for (int64_t od = 0; od < out[0]; ++od)
+      for (int64_t oh = 0; oh < out[1]; ++oh)
+        for (int64_t ow = 0; ow < out[2]; ++ow) {
+          const std::array<int64_t, 3> o{od, oh, ow};
+          std::array<std::vector<int64_t>, 3> taps;
+          for (size_t a = 0; a < 3; ++a) {
+            if (adaptive_out) {
+              const int64_t lo = o[a] * in[a] / out[a];
+              const int64_t hi = ((o[a] + 1) * in[a] + out[a] - 1) / out[a];
+              for (int64_t i = lo; i < hi; ++i)
+                taps[a].push_back(i);
+              continue;
+            }
+            for (int64_t t = 0; t < g.kernel[a]; ++t) {
+              const int64_t i =
+                  o[a] * g.stride[a] - g.padding[a] + t * dilation[a];
+              if (i >= 0 && i < in[a])
+                taps[a].push_back(i);
+            }
+          }
+          double best = -std::numeric_limits<double>::infinity();
+          int64_t bi = (taps[0][0] * in[1] + taps[1][0]) * in[2] + taps[2][0];
+          for (int64_t d : taps[0])
+            for (int64_t h : taps[1])
+              for (int64_t w : taps[2]) {
+                const int64_t i = (d * in[1] + h) * in[2] + w;
+                const double v = xv[static_cast<size_t>(p * plane + i)];
+                if (v > best || std::isnan(v)) {
+                  best = v;
+                  bi = i;
+                }
+              }
+          yv.push_back(best);
+          if (!gv.empty())
+            dx[static_cast<size_t>(p * plane + bi)] += gv[at];
+          ++at;
+        }
+  return {
+      tensor(yv, {n, c, out[0], out[1], out[2]}, kFloat64),
+      tensor(dx, x.shape(), kFloat64)};
+}
+
+/// Integers in [-levels, levels]: windows full of ties.
+/// Optionally NaN in a fraction nan_rate of the positions.
+Tensor quantized(
+    const Shape& s, double levels, Generator& gen, double nan_rate = 0) {
+  auto v = uniform(s, -levels - 0.5, levels + 0.5, kFloat64, &gen)
+               .to_vector<double>();
+  const auto u = uniform(s, 0, 1, kFloat64, &gen).to_vector<double>();
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = u[i] < nan_rate ? NAN : std::round(v[i]);
+  return tensor(v, s, kFloat64);
 }
 
 /// The input gradient of a linear map f at any point, by columns: the
@@ -193,6 +280,95 @@ TEST_CASE("adaptive_avg_pool3d matches PyTorch's windows, down and up") {
   }
 }
 
+TEST_CASE("max_pool3d matches PyTorch's loop over 300 random geometries") {
+  Generator gen(8);
+  for (int t = 0; t < 300; ++t) {
+    Geometry g;
+    std::array<int64_t, 3> k{}, s{}, p{}, d{}, in{};
+    for (size_t a = 0; a < 3; ++a) {
+      k[a] = pick(gen, 1, 4);
+      s[a] = pick(gen, 1, 3);
+      p[a] = pick(gen, 0, k[a] / 2);
+      d[a] = pick(gen, 1, 3);
+      // at least one window's span: then no window lies in padding alone
+      const int64_t span = d[a] * (k[a] - 1) + 1;
+      in[a] = pick(gen, span, span + 5);
+    }
+    g.kernel = Int3(k[0], k[1], k[2]);
+    g.stride = Int3(s[0], s[1], s[2]);
+    g.padding = Int3(p[0], p[1], p[2]);
+    g.ceil_mode = pick(gen, 0, 1) == 1;
+    const Int3 dil(d[0], d[1], d[2]);
+    CAPTURE(t);
+    const MaxPool3dOptions o = MaxPool3dOptions(g.kernel)
+                                   .stride(g.stride)
+                                   .padding(g.padding)
+                                   .dilation(dil)
+                                   .ceil_mode(g.ceil_mode);
+    const Tensor x = quantized({2, 1, in[0], in[1], in[2]}, 2, gen);
+    const Tensor xg = x.detach().requires_grad_();
+    const Tensor y = functional::max_pool3d(xg, o);
+    const Tensor gy = randn(y.shape(), kFloat64, &gen);
+    const auto [want, want_dx] = naive_max_pool(x, g, dil, gy);
+    REQUIRE(y.shape() == want.shape());
+    CHECK(test::bit_equal(y.detach(), want));
+    const Tensor dx = autograd::grad({y}, {xg}, {gy})[0];
+    CHECK(test::max_abs_diff(dx, want_dx) < 1e-12);
+  }
+}
+
+TEST_CASE("adaptive_max_pool3d matches PyTorch's windows, ties and NaN") {
+  Generator gen(9);
+  for (int t = 0; t < 100; ++t) {
+    std::array<int64_t, 3> in{}, out{};
+    for (size_t a = 0; a < 3; ++a) {
+      in[a] = pick(gen, 1, 8);
+      out[a] = pick(gen, 1, 8);
+    }
+    CAPTURE(t);
+    // Every 4th input has NaN, which wins its windows (the last NaN in
+    // scan order).
+    const Tensor x =
+        quantized({1, 2, in[0], in[1], in[2]}, 1, gen, t % 4 == 0 ? 0.1 : 0.0);
+    const Tensor xg = x.detach().requires_grad_();
+    const Tensor y =
+        functional::adaptive_max_pool3d(xg, {out[0], out[1], out[2]});
+    const Tensor gy = randn(y.shape(), kFloat64, &gen);
+    const auto [want, want_dx] = naive_max_pool(x, {}, 1, gy, &out);
+    REQUIRE(y.shape() == want.shape());
+    CHECK(test::bit_equal(y.detach(), want));
+    CHECK(
+        test::max_abs_diff(autograd::grad({y}, {xg}, {gy})[0], want_dx) <
+        1e-12);
+  }
+}
+
+TEST_CASE("max pooling: NaN, -inf windows, ties go to the first element") {
+  // One window of 8: ties at the first and last scan positions.
+  const Tensor x = tensor({3., 1, 1, 3, 2, 3, 0, 3}, {1, 1, 2, 2, 2}, kFloat64)
+                       .requires_grad_();
+  const Tensor y = functional::max_pool3d(x, 2);
+  CHECK(y.item() == 3);
+  CHECK(
+      autograd::grad({y}, {x}, {ones_like(y)})[0].to_vector<double>() ==
+      std::vector<double>{1, 0, 0, 0, 0, 0, 0, 0});
+  const double inf = std::numeric_limits<double>::infinity();
+  const Tensor z =
+      tensor({-inf, -inf, NAN, 1, NAN, 2, -inf, 0}, {1, 1, 2, 2, 2}, kFloat64)
+          .requires_grad_();
+  const Tensor yz = functional::max_pool3d(z, 2);
+  CHECK(std::isnan(yz.item()));
+  CHECK(  // the last NaN wins, as PyTorch's `val > max || isnan(val)`
+      autograd::grad({yz}, {z}, {ones_like(yz)})[0].to_vector<double>() ==
+      std::vector<double>{0, 0, 0, 0, 1, 0, 0, 0});
+  const Tensor all_inf = full({1, 1, 2, 2, 2}, -inf, kFloat64).requires_grad_();
+  const Tensor yi = functional::max_pool3d(all_inf, 2);
+  CHECK(yi.item() == -inf);
+  CHECK(
+      autograd::grad({yi}, {all_inf}, {ones_like(yi)})[0]
+          .to_vector<double>()[0] == 1);
+}
+
 TEST_CASE("average pooling: bit-identical for 1, 2 and 3 threads") {
   Generator gen(7);
   const Tensor x = randn({3, 5, 17, 18, 19}, kFloat32, &gen);
@@ -213,6 +389,107 @@ TEST_CASE("average pooling: bit-identical for 1, 2 and 3 threads") {
         CHECK(test::bit_equal(one[i], many[i]));
     }
   }
+}
+
+TEST_CASE("max pooling: bit-identical for 1, 2 and 3 threads, any order") {
+  Generator gen(10);
+  const Tensor x = quantized({3, 5, 17, 18, 19}, 2, gen).to(kFloat32);
+  for (const MaxPool3dOptions& o :
+       {MaxPool3dOptions(2), MaxPool3dOptions(3).stride(2).padding(1),
+        MaxPool3dOptions({3, 2, 4})
+            .stride({1, 2, 3})
+            .dilation({2, 1, 2})
+            .ceil_mode(true)}) {
+    auto run = [&] {
+      const Tensor xg = x.detach().requires_grad_();
+      const Tensor y = functional::max_pool3d(xg, o);
+      const Tensor gy = ones_like(y).requires_grad_();
+      const Tensor dx = autograd::grad({y}, {xg}, {gy}, true)[0];
+      // double backward: the gather at the same indices
+      const Tensor ddy = autograd::grad({dx}, {gy}, {x})[0];
+      const Tensor ya = functional::adaptive_max_pool3d(x, {5, 7, 3});
+      return TensorList{y, dx, ddy, ya};
+    };
+    const TensorList one = test::with_threads(1, run);
+    for (int threads : {2, 3}) {
+      const TensorList many = test::with_threads(threads, run);
+      for (size_t i = 0; i < one.size(); ++i)
+        CHECK(test::bit_equal(one[i], many[i]));
+    }
+  }
+}
+
+TEST_CASE("MaxPool3d: extents, dilation, ceil_mode, batchedness, printing") {
+  const Tensor x = randn({2, 3, 5, 5, 5});
+  CHECK(MaxPool3d(2)(x).shape() == Shape{2, 3, 2, 2, 2});
+  CHECK(
+      MaxPool3d(MaxPool3dOptions(2).ceil_mode(true))(x).shape() ==
+      Shape{2, 3, 3, 3, 3});
+  // k2 d2 spans 3: (5 - 3) / 1 + 1 = 3 per axis with stride 1
+  CHECK(
+      MaxPool3d(MaxPool3dOptions(2).stride(1).dilation(2))(x).shape() ==
+      Shape{2, 3, 3, 3, 3});
+  const Tensor u = MaxPool3d(3)(x.select(0, 1));
+  CHECK(u.shape() == Shape{3, 1, 1, 1});
+  CHECK(test::bit_equal(u, MaxPool3d(3)(x).select(0, 1)));
+  CHECK(MaxPool3d(2)(zeros({0, 3, 4, 4, 4})).shape() == Shape{0, 3, 2, 2, 2});
+  CHECK(
+      AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions(2, std::nullopt, 1))(x)
+          .shape() == Shape{2, 3, 2, 5, 1});
+  CHECK(test::bit_equal(
+      AdaptiveMaxPool3d(1)(x).flatten(),
+      amax(x.reshape({2, 3, -1}), {2}).flatten()));
+  std::ostringstream os;
+  os << MaxPool3d(MaxPool3dOptions(3).stride(2).padding(1).dilation({1, 2, 1}))
+     << " " << AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions(4, std::nullopt, 2));
+  CHECK(
+      os.str() ==
+      "MaxPool3d(kernel_size=(3, 3, 3), stride=(2, 2, 2), padding=(1, 1, 1), "
+      "dilation=(1, 2, 1), ceil_mode=false)  # 0 parameters "
+      "AdaptiveMaxPool3d(output_size=(4, None, 2))  # 0 parameters");
+}
+
+TEST_CASE("max pooling: bad options and inputs name the rule") {
+  const Tensor x = randn({1, 2, 3, 3, 3});
+  CHECK_ERROR_CONTAINS(
+      MaxPool3d(MaxPool3dOptions(2).padding(2)), "MaxPool3d", "padding",
+      "at most half of kernel_size", "(2, 2, 2)");
+  CHECK_ERROR_CONTAINS(
+      MaxPool3d(MaxPool3dOptions(2).dilation({1, 0, 1})), "dilation",
+      "(1, 0, 1)", "[1, 2^31]");
+  CHECK_ERROR_CONTAINS(
+      MaxPool3d(MaxPool3dOptions(2).dilation(3))(x), "max_pool3d",
+      "output size", "too small", "dilation (3, 3, 3)");
+  // k2 p1 d4 on 3: one output, whose taps (-1 and 3) both miss the input
+  CHECK_ERROR_CONTAINS(
+      functional::max_pool3d(
+          randn({1, 1, 3, 3, 3}),
+          MaxPool3dOptions(2).padding(1).dilation({1, 1, 4}).stride(1)),
+      "max_pool3d", "entirely in padding");
+  CHECK_ERROR_CONTAINS(
+      MaxPool3d(2)(randn({2, 3, 3})), "max_pool3d", "5-D", "[2, 3, 3]");
+  CHECK_ERROR_CONTAINS(MaxPool3d(2)(Tensor()), "undefined");
+  CHECK_ERROR_CONTAINS(
+      AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions(2, -1, 2)),
+      "AdaptiveMaxPool3d", "output_size", ">= 0", "(2, -1, 2)");
+  CHECK_ERROR_CONTAINS(
+      functional::adaptive_max_pool3d(zeros({2, 0, 3, 3}), 2),
+      "adaptive_max_pool3d", "non-batch extent");
+  // The ops behind the layers check that the indices fit the tensors.
+  PoolSpec3d spec;
+  spec.in = {4, 4, 4};
+  spec.out = {2, 2, 2};
+  spec.kernel = spec.stride = {2, 2, 2};
+  PoolIndices idx;
+  max_pool3d_op(randn({1, 1, 4, 4, 4}), spec, &idx);
+  REQUIRE(idx);
+  CHECK(idx->size() == 8);
+  CHECK_ERROR_CONTAINS(
+      max_pool3d_backward_op(randn({2, 1, 2, 2, 2}), idx, spec),
+      "max_pool3d_backward", "expected 16 indices", "got 8");
+  CHECK_ERROR_CONTAINS(
+      max_pool3d_gather_op(randn({1, 1, 4, 4, 4}), PoolIndices{}, spec),
+      "max_pool3d_gather", "got 0");
 }
 
 TEST_CASE("AvgPool3d: extents, ceil_mode's last window, batchedness") {

@@ -156,6 +156,24 @@ std::string avg_repr(const AvgPool3dOptions& o) {
   return os.str();
 }
 
+std::string max_repr(const MaxPool3dOptions& o) {
+  std::ostringstream os;
+  os << "kernel_size=" << o.kernel_size().str()
+     << ", stride=" << o.stride().str() << ", padding=" << o.padding().str()
+     << ", dilation=" << o.dilation().str()
+     << ", ceil_mode=" << bool_str(o.ceil_mode());
+  return os.str();
+}
+
+void check_adaptive_options(const AdaptivePool3dOptions& o, const char* op) {
+  for (size_t a = 0; a < 3; ++a) {
+    VOXGRAD_CHECK(
+        o.output_size()[a].value_or(0) >= 0, op,
+        ": output_size must be >= 0 (or None) on every axis (got ",
+        o.output_size().str(), ")");
+  }
+}
+
 void check_avg_options(const AvgPool3dOptions& o, const char* op) {
   check_window_options(op, o.kernel_size(), o.stride(), o.padding(), 1);
   VOXGRAD_CHECK(
@@ -166,6 +184,21 @@ void check_avg_options(const AvgPool3dOptions& o, const char* op) {
 }  // namespace
 
 // ---- modules ----------------------------------------------------------------
+
+MaxPool3dImpl::MaxPool3dImpl(const MaxPool3dOptions& options)
+    : options_(options) {
+  check_window_options(
+      "MaxPool3d", options.kernel_size(), options.stride(), options.padding(),
+      options.dilation());
+}
+
+Tensor MaxPool3dImpl::forward(const Tensor& x) {
+  return functional::max_pool3d(x, options_);
+}
+
+std::string MaxPool3dImpl::extra_repr() const {
+  return max_repr(options_);
+}
 
 AvgPool3dImpl::AvgPool3dImpl(const AvgPool3dOptions& options)
     : options_(options) {
@@ -183,12 +216,7 @@ std::string AvgPool3dImpl::extra_repr() const {
 AdaptiveAvgPool3dImpl::AdaptiveAvgPool3dImpl(
     const AdaptiveAvgPool3dOptions& options)
     : options_(options) {
-  for (size_t a = 0; a < 3; ++a) {
-    VOXGRAD_CHECK(
-        options.output_size()[a].value_or(0) >= 0,
-        "AdaptiveAvgPool3d: output_size must be >= 0 (or None) on every axis ",
-        "(got ", options.output_size().str(), ")");
-  }
+  check_adaptive_options(options, "AdaptiveAvgPool3d");
 }
 
 Tensor AdaptiveAvgPool3dImpl::forward(const Tensor& x) {
@@ -199,9 +227,40 @@ std::string AdaptiveAvgPool3dImpl::extra_repr() const {
   return "output_size=" + options_.output_size().str();
 }
 
+AdaptiveMaxPool3dImpl::AdaptiveMaxPool3dImpl(
+    const AdaptiveMaxPool3dOptions& options)
+    : options_(options) {
+  check_adaptive_options(options, "AdaptiveMaxPool3d");
+}
+
+Tensor AdaptiveMaxPool3dImpl::forward(const Tensor& x) {
+  return functional::adaptive_max_pool3d(x, options_);
+}
+
+std::string AdaptiveMaxPool3dImpl::extra_repr() const {
+  return "output_size=" + options_.output_size().str();
+}
+
 // ---- functional -------------------------------------------------------------
 
 namespace functional {
+
+Tensor max_pool3d(const Tensor& x, const MaxPool3dFuncOptions& o) {
+  constexpr const char* op = "max_pool3d";
+  const auto [x5, unbatched] = batched(x, op);
+  const PoolSpec3d s = regular_spec(
+      op, x5, o.kernel_size(), o.stride(), o.padding(), o.dilation(),
+      o.ceil_mode());
+  return restore(max_pool3d_op(x5, s), unbatched);
+}
+
+Tensor adaptive_max_pool3d(
+    const Tensor& x, const AdaptiveMaxPool3dFuncOptions& o) {
+  constexpr const char* op = "adaptive_max_pool3d";
+  const auto [x5, unbatched] = batched(x, op);
+  return restore(
+      max_pool3d_op(x5, adaptive_spec(op, x5, o.output_size())), unbatched);
+}
 
 Tensor avg_pool3d(const Tensor& x, const AvgPool3dFuncOptions& o) {
   constexpr const char* op = "avg_pool3d";
