@@ -201,7 +201,10 @@ template <class T>
 void max_pool3d_fwd(const PoolWindows3d& w, const T* x, T* y, int64_t* idx) {
   const PoolAxis& C = w.axis[2];
   const int64_t plane_in = w.in_numel();
-  const auto [lo, hi] = column_range(C);
+  // Not a structured binding: the lambda below reads them (clang 14 cannot
+  // capture bindings).
+  const auto range = column_range(C);
+  const int64_t lo = range.first, hi = range.second;
   const int64_t ow_n = C.out;
   const int64_t work = w.axis[0].count[0] * w.axis[1].count[0] * (hi - lo);
   for_rows(w, work, [&](int64_t p, int64_t od, int64_t oh, int64_t r) {
@@ -255,7 +258,10 @@ void avg_pool3d_fwd(
   constexpr int64_t L = V::size;
   const auto &A = w.axis[0], &B = w.axis[1], &C = w.axis[2];
   const int64_t plane_in = w.in_numel();
-  const auto [lo, hi] = column_range(C);
+  // Not a structured binding: the lambda below reads them (clang 14 cannot
+  // capture bindings).
+  const auto range = column_range(C);
+  const int64_t lo = range.first, hi = range.second;
   const int64_t work = A.count[0] * B.count[0] * (hi - lo);
   for_rows(w, work, [&](int64_t p, int64_t od, int64_t oh, int64_t r) {
     thread_local std::vector<T> cs;
