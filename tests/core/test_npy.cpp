@@ -227,7 +227,7 @@ TEST_CASE("the header grammar: any key order, quotes, commas and spacing") {
       const auto bytes = npy_file(c.header, n, major);
       const NpyHeader h = parse_npy_header(bytes, bytes.size(), "ok.npy");
       CHECK(h.shape == c.shape);
-      CHECK(h.dtype == c.dtype);
+      CHECK(h.element.dtype == c.dtype);
       CHECK(h.fortran_order == c.fortran);
       CHECK(h.data_bytes == n);
       const Tensor t = load_npy_from_bytes(bytes);

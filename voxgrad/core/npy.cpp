@@ -18,10 +18,13 @@
 //     not (5) (an int), [5] (a list), 3.9, -1, True or 2junk;
 //   * an optional trailing comma; spaces, tabs and newlines between tokens,
 //     and NumPy's padding after the closing brace.
-// descr is looked up in kDtypes: little-endian float32 '<f4' and float64
-// '<f8'. The byte-order mark must be '<': '=' (native) and '|' (not
-// applicable) say nothing about the byte order of a multi-byte float, and
-// '>' (big-endian) is not supported; each is refused with that reason.
+// descr is looked up in kElements: bool '|b1', integers '|u1' '|i1' '<u2'
+// '<i2' '<u4' '<i4' '<u8' '<i8', floats '<f4' '<f8' (load_npy takes those
+// with a tensor dtype: '<f4' and '<f8'). The byte-order mark of a
+// multi-byte type must be '<': '=' (native) and '|' (not applicable) say
+// nothing about the byte order of a multi-byte number, and '>' (big-endian)
+// is not supported; each is refused with that reason. A one-byte type may
+// be spelt with '|' (as NumPy writes it), '<' or '='.
 // Every count is checked with overflow-safe arithmetic before anything is
 // allocated: the header length against the file size and a 64 KiB limit
 // (NumPy itself reads at most 10000 bytes by default), at most 32 extents
@@ -61,24 +64,55 @@ constexpr size_t kGrowthDigits = 21;
 /// numpy.save aligns the data to this many bytes (ARRAY_ALIGN).
 constexpr size_t kAlign = 64;
 
-/// The element types read and written: descr as NumPy spells it. A new dtype
-/// is one line here (e.g. {"<i8", kInt64}).
-struct DtypeEntry {
-  std::string_view descr;
-  Dtype dtype;
+/// The element types read: descr as NumPy writes it. Those with a tensor
+/// dtype are also written by save_npy. A new dtype is one entry here (e.g.
+/// kInt64 on '<i8').
+constexpr NpyElement kElements[] = {
+    {'b', 1, std::nullopt, "|b1", "bool"},
+    {'u', 1, std::nullopt, "|u1", "uint8"},
+    {'i', 1, std::nullopt, "|i1", "int8"},
+    {'u', 2, std::nullopt, "<u2", "uint16"},
+    {'i', 2, std::nullopt, "<i2", "int16"},
+    {'u', 4, std::nullopt, "<u4", "uint32"},
+    {'i', 4, std::nullopt, "<i4", "int32"},
+    {'u', 8, std::nullopt, "<u8", "uint64"},
+    {'i', 8, std::nullopt, "<i8", "int64"},
+    {'f', 4, kFloat32, "<f4", "float32"},
+    {'f', 8, kFloat64, "<f8", "float64"},
 };
-constexpr DtypeEntry kDtypes[] = {{"<f4", kFloat32}, {"<f8", kFloat64}};
 
-std::string supported_descrs() {
+/// The element `d` names, if any; one-byte types with any of '|', '<', '='.
+const NpyElement* find_element(std::string_view d) {
+  for (const auto& e : kElements) {
+    if (d == e.descr)
+      return &e;
+    if (e.bytes == 1 && d.size() == e.descr.size() &&
+        (d[0] == '<' || d[0] == '=') && d.substr(1) == e.descr.substr(1))
+      return &e;
+  }
+  return nullptr;
+}
+
+/// The descrs load_npy reads into tensors, for messages.
+std::string tensor_descrs() {
   std::string s;
-  for (const auto& e : kDtypes)
-    s += (s.empty() ? "'" : ", '") + std::string(e.descr) + "' (" +
-         dtype_name(e.dtype) + ")";
+  for (const auto& e : kElements)
+    if (e.dtype)
+      s += (s.empty() ? "'" : ", '") + std::string(e.descr) + "' (" +
+           std::string(e.name) + ")";
+  return s;
+}
+
+/// Every descr parse_npy_header reads, for messages.
+std::string all_descrs() {
+  std::string s;
+  for (const auto& e : kElements)
+    s += (s.empty() ? "'" : ", '") + std::string(e.descr) + "'";
   return s;
 }
 
 std::string_view descr_of(Dtype dt) {
-  for (const auto& e : kDtypes)
+  for (const auto& e : kElements)
     if (e.dtype == dt)
       return e.descr;
   VOXGRAD_FAIL("save_npy: no .npy descr for dtype ", dtype_name(dt));
@@ -119,7 +153,7 @@ class HeaderParser {
       bool* seen = nullptr;
       if (key == "descr") {
         seen = &have_descr;
-        h.dtype = descr();
+        h.element = descr();
       } else if (key == "fortran_order") {
         seen = &have_order;
         h.fortran_order = boolean("fortran_order");
@@ -214,7 +248,7 @@ class HeaderParser {
     return std::string(s_.substr(start, pos_++ - start));
   }
 
-  Dtype descr() {
+  NpyElement descr() {
     const size_t at = pos_;
     if (peek() != '\'' && peek() != '"')
       fail_at(
@@ -222,17 +256,14 @@ class HeaderParser {
           "'descr' must be a string such as '<f4' (structured dtypes, "
           "lists, are not supported)");
     const std::string d = string_literal("the 'descr' string");
-    for (const auto& e : kDtypes)
-      if (d == e.descr)
-        return e.dtype;
-    std::string why = "'descr' is " + quote(d) + ", not a supported dtype (" +
-                      supported_descrs() + ")";
+    if (const NpyElement* e = find_element(d))
+      return *e;
+    std::string why = "'descr' is " + quote(d) +
+                      ", not a supported dtype (tensors: " + tensor_descrs() +
+                      "; other readers also " + all_descrs() + ")";
     // A supported type with another byte-order mark, or none: say why.
     auto supported = [](const std::string& descr) {
-      for (const auto& e : kDtypes)
-        if (descr == e.descr)
-          return true;
-      return false;
+      return find_element(descr) != nullptr;
     };
     const char mark = d.empty() ? '\0' : d[0];
     if ((mark == '=' || mark == '|') && supported("<" + d.substr(1)))
@@ -366,15 +397,21 @@ void to_from_little_endian(uint8_t* bytes, uint64_t nbytes, size_t item) {
 
 /// The tensor a checked header describes, its data filled by `fill(dst)`.
 template <class Fill>
-Tensor make_tensor(const NpyHeader& h, Fill&& fill) {
+Tensor make_tensor(const NpyHeader& h, std::string_view name, Fill&& fill) {
+  if (!h.element.dtype)
+    refuse(
+        name, "header: 'descr' is '" + std::string(h.element.descr) + "' (" +
+                  std::string(h.element.name) +
+                  "), not a supported dtype of a tensor (" + tensor_descrs() +
+                  ")");
   // Fortran order is C order of the reversed shape, transposed back.
   Shape stored = h.shape;
   if (h.fortran_order)
     std::reverse(stored.begin(), stored.end());
-  Tensor t = empty(stored, h.dtype);
+  Tensor t = empty(stored, *h.element.dtype);
   auto* dst = static_cast<uint8_t*>(t.mutable_raw_data());
   fill(dst);
-  to_from_little_endian(dst, h.data_bytes, itemsize(h.dtype));
+  to_from_little_endian(dst, h.data_bytes, h.element.bytes);
   if (h.fortran_order && h.shape.size() > 1) {
     std::vector<int64_t> perm(h.shape.size());
     for (size_t i = 0; i < perm.size(); ++i)
@@ -463,19 +500,20 @@ NpyHeader parse_npy_header(
   }
   const int64_t numel = empty_array ? 0 : nonzero_product;
   try {
-    h.data_bytes = checked::nbytes(numel, itemsize(h.dtype), "load_npy");
+    h.data_bytes = checked::nbytes(
+        numel, static_cast<int64_t>(h.element.bytes), "load_npy");
   } catch (const Error&) {
     refuse(
         name, "'shape' " + shape_str(h.shape) + ": the byte count overflows (" +
                   std::to_string(numel) + " elements of " +
-                  std::to_string(itemsize(h.dtype)) + " bytes exceed " +
+                  std::to_string(h.element.bytes) + " bytes exceed " +
                   std::to_string(checked::kMaxBytes) +
                   ", the largest tensor voxgrad allocates)");
   }
   const uint64_t available = file_size - h.data_offset;
   if (available != h.data_bytes)
     refuse(
-        name, "the header declares " + std::string(dtype_name(h.dtype)) + " " +
+        name, "the header declares " + std::string(h.element.name) + " " +
                   shape_str(h.shape) + " (" + std::to_string(h.data_bytes) +
                   " bytes of data), but the file has " +
                   std::to_string(available) + " bytes after the header (" +
@@ -487,7 +525,7 @@ NpyHeader parse_npy_header(
 Tensor load_npy_from_bytes(
     std::span<const uint8_t> bytes, std::string_view name) {
   const NpyHeader h = parse_npy_header(bytes, bytes.size(), name);
-  return make_tensor(h, [&](uint8_t* dst) {
+  return make_tensor(h, name, [&](uint8_t* dst) {
     if (h.data_bytes > 0)
       std::memcpy(dst, bytes.data() + h.data_offset, h.data_bytes);
   });
@@ -549,8 +587,9 @@ Tensor load_npy(const std::string& path) {
     }
   }
   const NpyHeader h = parse_npy_header(prefix, file_size, path);
-  return make_tensor(
-      h, [&](uint8_t* dst) { read_at(dst, h.data_bytes, h.data_offset); });
+  return make_tensor(h, path, [&](uint8_t* dst) {
+    read_at(dst, h.data_bytes, h.data_offset);
+  });
 }
 
 // ---- writing

@@ -7,6 +7,7 @@
 //   Tensor y = voxgrad::load_npy("x.npy");   // == x, bit for bit
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,11 +17,26 @@
 
 namespace voxgrad {
 
+/// A plain element type a .npy header may name: bool, (un)signed integers
+/// of 1, 2, 4 or 8 bytes, float32 or float64, little-endian (or '|' for one
+/// byte). Readers of other element types than tensors (voxel grids in
+/// voxgrad::data) take it from parse_npy_header; load_npy needs `dtype`.
+struct NpyElement {
+  /// NumPy's kind: 'b' bool, 'u' unsigned, 'i' signed integer, 'f' float.
+  char kind = 'f';
+  /// Bytes per element.
+  uint64_t bytes = 4;
+  /// The tensor dtype of the same values, if voxgrad has one.
+  std::optional<Dtype> dtype = kFloat32;
+  /// As NumPy spells it ('<f4', '|u1'), and a name for messages.
+  std::string_view descr = "<f4", name = "float32";
+};
+
 /// What a .npy header declares, after every check.
 struct NpyHeader {
   /// Format version: (1, 0), (2, 0) or (3, 0).
   int major = 1, minor = 0;
-  Dtype dtype = kFloat32;
+  NpyElement element;
   bool fortran_order = false;
   Shape shape;
   /// Bytes before the data (preamble + header), and bytes of data.
@@ -46,7 +62,8 @@ Tensor load_npy_from_bytes(
 /// Parses and checks the preamble and header at the start of `prefix` (which
 /// may hold the whole file or only its first bytes) for a file of
 /// `file_size` bytes, including that the data fill the rest of the file
-/// exactly.
+/// exactly. Accepts every NpyElement type (not only tensor dtypes): this is
+/// the one .npy header reader of the project, voxel grids included.
 NpyHeader parse_npy_header(
     std::span<const uint8_t> prefix, uint64_t file_size, std::string_view name);
 

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/npy.hpp"
 #include "voxgrad/data/file_bytes.hpp"
 #include "voxgrad/data/zip_archive.hpp"
 
@@ -13,104 +15,6 @@ namespace {
 
 // A grid's bytes at the widest dtype, plus room for the header.
 constexpr int64_t kMaxArrayBytes = 8 * kMaxGridVoxels + 65536;
-
-struct Header {
-  char kind = 0;  // 'b', 'u', 'i', 'f'
-  int64_t itemsize = 0;
-  bool fortran = false;
-  std::vector<int64_t> shape;
-  size_t data_at = 0;
-};
-
-// The value of `key` in the header's Python dict literal, as raw text.
-std::string dict_value(
-    const std::string& h, const std::string& key, const std::string& where) {
-  const size_t k = h.find("'" + key + "'");
-  VOXGRAD_CHECK(
-      k != std::string::npos, "'", where, "': the .npy header has no '", key,
-      "' (header: ", h, ")");
-  size_t p = h.find(':', k);
-  VOXGRAD_CHECK(p != std::string::npos, "'", where, "': bad .npy header ", h);
-  ++p;
-  while (p < h.size() && h[p] == ' ')
-    ++p;
-  size_t e = p;
-  if (p < h.size() && h[p] == '(')
-    e = h.find(')', p) + 1;
-  else if (p < h.size() && h[p] == '\'')
-    e = h.find('\'', p + 1) + 1;
-  else
-    e = h.find_first_of(",}", p);
-  VOXGRAD_CHECK(
-      e != std::string::npos && e != 0 && e <= h.size(), "'", where,
-      "': bad .npy header ", h);
-  return h.substr(p, e - p);
-}
-
-Header parse_header(const std::string& b, const std::string& where) {
-  VOXGRAD_CHECK(
-      b.size() >= 10 && b.compare(0, 6, "\x93NUMPY") == 0, "'", where,
-      "' is not a .npy array (no \\x93NUMPY magic)");
-  const int major = static_cast<uint8_t>(b[6]);
-  VOXGRAD_CHECK(
-      major >= 1 && major <= 3, "'", where, "': unsupported .npy version ",
-      major);
-  size_t len = 0, at = 0;
-  if (major == 1) {
-    len = static_cast<uint8_t>(b[8]) |
-          (static_cast<size_t>(static_cast<uint8_t>(b[9])) << 8);
-    at = 10;
-  } else {
-    VOXGRAD_CHECK(b.size() >= 12, "'", where, "': truncated .npy header");
-    for (int i = 3; i >= 0; --i)
-      len = (len << 8) | static_cast<uint8_t>(b[8 + static_cast<size_t>(i)]);
-    at = 12;
-  }
-  VOXGRAD_CHECK(
-      len <= 65536 && at + len <= b.size(), "'", where,
-      "': truncated .npy header (", len, " bytes announced)");
-  const std::string h = b.substr(at, len);
-  Header out;
-  out.data_at = at + len;
-  const std::string descr = dict_value(h, "descr", where);
-  VOXGRAD_CHECK(
-      descr.size() >= 5 && descr.front() == '\'' && descr.back() == '\'', "'",
-      where, "': bad dtype ", descr);
-  const char order = descr[1];
-  out.kind = descr[2];
-  VOXGRAD_CHECK(
-      order == '<' || order == '|', "'", where, "': dtype ", descr,
-      " is big-endian; save it little-endian (arr.astype('<f4'))");
-  out.itemsize = std::atoll(descr.c_str() + 3);
-  const bool ok = (out.kind == 'b' && out.itemsize == 1) ||
-                  ((out.kind == 'u' || out.kind == 'i') &&
-                   (out.itemsize == 1 || out.itemsize == 2 ||
-                    out.itemsize == 4 || out.itemsize == 8)) ||
-                  (out.kind == 'f' && (out.itemsize == 4 || out.itemsize == 8));
-  VOXGRAD_CHECK(
-      ok, "'", where, "': dtype ", descr,
-      " is not a grid dtype (bool, u1-u8, i1-i8, f4 or f8)");
-  const std::string fortran = dict_value(h, "fortran_order", where);
-  VOXGRAD_CHECK(
-      fortran == "True" || fortran == "False", "'", where,
-      "': bad fortran_order ", fortran);
-  out.fortran = fortran == "True";
-  const std::string shape = dict_value(h, "shape", where);
-  size_t p = 1;
-  while (p < shape.size()) {
-    while (p < shape.size() && (shape[p] == ' ' || shape[p] == ','))
-      ++p;
-    if (p >= shape.size() || shape[p] == ')')
-      break;
-    char* end = nullptr;
-    const long long v = std::strtoll(shape.c_str() + p, &end, 10);
-    VOXGRAD_CHECK(
-        end != shape.c_str() + p && v >= 0, "'", where, "': bad shape ", shape);
-    out.shape.push_back(v);
-    p = static_cast<size_t>(end - shape.c_str());
-  }
-  return out;
-}
 
 double value_at(const char* p, char kind, int64_t size) {
   auto get = [p](auto v) {
@@ -149,7 +53,10 @@ VoxelGrid parse_npy_grid(
     const std::string& b,
     const std::string& where,
     const ArrayGridOptions& options) {
-  const Header h = parse_header(b, where);
+  // The project's one strict .npy header reader: it checks the grammar,
+  // every count and that the data fill the rest of the bytes exactly.
+  const NpyHeader h = parse_npy_header(
+      {reinterpret_cast<const uint8_t*>(b.data()), b.size()}, b.size(), where);
   std::vector<int64_t> s = h.shape;
   if (s.size() == 4 && s[0] == 1)
     s.erase(s.begin());
@@ -157,24 +64,19 @@ VoxelGrid parse_npy_grid(
       s.size() == 3, "'", where,
       "': a grid must have shape (D, H, W) or (1, D, H, W), not a ",
       h.shape.size(), "-d array");
-  const int64_t n =
-      checked_voxel_count(s[0], s[1], s[2], "'" + where + "': array shape");
-  const int64_t bytes =
-      checked::mul(n, h.itemsize, "parse_npy_grid", "array bytes");
-  VOXGRAD_CHECK(
-      static_cast<int64_t>(b.size() - h.data_at) == bytes, "'", where,
-      "': the header announces ", bytes, " bytes of data but the file holds ",
-      b.size() - h.data_at);
+  checked_voxel_count(s[0], s[1], s[2], "'" + where + "': array shape");
+  const auto itemsize = static_cast<int64_t>(h.element.bytes);
   // Array index (i, j, k) in the file's axis order -> grid voxel.
   const bool xyz = options.axes == ArrayAxes::XYZ;
   VoxelGrid g = xyz ? VoxelGrid(s[2], s[1], s[0]) : VoxelGrid(s[0], s[1], s[2]);
-  const char* data = b.data() + h.data_at;
+  const char* data = b.data() + h.data_offset;
   for (int64_t i = 0; i < s[0]; ++i)
     for (int64_t j = 0; j < s[1]; ++j)
       for (int64_t k = 0; k < s[2]; ++k) {
-        const int64_t flat =
-            h.fortran ? (k * s[1] + j) * s[0] + i : (i * s[1] + j) * s[2] + k;
-        const double v = value_at(data + flat * h.itemsize, h.kind, h.itemsize);
+        const int64_t flat = h.fortran_order ? (k * s[1] + j) * s[0] + i
+                                             : (i * s[1] + j) * s[2] + k;
+        const double v =
+            value_at(data + flat * itemsize, h.element.kind, itemsize);
         VOXGRAD_CHECK(
             !std::isnan(v), "'", where, "': value at [", i, ", ", j, ", ", k,
             "] is NaN");
@@ -240,7 +142,7 @@ std::string format_npy_grid(const VoxelGrid& g) {
 }
 
 void write_npy_grid(const std::string& path, const VoxelGrid& grid) {
-  detail::write_bytes_atomic(path, format_npy_grid(grid));
+  write_file_atomic(path, format_npy_grid(grid), "write_npy_grid");
 }
 
 }  // namespace voxgrad::data

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/data/file_bytes.hpp"
 
@@ -124,7 +125,7 @@ std::string format_binvox(const Binvox& b) {
 }
 
 void write_binvox(const std::string& path, const Binvox& b) {
-  detail::write_bytes_atomic(path, format_binvox(b));
+  write_file_atomic(path, format_binvox(b), "write_binvox");
 }
 
 }  // namespace voxgrad::data

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/parallel.hpp"
 #include "voxgrad/data/binvox.hpp"
@@ -306,7 +307,8 @@ int64_t VoxelFolder::prepare(std::ostream* log) {
     made_count += made[w];
   }
   manifest["entries"] = fresh;
-  detail::write_bytes_atomic(manifest_path, manifest.dump(1) + "\n");
+  write_file_atomic(
+      manifest_path, manifest.dump(1) + "\n", "VoxelFolder manifest");
   if (log)
     *log << "data: " << root_ << ": " << classes_.size() << " classes, "
          << size(Split::Train) << " training and " << size(Split::Test)
