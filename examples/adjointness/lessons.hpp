@@ -25,5 +25,9 @@ bool lesson_output_padding();
 ///    and the same pattern in a strided Conv3d's input gradient. Writes
 ///    checkerboard.png into `out_dir`.
 bool lesson_checkerboard(const std::string& out_dir);
+/// 6. The checkerboard-free alternative: a sub-voxel convolution (Conv3d +
+///    PixelShuffle3d) starts with a period-2 pattern under the default init
+///    and without one under ICNR. Writes icnr.png into `out_dir`.
+bool lesson_icnr(const std::string& out_dir, uint64_t seed);
 
 }  // namespace voxgrad::examples

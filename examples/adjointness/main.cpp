@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
         "adjointness",
         "Shows, with numbers, that ConvTranspose3d is the adjoint (transpose)\n"
         "of Conv3d with the same weight, what that means for gradients, why\n"
-        "output_padding exists and where checkerboard artefacts come from.");
-    cli.add("out", &out, "folder for checkerboard.png (created)");
+        "output_padding exists, where checkerboard artefacts come from and\n"
+        "how ICNR + PixelShuffle3d starts without them.");
+    cli.add("out", &out, "folder for checkerboard.png and icnr.png (created)");
     cli.add("seed", &seed, "seed of the random tensors", 0, int64_t{1} << 62);
     cli.add("threads", &threads, "worker threads", 1, 1024);
     if (!cli.parse(argc, argv))
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     ok &= lesson_gradients(s);
     ok &= lesson_output_padding();
     ok &= lesson_checkerboard(out);
+    ok &= lesson_icnr(out, s);
     std::printf(
         "%s\n",
         ok ? "All identities hold."

@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/autograd/pool_ops.hpp"
 
 namespace voxgrad {
 namespace {
@@ -30,6 +31,10 @@ Tensor leaf(Tensor t) {
 }
 Tensor normal64(const Shape& s) {
   return leaf(randn(s, kFloat64, &gen()));
+}
+/// N(0, scale^2).
+Tensor scaled64(const Shape& s, double scale) {
+  return leaf((randn(s, kFloat64, &gen()) * scale).detach());
 }
 Tensor positive64(const Shape& s) {
   return leaf(uniform(s, 0.5, 2.0, kFloat64, &gen()));
@@ -131,6 +136,47 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                        return softplus(in[0]);
                      }});
   }
+  // Math and activations of issue 11 (voxgrad/autograd/ops/activation.cpp).
+  // Each op is called on its inputs directly, so the version-counter walk
+  // below writes into the tensors the op saved; scaled64 spreads them.
+  add("sin", {"", {scaled64({4, 3}, 2.0)}, [](const TensorList& in) {
+                return sin(in[0]);
+              }});
+  add("cos", {"", {scaled64({4, 3}, 2.0)}, [](const TensorList& in) {
+                return cos(in[0]);
+              }});
+  add("erf", {"", {normal64({4, 3})}, [](const TensorList& in) {
+                return erf(in[0]);
+              }});
+  add("elu", {"alpha 1.3", {off_zero64({4, 5})}, [](const TensorList& in) {
+                return elu(in[0], 1.3);
+              }});
+  add("gelu", {"exact", {scaled64({4, 5}, 2.0)}, [](const TensorList& in) {
+                 return gelu(in[0]);
+               }});
+  add("gelu", {"tanh", {scaled64({4, 5}, 2.0)}, [](const TensorList& in) {
+                 return gelu(in[0], "tanh");
+               }});
+  add("mish", {"", {scaled64({4, 5}, 2.0)}, [](const TensorList& in) {
+                 return mish(in[0]);
+               }});
+  {
+    // 0.2 away from the bounds -0.5 and 0.5.
+    const Tensor x = leaf(
+        tensor({-1.2, -0.7, -0.3, 0.0, 0.3, 0.7, 1.1, -0.1}, {2, 4}, kFloat64));
+    add("hardtanh", {"bounds -0.5, 0.5", {x}, [](const TensorList& in) {
+                       return hardtanh(in[0], -0.5, 0.5);
+                     }});
+  }
+  add("softsign", {"", {off_zero64({4, 5})}, [](const TensorList& in) {
+                     return softsign(in[0]);
+                   }});
+  add("prelu", {"per channel",
+                {off_zero64({2, 3, 4}), normal64({3})},
+                [](const TensorList& in) { return prelu(in[0], in[1]); }});
+  add("prelu", {"one slope, 1-d input",
+                {off_zero64({5}), normal64({1})},
+                [](const TensorList& in) { return prelu(in[0], in[1]); }});
   add("pow_scalar", {"fractional",
                      {positive64({3, 4})},
                      [](const TensorList& in) { return pow(in[0], 2.5); }});
@@ -217,6 +263,20 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     oc.options.atol = 1e-4;
     add("to_dtype", oc);
   }
+  add("flip", {"two axes", {normal64({2, 3, 4})}, [](const TensorList& in) {
+                 return flip(in[0], {0, -1});
+               }});
+  add("roll", {"two axes, negative shift",
+               {normal64({2, 3, 4})},
+               [](const TensorList& in) {
+                 return roll(in[0], {1, -5}, {1, 2});
+               }});
+  add("roll", {"flattened", {normal64({2, 3})}, [](const TensorList& in) {
+                 return roll(in[0], {4});
+               }});
+  add("cumsum", {"axis 1", {normal64({2, 4, 3})}, [](const TensorList& in) {
+                   return cumsum(in[0], 1);
+                 }});
   {
     // The three conv ops on one geometry: grouped, strided, padded, dilated,
     // and an input length the stride does not divide.
@@ -299,6 +359,76 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
            return upsample_trilinear3d_backward(
                in[0], {1, 2, 2, 3, 2}, false, s17);
          }});
+    // Pooling (voxgrad/autograd/ops/pool.cpp): average pooling with padding,
+    // ceil_mode's partial last window and overlapping windows; adaptive
+    // windows that overlap (5 -> 3) and split unevenly (4 -> 3).
+    PoolSpec3d avg;
+    avg.in = {4, 5, 3};
+    avg.out = {3, 3, 2};
+    avg.kernel = {2, 3, 2};
+    avg.stride = {2, 2, 2};
+    avg.padding = {1, 1, 1};
+    avg.count_include_pad = false;
+    add("avg_pool3d",
+        {"padded, ceil_mode window, count_include_pad false",
+         {normal64({2, 2, 4, 5, 3})},
+         [avg](const TensorList& in) { return avg_pool3d_op(in[0], avg); }});
+    add("avg_pool3d_backward",
+        {"padded, ceil_mode window, count_include_pad false",
+         {normal64({2, 2, 3, 3, 2})},
+         [avg](const TensorList& in) {
+           return avg_pool3d_backward_op(in[0], avg);
+         }});
+    PoolSpec3d adaptive;
+    adaptive.adaptive = true;
+    adaptive.in = {5, 4, 3};
+    adaptive.out = {3, 3, 1};
+    add("adaptive_avg_pool3d", {"5, 4, 3 -> 3, 3, 1",
+                                {normal64({1, 3, 5, 4, 3})},
+                                [adaptive](const TensorList& in) {
+                                  return avg_pool3d_op(in[0], adaptive);
+                                }});
+    add("adaptive_avg_pool3d_backward", {"5, 4, 3 -> 3, 3, 1",
+                                         {normal64({1, 3, 3, 3, 1})},
+                                         [adaptive](const TensorList& in) {
+                                           return avg_pool3d_backward_op(
+                                               in[0], adaptive);
+                                         }});
+    // Max pooling: padding, dilation, ceil_mode's partial window and
+    // overlapping windows (an input that is the maximum of several windows
+    // gets their gradients summed); the seeded inputs keep every window's
+    // maximum far above the rest (gradcheck's steps cannot change it).
+    PoolSpec3d mx;
+    mx.in = {4, 6, 6};
+    mx.out = {3, 4, 3};  // ceil_mode's last windows on H and W
+    mx.kernel = {2, 3, 2};
+    mx.stride = {2, 2, 2};
+    mx.padding = {1, 1, 0};
+    mx.dilation = {1, 1, 2};
+    add("max_pool3d",
+        {"padded, dilated, ceil_mode window, overlapping",
+         {normal64({2, 2, 4, 6, 6})},
+         [mx](const TensorList& in) { return max_pool3d_op(in[0], mx); }});
+    PoolSpec3d amx;
+    amx.adaptive = true;
+    amx.in = {5, 4, 3};
+    amx.out = {3, 3, 2};
+    add("adaptive_max_pool3d",
+        {"5, 4, 3 -> 3, 3, 2 (overlapping)",
+         {normal64({1, 3, 5, 4, 3})},
+         [amx](const TensorList& in) { return max_pool3d_op(in[0], amx); }});
+    PoolIndices idx;
+    max_pool3d_op(randn({2, 2, 4, 6, 6}, kFloat64, &gen()), mx, &idx);
+    add("max_pool3d_backward", {"indices of a padded, dilated pool",
+                                {normal64({2, 2, 3, 4, 3})},
+                                [mx, idx](const TensorList& in) {
+                                  return max_pool3d_backward_op(in[0], idx, mx);
+                                }});
+    add("max_pool3d_gather", {"indices of a padded, dilated pool",
+                              {normal64({2, 2, 4, 6, 6})},
+                              [mx, idx](const TensorList& in) {
+                                return max_pool3d_gather_op(in[0], idx, mx);
+                              }});
     // BCE (voxgrad/autograd/ops/loss.cpp): input away from 0 and 1, target too.
     const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
     add("binary_cross_entropy",

@@ -1,4 +1,5 @@
-// nn::BatchNorm3d and nn::GroupNorm: PyTorch's names, defaults and
+// nn::BatchNorm1d, nn::BatchNorm3d and nn::GroupNorm: PyTorch's names,
+// defaults and
 // running-stat rules, gradients (float64 gradcheck, double backward) and
 // errors. PyTorch parity is in test_nn_golden.cpp.
 
@@ -159,6 +160,63 @@ TEST_CASE("BatchNorm3d: errors name the module, the value and the rule") {
       "running_mean and running_var");
   bn->eval();
   CHECK(bn(zeros({1, 16, 1, 1, 1})).shape() == Shape{1, 16, 1, 1, 1});
+}
+
+TEST_CASE("BatchNorm1d: (N, C) and (N, C, L), BatchNorm3d's state") {
+  Generator gen(16);
+  BatchNorm1d bn(BatchNorm1dOptions(4).momentum(0.5));
+  CHECK(
+      keys(bn->state_dict()) == std::vector<std::string>{
+                                    "weight", "bias", "running_mean",
+                                    "running_var", "num_batches_tracked"});
+  bn->to(kFloat64);
+  const Tensor x2 = randn({6, 4}, kFloat64, &gen) * 2.0 + 1.0;
+  const Tensor y2 = bn(x2);
+  CHECK(amax(abs(mean(y2, {0}))).item() < 1e-12);
+  CHECK(amax(abs(mean(y2 * y2, {0}) - 1.0)).item() < 1e-4);
+  // running = 0.5 * initial + 0.5 * batch (unbiased variance)
+  CHECK(test::max_abs_diff(bn->running_mean(), mean(x2, {0}) * 0.5) < 1e-12);
+  CHECK(
+      test::max_abs_diff(bn->running_var(), var(x2, {0}, true) * 0.5 + 0.5) <
+      1e-12);
+  // (N, C, L): statistics over N and L; the same as BatchNorm3d on the
+  // tensor seen as (N, C, L, 1, 1).
+  const Tensor x3 = randn({3, 4, 5}, kFloat64, &gen);
+  BatchNorm3d bn3(4);
+  bn3->to(kFloat64);
+  BatchNorm1d bn1(4);
+  bn1->to(kFloat64);
+  CHECK(test::bit_equal(
+      bn1(x3), bn3(x3.reshape({3, 4, 5, 1, 1})).reshape({3, 4, 5})));
+  CHECK(test::bit_equal(bn1->running_var(), bn3->running_var()));
+  CHECK(bn1->num_batches_tracked().item() == 1);
+  bn1->eval();
+  bn3->eval();
+  CHECK(test::bit_equal(
+      bn1(x3), bn3(x3.reshape({3, 4, 5, 1, 1})).reshape({3, 4, 5})));
+  std::ostringstream os;
+  os << BatchNorm1d(4);
+  CHECK(
+      os.str() ==
+      "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=true, "
+      "track_running_stats=true; weight [4], bias [4])  # 8 parameters");
+  CHECK(gradcheck(
+      [&](const TensorList& in) { return bn1(in[0]); },
+      {x3.detach().requires_grad_()}));
+}
+
+TEST_CASE("BatchNorm1d: errors name the module, the value and the rule") {
+  BatchNorm1d bn(4);
+  CHECK_ERROR_CONTAINS(
+      bn(zeros({2, 4, 3, 3})),
+      "BatchNorm1d: expected a 2-D (N, C) or 3-D (N, C, L) input with C = 4, "
+      "got [2, 4, 3, 3]");
+  CHECK_ERROR_CONTAINS(bn(zeros({2, 5})), "C = 4", "[2, 5]");
+  CHECK_ERROR_CONTAINS(bn(zeros({1, 4})), "BatchNorm1d", "more than 1 value");
+  CHECK_ERROR_CONTAINS(BatchNorm1d(0), "BatchNorm1d", "num_features");
+  CHECK_ERROR_CONTAINS(
+      BatchNorm1d(BatchNorm1dOptions(2).momentum(NAN)), "BatchNorm1d",
+      "momentum");
 }
 
 TEST_CASE("GroupNorm: statistics per (sample, group), affine per channel") {

@@ -4,6 +4,7 @@
 // dtype (no silent promotion); scalars adopt the tensor's dtype.
 
 #include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -82,6 +83,26 @@ Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
 /// log(sigmoid(x)), computed stably as -softplus(-x).
 Tensor log_sigmoid(const Tensor& x);
+
+// ---- math and activations of issue 11 (voxgrad/autograd/ops/activation.cpp)
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor erf(const Tensor& x);
+/// x > 0 ? x : alpha (exp(x) - 1).
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// x Phi(x) with approximate "none" (exact, via erf), or PyTorch's "tanh"
+/// approximation 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+/// x tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+/// clamp(x, min_val, max_val) whose gradient is 0 at the bounds themselves
+/// (PyTorch's); needs max_val > min_val.
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
+/// x > 0 ? x : weight x, weight 1-D with one slope or one per channel
+/// (axis 1); both inputs are differentiated.
+Tensor prelu(const Tensor& x, const Tensor& weight);
 
 // ---- reductions (voxgrad/autograd/ops/reduce.cpp); axes may be negative
 // -------------
@@ -198,7 +219,17 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // -----------------------------------------
 Tensor cat(const TensorList& tensors, int64_t axis = 0);
 Tensor stack(const TensorList& tensors, int64_t axis = 0);
-
+/// Reverses the order of elements along each of `dims` (a copy).
+Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
+/// Shifts elements along dims[i] by shifts[i], wrapping around (a copy);
+/// with no dims, rolls the flattened tensor by the single shift.
+///   roll(x, {1, -2}, {2, 3});
+Tensor roll(
+    const Tensor& x,
+    const std::vector<int64_t>& shifts,
+    const std::vector<int64_t>& dims = {});
+/// Inclusive cumulative sum along `dim` (float sums accumulate in double).
+Tensor cumsum(const Tensor& x, int64_t dim);
 /// Gradient of slice(): `grad` placed into zeros of `shape` at
 /// start, start+step, ... along `axis`.
 Tensor slice_backward(

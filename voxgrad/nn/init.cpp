@@ -113,4 +113,47 @@ Tensor kaiming_normal_(
       w, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan(w, mode)), gen);
 }
 
+Tensor icnr_(
+    Tensor w, const std::function<void(Tensor)>& init, int64_t upscale_factor) {
+  const int64_t r = upscale_factor;
+  VOXGRAD_CHECK(
+      w.defined() && (w.dim() == 5 || w.dim() == 6),
+      "icnr_: expected a conv weight (C_out, C_in, kd, kh, kw) or grouped ",
+      "(g, C_out/g, C_in/g, kd, kh, kw), got ",
+      w.defined() ? shape_str(w.shape()) : "undefined");
+  VOXGRAD_CHECK(
+      r >= 1 && r <= 1024, "icnr_: upscale_factor must be in [1, 1024] (got ",
+      r, ")");
+  const int64_t r3 = r * r * r;
+  Shape sub = w.shape();
+  const size_t oc = w.dim() == 6 ? 1 : 0;  // the (per-group) C_out axis
+  VOXGRAD_CHECK(
+      sub[oc] % r3 == 0, "icnr_: the weight's output channels",
+      w.dim() == 6 ? " per group" : "", " (", sub[oc],
+      ") must be divisible by upscale_factor^3 = ", r3, "; weight ",
+      shape_str(w.shape()));
+  sub[oc] /= r3;
+  const Tensor w0 = empty(sub, w.dtype());
+  init(w0);
+  // (.., C_out/r^3, 1, rest) broadcast over the r^3 sub-positions.
+  Shape spread(sub.begin(), sub.begin() + static_cast<int64_t>(oc) + 1);
+  spread.push_back(1);
+  spread.insert(
+      spread.end(), sub.begin() + static_cast<int64_t>(oc) + 1, sub.end());
+  Shape expanded = spread;
+  expanded[oc + 1] = r3;
+  NoGradGuard guard;
+  w.copy_(w0.reshape(spread).expand(expanded).reshape(w.shape()));
+  return w;
+}
+
+Tensor icnr_(Tensor w, int64_t upscale_factor, Generator* gen) {
+  return icnr_(
+      w,
+      [gen](Tensor t) {
+        kaiming_normal_(t, 0.0, FanMode::FanIn, "leaky_relu", gen);
+      },
+      upscale_factor);
+}
+
 }  // namespace voxgrad::nn::init

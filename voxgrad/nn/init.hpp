@@ -9,6 +9,7 @@
 // the 5-D PyTorch weight (a, b, k...) they are a view of:
 // fan_in = b * prod(k), fan_out = a * prod(k).
 
+#include <functional>
 #include <string>
 
 #include "voxgrad/core/random.hpp"
@@ -60,6 +61,25 @@ Tensor kaiming_normal_(
     FanMode mode = FanMode::FanIn,
     const std::string& nonlinearity = "leaky_relu",
     Generator* gen = nullptr);
+
+/// ICNR (Aitken et al. 2017, "Checkerboard artifact free sub-pixel
+/// convolution, a note on sub-pixel convolution, resize convolution and
+/// convolution resize") for a conv weight (C_out, C_in, k...) or grouped
+/// (g, C_out/g, C_in/g, k...) feeding PixelShuffle3d(r): fills a sub-kernel of
+/// C_out / r^3 output channels with `init`, then gives output channel o the
+/// sub-kernel o / r^3. The r^3 channels PixelShuffle3d spreads over one
+/// r x r x r block (NOTE [ PixelShuffle3d channel order ]) are then equal, so
+/// conv + shuffle starts as nearest-neighbour upsampling of a conv: no
+/// checkerboard. Needs C_out/g divisible by r^3. A conv bias would differ
+/// across the r^3 channels: build the conv without one, or zero it.
+///   nn::init::icnr_(conv->weight(), 2);
+Tensor icnr_(
+    Tensor w,
+    const std::function<void(Tensor)>& init,
+    int64_t upscale_factor = 2);
+/// icnr_ with kaiming_normal_ (fan_in, gain sqrt(2), fastai's choice) drawn
+/// from `gen` for the sub-kernel.
+Tensor icnr_(Tensor w, int64_t upscale_factor = 2, Generator* gen = nullptr);
 
 }  // namespace voxgrad::nn::init
 

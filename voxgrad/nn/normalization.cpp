@@ -49,19 +49,19 @@ std::string bool_str(bool b) {
 
 }  // namespace
 
-// ---- BatchNorm3d ------------------------------------------------------------
+// ---- BatchNorm1d, BatchNorm3d ----------------------------------------------
 
-BatchNorm3dImpl::BatchNorm3dImpl(const BatchNorm3dOptions& options)
+BatchNormImplBase::BatchNormImplBase(
+    const BatchNormOptions& options, const char* type)
     : options_(options) {
   const int64_t c = options.num_features();
-  VOXGRAD_CHECK(c >= 1, "BatchNorm3d: num_features must be >= 1 (got ", c, ")");
+  VOXGRAD_CHECK(c >= 1, type, ": num_features must be >= 1 (got ", c, ")");
   VOXGRAD_CHECK(
-      options.eps() >= 0 && std::isfinite(options.eps()),
-      "BatchNorm3d: eps must be finite and >= 0 (got ", options.eps(), ")");
+      options.eps() >= 0 && std::isfinite(options.eps()), type,
+      ": eps must be finite and >= 0 (got ", options.eps(), ")");
   VOXGRAD_CHECK(
-      !options.momentum() || std::isfinite(*options.momentum()),
-      "BatchNorm3d: momentum must be finite (got ",
-      options.momentum().value_or(0), ")");
+      !options.momentum() || std::isfinite(*options.momentum()), type,
+      ": momentum must be finite (got ", options.momentum().value_or(0), ")");
   if (options.affine()) {
     weight_ = register_parameter("weight", empty({c}));
     bias_ = register_parameter("bias", empty({c}));
@@ -74,7 +74,7 @@ BatchNorm3dImpl::BatchNorm3dImpl(const BatchNorm3dOptions& options)
   reset_parameters();
 }
 
-void BatchNorm3dImpl::reset_running_stats() {
+void BatchNormImplBase::reset_running_stats() {
   if (!options_.track_running_stats())
     return;
   NoGradGuard no_grad;
@@ -83,7 +83,7 @@ void BatchNorm3dImpl::reset_running_stats() {
   num_batches_tracked_.zero_();
 }
 
-void BatchNorm3dImpl::reset_parameters() {
+void BatchNormImplBase::reset_parameters() {
   reset_running_stats();
   if (options_.affine()) {
     init::ones_(weight_);
@@ -91,20 +91,33 @@ void BatchNorm3dImpl::reset_parameters() {
   }
 }
 
-Tensor BatchNorm3dImpl::forward(const Tensor& x) {
-  const int64_t c = options_.num_features();
+void BatchNorm1dImpl::check_input(const Tensor& x) const {
+  const int64_t c = options().num_features();
+  VOXGRAD_CHECK(x.defined(), "BatchNorm1d: the input is undefined");
+  VOXGRAD_CHECK(
+      (x.dim() == 2 || x.dim() == 3) && x.size(1) == c,
+      "BatchNorm1d: expected a 2-D (N, C) or 3-D (N, C, L) input with C = ", c,
+      ", got ", shape_str(x.shape()));
+}
+
+void BatchNorm3dImpl::check_input(const Tensor& x) const {
+  const int64_t c = options().num_features();
   VOXGRAD_CHECK(x.defined(), "BatchNorm3d: the input is undefined");
   VOXGRAD_CHECK(
       x.dim() == 5 && x.size(1) == c,
       "BatchNorm3d: expected a 5-D input (N, C, D, H, W) with C = ", c,
       ", got ", shape_str(x.shape()));
+}
+
+Tensor BatchNormImplBase::forward(const Tensor& x) {
+  const int64_t c = options_.num_features();
+  check_input(x);
   check_module_dtype(
       x, options_.affine() ? weight_ : running_mean_, name().c_str());
   const bool track = options_.track_running_stats();
   VOXGRAD_CHECK(
-      !is_training() || x.numel() / c != 1,
-      "BatchNorm3d: expected more than 1 value per channel when training, got "
-      "input ",
+      !is_training() || x.numel() / c != 1, name(),
+      ": expected more than 1 value per channel when training, got input ",
       shape_str(x.shape()), " (use a larger batch or spatial size, or eval())");
   double factor = 0;
   if (is_training() && track) {
@@ -119,7 +132,7 @@ Tensor BatchNorm3dImpl::forward(const Tensor& x) {
       factor, options_.eps());
 }
 
-std::string BatchNorm3dImpl::extra_repr() const {
+std::string BatchNormImplBase::extra_repr() const {
   std::ostringstream os;
   os << options_.num_features() << ", eps=" << options_.eps() << ", momentum=";
   if (options_.momentum())

@@ -1,6 +1,7 @@
 #pragma once
-// nn::BatchNorm3d and nn::GroupNorm, as PyTorch's (parameter and buffer names
-// included, so state dicts match), written as compositions of differentiable
+// nn::BatchNorm1d, nn::BatchNorm3d and nn::GroupNorm, as PyTorch's (parameter
+// and buffer names included, so state dicts match), written as compositions
+// of differentiable
 // ops: y = x * scale + shift with per-channel scale and shift that are
 // themselves differentiable functions of the batch statistics. Two passes
 // over the activation for the affine part, three for the statistics; double
@@ -17,28 +18,28 @@ VOXGRAD_PUBLIC_BEGIN
 namespace voxgrad::nn {
 
 /// BatchNorm3dOptions(16).momentum(0.1).eps(1e-5).affine(true)
-///     .track_running_stats(true)
-struct BatchNorm3dOptions {
-  explicit BatchNorm3dOptions(int64_t num_features)
+///     .track_running_stats(true); one struct for every rank, as libtorch's.
+struct BatchNormOptions {
+  explicit BatchNormOptions(int64_t num_features)
       : num_features_(num_features) {}
   /// Added to the variance (default 1e-5).
-  BatchNorm3dOptions& eps(double v) {
+  BatchNormOptions& eps(double v) {
     eps_ = v;
     return *this;
   }
   /// Running-stat factor (default 0.1); std::nullopt = cumulative average.
-  BatchNorm3dOptions& momentum(std::optional<double> v) {
+  BatchNormOptions& momentum(std::optional<double> v) {
     momentum_ = v;
     return *this;
   }
   /// Learnable weight (1) and bias (0) per channel (default true).
-  BatchNorm3dOptions& affine(bool on) {
+  BatchNormOptions& affine(bool on) {
     affine_ = on;
     return *this;
   }
   /// Keep running_mean / running_var / num_batches_tracked and use them in
   /// eval (default true); without, eval uses batch statistics too.
-  BatchNorm3dOptions& track_running_stats(bool on) {
+  BatchNormOptions& track_running_stats(bool on) {
     track_running_stats_ = on;
     return *this;
   }
@@ -66,19 +67,19 @@ struct BatchNorm3dOptions {
   bool track_running_stats_ = true;
 };
 
-/// Input (N, C, D, H, W). Training: normalises with the batch mean and
-/// biased variance over (N, D, H, W) and updates the running stats in place
+using BatchNorm1dOptions = BatchNormOptions;
+using BatchNorm3dOptions = BatchNormOptions;
+
+/// What BatchNorm1d and BatchNorm3d share (libtorch's BatchNormImplBase):
+/// input (N, C, *). Training: normalises with the batch mean and biased
+/// variance over every axis but C and updates the running stats in place
 /// (unbiased variance, NoGradGuard); eval: uses the running stats.
 /// Parameters weight, bias (C); buffers running_mean (0), running_var (1),
 /// num_batches_tracked (a 0-d tensor; voxgrad has no integer dtype, so it is
 /// a float, exact up to 2^24 batches in float32).
 ///   nn::BatchNorm3d bn(nn::BatchNorm3dOptions(16));
-class BatchNorm3dImpl : public Module {
+class BatchNormImplBase : public Module {
  public:
-  explicit BatchNorm3dImpl(const BatchNorm3dOptions& options);
-  explicit BatchNorm3dImpl(int64_t num_features)
-      : BatchNorm3dImpl(BatchNorm3dOptions(num_features)) {}
-
   /// Virtual for distributed::SyncBatchNorm3d.
   virtual Tensor forward(const Tensor& x);
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
@@ -86,7 +87,7 @@ class BatchNorm3dImpl : public Module {
   /// The running stats, then weight = 1 and bias = 0.
   void reset_parameters();
 
-  const BatchNorm3dOptions& options() const {
+  const BatchNormOptions& options() const {
     return options_;
   }
   /// Undefined without affine.
@@ -108,12 +109,43 @@ class BatchNorm3dImpl : public Module {
   }
 
  protected:
+  /// `type` names the layer in errors raised while constructing it (name()
+  /// is not yet the derived class's there).
+  BatchNormImplBase(const BatchNormOptions& options, const char* type);
+  /// Throws unless x has a rank this layer takes and C = num_features.
+  virtual void check_input(const Tensor& x) const = 0;
   std::string extra_repr() const override;
 
  private:
-  BatchNorm3dOptions options_;
+  BatchNormOptions options_;
   Tensor weight_, bias_;
   Tensor running_mean_, running_var_, num_batches_tracked_;
+};
+
+/// Input (N, C) or (N, C, L).
+///   nn::BatchNorm1d bn(nn::BatchNorm1dOptions(64));
+class BatchNorm1dImpl : public BatchNormImplBase {
+ public:
+  explicit BatchNorm1dImpl(const BatchNorm1dOptions& options)
+      : BatchNormImplBase(options, "BatchNorm1d") {}
+  explicit BatchNorm1dImpl(int64_t num_features)
+      : BatchNorm1dImpl(BatchNorm1dOptions(num_features)) {}
+
+ protected:
+  void check_input(const Tensor& x) const override;
+};
+VOXGRAD_MODULE(BatchNorm1d);
+
+/// Input (N, C, D, H, W).
+class BatchNorm3dImpl : public BatchNormImplBase {
+ public:
+  explicit BatchNorm3dImpl(const BatchNorm3dOptions& options)
+      : BatchNormImplBase(options, "BatchNorm3d") {}
+  explicit BatchNorm3dImpl(int64_t num_features)
+      : BatchNorm3dImpl(BatchNorm3dOptions(num_features)) {}
+
+ protected:
+  void check_input(const Tensor& x) const override;
 };
 VOXGRAD_MODULE(BatchNorm3d);
 
