@@ -12,6 +12,54 @@ using autograd::record;
 
 namespace {
 
+/// A (..., r, c) operand as the GEMM reads it: rows of stride `ld` with unit
+/// column stride, or (trans) the transpose of such a layout; batch entries
+/// `batch_stride` apart (0: one matrix for every entry).
+struct MatrixOperand {
+  Tensor t;  // keeps the memory alive
+  int64_t ld = 0, batch_stride = 0;
+  bool trans = false;
+};
+
+/// x broadcast to `batch` + (r, c) without a copy when its layout allows
+/// it (a transposed view, e.g. Linear's weight.t(), is read as such);
+/// otherwise a contiguous copy.
+MatrixOperand matrix_operand(const Tensor& x, const Shape& batch) {
+  const int64_t r = x.size(-2), c = x.size(-1);
+  Shape full = batch;
+  full.insert(full.end(), {r, c});
+  const Tensor e = x.detach().expand(full);
+  const Strides& st = e.strides();
+  const size_t nb = batch.size();
+  // One stride for the flattened batch index, if the batch axes allow it.
+  int64_t bstride = 0;
+  bool batch_ok = true;
+  int64_t expect = -1;
+  for (size_t i = nb; i-- > 0;) {
+    if (full[i] == 1)
+      continue;
+    if (expect < 0) {
+      bstride = st[i];
+    } else if (st[i] != expect) {
+      batch_ok = false;
+    }
+    expect = st[i] * full[i];
+  }
+  const int64_t s_r = st[nb], s_c = st[nb + 1];
+  MatrixOperand m;
+  if (batch_ok && (s_c == 1 || c == 1) && s_r >= c) {
+    m = {e, r == 1 ? c : s_r, bstride, false};
+  } else if (batch_ok && (s_r == 1 || r == 1) && s_c >= r) {
+    m = {e, c == 1 ? r : s_c, bstride, true};
+  } else {
+    const Tensor cc = e.contiguous();
+    m = {cc, c, r * c, false};
+  }
+  if (numel(batch) <= 1)
+    m.batch_stride = 0;
+  return m;
+}
+
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   VOXGRAD_CHECK(
@@ -21,17 +69,30 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
-  Shape as = batch, bs = batch, os = batch;
-  as.insert(as.end(), {m, k});
-  bs.insert(bs.end(), {k, n});
+  Shape os = batch;
   os.insert(os.end(), {m, n});
-  // Kernel operands: contiguous, batch broadcast materialised (no recording).
-  const Tensor ac = a.detach().expand(as).contiguous();
-  const Tensor bc = b.detach().expand(bs).contiguous();
+  // Kernel operands read in place where their strides allow (no recording).
+  const MatrixOperand ma = matrix_operand(a, batch);
+  const MatrixOperand mb = matrix_operand(b, batch);
   Tensor out = empty(os, a.dtype());
   dispatch(a.dtype(), [&]<class T>() {
-    kernels::matmul<T>(
-        numel(batch), m, k, n, ac.data<T>(), bc.data<T>(), out.data<T>());
+    kernels::GemmArgs<T> g;
+    g.batch = numel(batch);
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a = ma.t.template data<T>();
+    g.lda = ma.ld;
+    g.stride_a = ma.batch_stride;
+    g.trans_a = ma.trans;
+    g.b = mb.t.template data<T>();
+    g.ldb = mb.ld;
+    g.stride_b = mb.batch_stride;
+    g.trans_b = mb.trans;
+    g.c = out.data<T>();
+    g.ldc = n;
+    g.stride_c = m * n;
+    kernels::gemm(g);
   });
   return record(
       Op::matmul, out, {a, b}, [a, b](const BackwardArgs& g) -> TensorList {
