@@ -235,7 +235,8 @@ const ParamState* Optimizer::state(const Tensor& param) const {
 void Optimizer::step() {
   NoGradGuard no_grad;
   for (auto& group : groups_) {
-    const OptimizerOptions& options = group.options();
+    std::vector<ParamUpdate> work;
+    std::vector<std::pair<Tensor, Tensor>> write_back;  // (param, its copy)
     for (const Tensor& p : group.params()) {
       const Tensor g = p.grad();
       if (!g.defined())
@@ -245,19 +246,26 @@ void Optimizer::step() {
           ".step: gradient ", dtype_name(g.dtype()), " ", shape_str(g.shape()),
           " does not match its parameter ", dtype_name(p.dtype()), " ",
           shape_str(p.shape()));
-      ParamState& st = state_[p.impl().get()];
+      ParamState& st = state_[p.impl().get()];  // references stay valid
       st.step += 1;
-      const Tensor grad = g.contiguous();
       if (p.is_contiguous()) {
-        Tensor param = p;
-        update(options, param, grad, st);
+        work.push_back({p, g.contiguous(), &st});
       } else {
-        Tensor work = copy_of(p);
-        update(options, work, grad, st);
-        Tensor(p).copy_(work);
+        write_back.emplace_back(p, copy_of(p));
+        work.push_back({write_back.back().second, g.contiguous(), &st});
       }
     }
+    if (!work.empty())
+      update_group(group.options(), work);
+    for (auto& [p, copy] : write_back)
+      Tensor(p).copy_(copy);
   }
+}
+
+void Optimizer::update_group(
+    const OptimizerOptions& options, std::vector<ParamUpdate>& params) {
+  for (ParamUpdate& u : params)
+    update(options, u.param, u.grad, *u.state);
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
