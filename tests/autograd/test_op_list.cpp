@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/autograd/pointwise_backward.hpp"
 
 namespace voxgrad {
 namespace {
@@ -130,6 +131,39 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
     add("softplus", {"default", {normal64({3, 3})}, [](const TensorList& in) {
                        return softplus(in[0]);
                      }});
+  }
+  // The activations' backward ops (voxgrad/autograd/pointwise_backward.hpp):
+  // operand 1 is the activation's output or input, kept off the kinks.
+  add("relu_backward",
+      {"", {normal64({4, 5}), off_zero64({4, 5})}, [](const TensorList& in) {
+         return relu_backward(in[0], in[1]);
+       }});
+  add("leaky_relu_backward", {"slope 0.2, broadcast grad",
+                              {normal64({5}), off_zero64({4, 5})},
+                              [](const TensorList& in) {
+                                return leaky_relu_backward(in[0], in[1], 0.2);
+                              }});
+  add("sigmoid_backward",
+      {"",
+       {normal64({4, 5}), leaf(uniform({4, 5}, 0.05, 0.95, kFloat64, &gen()))},
+       [](const TensorList& in) { return sigmoid_backward(in[0], in[1]); }});
+  add("tanh_backward",
+      {"",
+       {normal64({4, 5}), leaf(uniform({4, 5}, -0.9, 0.9, kFloat64, &gen()))},
+       [](const TensorList& in) { return tanh_backward(in[0], in[1]); }});
+  add("silu_backward",
+      {"", {normal64({4, 5}), normal64({4, 5})}, [](const TensorList& in) {
+         return silu_backward(in[0], in[1]);
+       }});
+  {
+    const Tensor x = leaf(
+        tensor({-2.0, -0.3, 0.1, 0.35, 0.65, 1.5, 3.0, -1.0}, {8}, kFloat64));
+    add("softplus_backward", {"beta 2, threshold 1, both branches",
+                              {normal64({8}), x},
+                              [](const TensorList& in) {
+                                return softplus_backward(
+                                    in[0], in[1], 2.0, 1.0);
+                              }});
   }
   add("pow_scalar", {"fractional",
                      {positive64({3, 4})},
@@ -271,6 +305,37 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
           leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen()))},
          [w](const TensorList& in) {
            return binary_cross_entropy_op(in[0], in[1], w);
+         }});
+    add("binary_cross_entropy_backward",
+        {"",
+         {normal64({3, 4}), leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen())),
+          leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_backward(in[0], in[1], in[2]);
+         }});
+    add("binary_cross_entropy_with_logits",
+        {"",
+         {normal64({3, 4}), leaf(uniform({3, 4}, 0.0, 1.0, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_with_logits_op(in[0], in[1]);
+         }});
+    add("binary_cross_entropy_with_logits_backward",
+        {"",
+         {normal64({3, 4}), normal64({3, 4}),
+          leaf(uniform({3, 4}, 0.0, 1.0, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_with_logits_backward(
+               in[0], in[1], in[2]);
+         }});
+    add("mse_loss",
+        {"", {normal64({3, 4}), normal64({3, 4})}, [](const TensorList& in) {
+           return mse_loss_op(in[0], in[1]);
+         }});
+    add("mse_loss_backward",
+        {"",
+         {normal64({3, 4}), normal64({3, 4}), normal64({3, 4})},
+         [](const TensorList& in) {
+           return mse_loss_backward(in[0], in[1], in[2]);
          }});
   }
   return c;

@@ -1,7 +1,7 @@
 #pragma once
 // Differentiable ops behind nn/ layers that are not compositions of the
-// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp) and binary
-// cross entropy (voxgrad/autograd/ops/loss.cpp). Users normally reach them
+// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp) and the
+// losses' fused ops (voxgrad/autograd/ops/loss.cpp). Users normally reach them
 // through nn::Upsample / nn::functional::interpolate and nn::BCELoss, which
 // validate options the way PyTorch does; these functions check tensors only.
 
@@ -63,5 +63,29 @@ Tensor upsample_trilinear3d_backward(
 /// undefined) broadcasts to it and is not differentiated (as in PyTorch).
 Tensor binary_cross_entropy_op(
     const Tensor& input, const Tensor& target, const Tensor& weight = {});
+
+/// binary_cross_entropy_op's input gradient, grad (x - t) / max(x (1 - x),
+/// 1e-12), as one fused op (differentiable again).
+Tensor binary_cross_entropy_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
+
+/// Unreduced, unweighted BCE with logits, (1 - t) x + log(1 + exp(-x))
+/// (stable for any x), in one pass; gradients grad (sigmoid(x) - t) and
+/// -grad x. nn::functional::binary_cross_entropy_with_logits uses it when
+/// there is no weight or pos_weight. Same shape and dtype required.
+Tensor binary_cross_entropy_with_logits_op(
+    const Tensor& input, const Tensor& target);
+
+/// Its input gradient grad (sigmoid(x) - t) as one fused op.
+Tensor binary_cross_entropy_with_logits_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
+
+/// Unreduced squared error (x - t)^2 in one pass (nn::functional::mse_loss);
+/// input gradient 2 (x - t) grad. Same shape and dtype required.
+Tensor mse_loss_op(const Tensor& input, const Tensor& target);
+
+/// Its input gradient 2 (x - t) grad as one fused op.
+Tensor mse_loss_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
 
 }  // namespace voxgrad

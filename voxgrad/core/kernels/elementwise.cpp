@@ -109,6 +109,22 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor fused(FusedOp op, const std::vector<Tensor>& in, double a, double b) {
+  const bool three = op == FusedOp::BceLogitsBackward ||
+                     op == FusedOp::BceBackward || op == FusedOp::MseBackward;
+  VOXGRAD_ASSERT(in.size() == (three ? 3u : 2u));
+  for (const Tensor& t : in)
+    VOXGRAD_ASSERT(t.dtype() == in[0].dtype());
+  return dispatch(in[0].dtype(), [&]<class T>() {
+    auto run = [&](const detail::MapArgs<T>& args) {
+      table<T>().fused(op, args, a, b);
+    };
+    if (three)
+      return map<T, 3>({&in[0], &in[1], &in[2]}, run);
+    return map<T, 2>({&in[0], &in[1]}, run);
+  });
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   VOXGRAD_ASSERT(a.dtype() == b.dtype() && cond.dtype() == a.dtype());
   return dispatch(a.dtype(), [&]<class T>() {

@@ -228,9 +228,74 @@ void where_k(const MapArgs<T>& a) {
 }
 
 template <class T, class A>
+void fused_k(FusedOp op, const MapArgs<T>& a, double pa, double pb) {
+  using V = xsimd::batch<T, A>;
+  const V zero(0), one(1), two(2), va(static_cast<T>(pa)),
+      vb(static_cast<T>(pb));
+  switch (op) {
+    case FusedOp::ReluBackward:
+      return map_rows<T, A, 2>(
+          a, [=](V g, V y) { return xsimd::select(y > zero, g, zero); });
+    case FusedOp::LeakyReluBackward:
+      return map_rows<T, A, 2>(
+          a, [=](V g, V x) { return xsimd::select(x > zero, g, g * va); });
+    case FusedOp::SigmoidBackward:
+      return map_rows<T, A, 2>(a, [=](V g, V y) { return g * (one - y) * y; });
+    case FusedOp::TanhBackward:
+      return map_rows<T, A, 2>(a, [=](V g, V y) { return g * (one - y * y); });
+    case FusedOp::SiluBackward:
+      return map_rows<T, A, 2>(a, [=](V g, V x) {
+        const V s = sigmoid_v(x);
+        return g * s * (one + x * (one - s));
+      });
+    case FusedOp::SoftplusBackward:
+      return map_rows<T, A, 2>(a, [=](V g, V x) {
+        const V z = x * va;
+        return xsimd::select(z > vb, g, g * sigmoid_v(z));
+      });
+    case FusedOp::BceLogits: {
+      // As softplus(-x, 1, 40) then (1 - t) * x + sp: the same operations,
+      // so the same bits as that composition.
+      const V forty(T(40));
+      return map_rows<T, A, 2>(a, [=](V x, V t) {
+        const V z = -x;
+        const V sp = xsimd::select(z > forty, z, xsimd::log1p(xsimd::exp(z)));
+        return (one - t) * x + sp;
+      });
+    }
+    case FusedOp::BceLogitsBackward:
+      return map_rows<T, A, 3>(
+          a, [=](V g, V x, V t) { return g * (sigmoid_v(x) - t); });
+    case FusedOp::Bce: {
+      const V floor_(T(-100));
+      return map_rows<T, A, 2>(a, [=](V x, V t) {
+        const V log_x = xsimd::max(xsimd::log(x), floor_);
+        const V log_1mx = xsimd::max(xsimd::log1p(-x), floor_);
+        return (t - one) * log_1mx - t * log_x;
+      });
+    }
+    case FusedOp::BceBackward: {
+      const V tiny(T(1e-12));
+      return map_rows<T, A, 3>(a, [=](V g, V x, V t) {
+        const V d = x * (one - x);
+        return g * (x - t) / xsimd::select(d < tiny, tiny, d);
+      });
+    }
+    case FusedOp::Mse:
+      return map_rows<T, A, 2>(a, [](V x, V t) {
+        const V d = x - t;
+        return d * d;
+      });
+    case FusedOp::MseBackward:
+      return map_rows<T, A, 3>(
+          a, [=](V g, V x, V t) { return two * (x - t) * g; });
+  }
+}
+
+template <class T, class A>
 constexpr ElementwiseTable<T> make_elementwise_table(const char* name) {
-  return {
-      name, &unary_k<T, A>, &param_k<T, A>, &binary_k<T, A>, &where_k<T, A>};
+  return {name,           &unary_k<T, A>, &param_k<T, A>, &binary_k<T, A>,
+          &where_k<T, A>, &fused_k<T, A>};
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ struct ElementwiseTable {
   void (*param)(ParamOp, const MapArgs<T>&, double a, double b);
   void (*binary)(BinaryOp, const MapArgs<T>&);
   void (*where)(const MapArgs<T>&);  // in: cond, a, b
+  void (*fused)(FusedOp, const MapArgs<T>&, double a, double b);
 };
 
 template <class T>
