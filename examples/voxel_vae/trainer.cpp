@@ -98,11 +98,16 @@ void VaeTrainer::set_cadence(const VaeConfig& c) {
 }
 
 StepStats VaeTrainer::train_step() {
-  const std::vector<int64_t> global = sampler_.next_batch(config_.batch);
   const ShardRange mine = shard_range(config_.batch, dp_.rank, dp_.world);
-  const Tensor x = data_.batch(
-      Split::Train,
-      {global.begin() + mine.first, global.begin() + mine.first + mine.count});
+  auto my_items = [&](const std::vector<int64_t>& global) {
+    return std::vector<int64_t>(
+        global.begin() + mine.first, global.begin() + mine.first + mine.count);
+  };
+  const Tensor x = prefetch_.take(
+      Split::Train, my_items(sampler_.next_batch(config_.batch)));
+  // The next step's shapes are voxelized while this step computes.
+  prefetch_.prefetch(
+      Split::Train, my_items(sampler_.peek_batch(config_.batch)));
   // Noise for the whole global batch, then this rank's rows: every rank
   // advances the generator alike and sample i gets the same noise however
   // the batch is split.

@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "model.hpp"
+#include "prefetch.hpp"
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
@@ -79,6 +80,7 @@ class GanTrainer {
  private:
   GanConfig config_;
   VoxelDataset data_;
+  BatchPrefetcher prefetch_{data_};  // after data_: it uses it
   std::shared_ptr<WganGp> model_;
   std::unique_ptr<optim::Adam> opt_;
   EpochSampler sampler_;
