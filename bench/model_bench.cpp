@@ -3,7 +3,7 @@
 // batch (no data generation), timed like the kernel cases:
 //
 //   voxgrad-bench --model vae [--model wgan] [--threads T] [--reps R]
-//                 [--warmup W] [--json] [--profile]
+//                 [--warmup W] [--json] [--profile] [--trace PREFIX]
 //
 //   vae   one VAE step at the example's defaults (batch 16, 32^3, width 16,
 //         latent 64): zero_grad, forward, BCE-with-logits + KL, backward,
@@ -16,7 +16,9 @@
 // "min_ms", "reps", "step_peak_increment_mib"}: the last is how far the
 // resident set grew above its level before the timed steps (VmHWM after
 // resetting it through /proc/self/clear_refs), as the twin measures it.
-// With --profile the table of voxgrad::profiler for the timed steps follows.
+// With --profile, voxgrad::profiler's tables for R more steps follow (by op
+// and by module); --trace PREFIX also writes PREFIX_<model>.json, the
+// Chrome trace of one step.
 
 #include <algorithm>
 #include <chrono>
@@ -35,6 +37,7 @@
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/parallel.hpp"
+#include "voxgrad/core/profiler.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
@@ -51,13 +54,15 @@ struct ModelOptions {
   int warmup = 3;
   bool json = false;
   bool profile = false;
+  std::string trace;  // --trace PREFIX: PREFIX_<model>.json of one step
 };
 
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(
       stderr,
       "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan [--model ...] "
-      "[--threads T] [--reps R] [--warmup W] [--json]\n",
+      "[--threads T] [--reps R] [--warmup W] [--json] [--profile] "
+      "[--trace PREFIX]\n",
       msg.c_str());
   std::exit(2);
 }
@@ -95,6 +100,9 @@ ModelOptions parse(int argc, char** argv) {
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--profile") {
+      o.profile = true;
+    } else if (a == "--trace") {
+      o.trace = value();
       o.profile = true;
     } else {
       usage("unknown argument \"" + a + "\" with --model");
@@ -233,6 +241,26 @@ int model_bench_main(int argc, char** argv) {
             "%-6s %-6s %10.3f %10.3f %5d %12.1f\n", name.c_str(), "step", med,
             mn, o.reps, inc);
       std::fflush(stdout);
+      if (o.profile) {
+        // The timed steps once more under the profiler, and one step's trace.
+        {
+          profiler::Session session;
+          for (int i = 0; i < o.reps; ++i)
+            step();
+          std::printf(
+              "\nprofile of %d %s steps, %d thread(s):\n%s\n%s\n", o.reps,
+              name.c_str(), threads, profiler::table(40).c_str(),
+              profiler::module_table(40).c_str());
+        }
+        if (!o.trace.empty()) {
+          profiler::Session session;
+          step();
+          const std::string path = o.trace + "_" + name + ".json";
+          profiler::write_chrome_trace(path);
+          std::printf("trace of one step: %s\n", path.c_str());
+        }
+        std::fflush(stdout);
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "voxgrad-bench: error: %s\n", e.what());

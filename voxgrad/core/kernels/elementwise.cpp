@@ -9,6 +9,7 @@
 
 #include "voxgrad/core/kernels/elementwise_impl.hpp"
 #include "voxgrad/core/kernels/isa.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
@@ -33,10 +34,50 @@ const detail::ElementwiseTable<T>& table() {
       &detail::elementwise_avx512<T>);
 }
 
+const char* op_name(UnaryOp op) {
+  static constexpr const char* kNames[] = {
+      "neg",     "exp",  "log",  "sqrt",   "abs",        "sign",  "relu",
+      "sigmoid", "tanh", "silu", "square", "reciprocal", "floor", "isfinite"};
+  return kNames[static_cast<int>(op)];
+}
+const char* op_name(ParamOp op) {
+  static constexpr const char* kNames[] = {
+      "clamp", "leaky_relu", "pow_scalar", "softplus", "affine"};
+  return kNames[static_cast<int>(op)];
+}
+const char* op_name(BinaryOp op) {
+  static constexpr const char* kNames[] = {
+      "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+      "eq",  "ne",  "lt",  "le",  "gt",  "ge"};
+  return kNames[static_cast<int>(op)];
+}
+const char* op_name(FusedOp op) {
+  static constexpr const char* kNames[] = {
+      "relu_backward",
+      "leaky_relu_backward",
+      "sigmoid_backward",
+      "tanh_backward",
+      "silu_backward",
+      "softplus_backward",
+      "binary_cross_entropy_with_logits",
+      "binary_cross_entropy_with_logits_backward",
+      "binary_cross_entropy",
+      "binary_cross_entropy_backward",
+      "mse_loss",
+      "mse_loss_backward"};
+  return kNames[static_cast<int>(op)];
+}
+
+int64_t nbytes(const Tensor& t) {
+  return t.numel() * static_cast<int64_t>(itemsize(t.dtype()));
+}
+
 /// A new tensor of the inputs' broadcast shape, filled by `run(args)` with
-/// the output as operand 0 and the inputs after it.
+/// the output as operand 0 and the inputs after it; one profiler event
+/// named `name` (the bytes read and written).
 template <class T, size_t K, class Run>
-Tensor map(const std::array<const Tensor*, K>& in, Run run) {
+Tensor map(const char* name, const std::array<const Tensor*, K>& in, Run run) {
+  profiler::Scope scope(name, profiler::Kind::Op);
   Shape shape = in[0]->shape();
   for (size_t k = 1; k < K; ++k)
     shape = broadcast_shapes(shape, in[k]->shape(), "elementwise");
@@ -52,6 +93,12 @@ Tensor map(const std::array<const Tensor*, K>& in, Run run) {
   const RowLayout layout(shape, strides.data(), static_cast<int>(K + 1));
   args.plan = layout.plan();
   run(args);
+  if (profiler::active()) {
+    int64_t bytes = nbytes(out);
+    for (size_t k = 0; k < K; ++k)
+      bytes += nbytes(*in[k]);
+    scope.add_bytes(bytes);
+  }
   return out;
 }
 
@@ -87,14 +134,15 @@ void copy_t(const Tensor& src, const Tensor& dst) {
 
 Tensor unary(UnaryOp op, const Tensor& x) {
   return dispatch(x.dtype(), [&]<class T>() {
-    return map<T, 1>(
-        {&x}, [&](const detail::MapArgs<T>& a) { table<T>().unary(op, a); });
+    return map<T, 1>(op_name(op), {&x}, [&](const detail::MapArgs<T>& a) {
+      table<T>().unary(op, a);
+    });
   });
 }
 
 Tensor unary(ParamOp op, const Tensor& x, double a, double b) {
   return dispatch(x.dtype(), [&]<class T>() {
-    return map<T, 1>({&x}, [&](const detail::MapArgs<T>& args) {
+    return map<T, 1>(op_name(op), {&x}, [&](const detail::MapArgs<T>& args) {
       table<T>().param(op, args, a, b);
     });
   });
@@ -103,9 +151,9 @@ Tensor unary(ParamOp op, const Tensor& x, double a, double b) {
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   VOXGRAD_ASSERT(a.dtype() == b.dtype());
   return dispatch(a.dtype(), [&]<class T>() {
-    return map<T, 2>({&a, &b}, [&](const detail::MapArgs<T>& args) {
-      table<T>().binary(op, args);
-    });
+    return map<T, 2>(
+        op_name(op), {&a, &b},
+        [&](const detail::MapArgs<T>& args) { table<T>().binary(op, args); });
   });
 }
 
@@ -120,27 +168,29 @@ Tensor fused(FusedOp op, const std::vector<Tensor>& in, double a, double b) {
       table<T>().fused(op, args, a, b);
     };
     if (three)
-      return map<T, 3>({&in[0], &in[1], &in[2]}, run);
-    return map<T, 2>({&in[0], &in[1]}, run);
+      return map<T, 3>(op_name(op), {&in[0], &in[1], &in[2]}, run);
+    return map<T, 2>(op_name(op), {&in[0], &in[1]}, run);
   });
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   VOXGRAD_ASSERT(a.dtype() == b.dtype() && cond.dtype() == a.dtype());
   return dispatch(a.dtype(), [&]<class T>() {
-    return map<T, 3>({&cond, &a, &b}, [&](const detail::MapArgs<T>& args) {
-      table<T>().where(args);
-    });
+    return map<T, 3>(
+        "where", {&cond, &a, &b},
+        [&](const detail::MapArgs<T>& args) { table<T>().where(args); });
   });
 }
 
 void copy(const Tensor& src, const Tensor& dst) {
+  profiler::Scope scope("copy", profiler::Kind::Op, nbytes(src) + nbytes(dst));
   dispatch(src.dtype(), [&]<class S>() {
     dispatch(dst.dtype(), [&]<class D>() { copy_t<S, D>(src, dst); });
   });
 }
 
 void fill(const Tensor& dst, double value) {
+  profiler::Scope scope("fill", profiler::Kind::Op, nbytes(dst));
   dispatch(dst.dtype(), [&]<class T>() {
     T* p = dst.data<T>();
     const T v = static_cast<T>(value);

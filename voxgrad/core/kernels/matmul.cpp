@@ -8,6 +8,7 @@
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/kernels/matmul_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
@@ -79,6 +80,10 @@ void gemm(const GemmArgs<T>& g) {
           std::fill_n(g.c + b * g.stride_c + i * g.ldc, g.n, T(0));
     return;
   }
+  profiler::Scope scope(
+      "matmul", profiler::Kind::Op,
+      g.batch * (g.m * g.k + g.k * g.n + g.m * g.n) *
+          static_cast<int64_t>(sizeof(T)));
   const detail::MatmulTable<T>& t = table<T>();
   t.gemm(g, tiling(g.batch, g.m, g.n, t.mr, t.nr));
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "voxgrad/core/kernels/optim_update_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
@@ -49,6 +50,11 @@ std::vector<detail::UpdateChunk> chunks(const Tensors* t, int64_t count) {
 template <class T>
 void adam_update(
     const AdamTensor<T>* tensors, int64_t count, const AdamScalars<T>& s) {
+  profiler::Scope scope("adam_update", profiler::Kind::Op);
+  for (int64_t i = 0; i < count; ++i)  // read p g m v (vmax), write p m v
+    scope.add_bytes(
+        tensors[i].n * static_cast<int64_t>(sizeof(T)) *
+        (tensors[i].vmax ? 9 : 7));
   const auto c = chunks(tensors, count);
   table<T>().adam(tensors, c.data(), static_cast<int64_t>(c.size()), s);
 }
@@ -56,6 +62,11 @@ void adam_update(
 template <class T>
 void sgd_update(
     const SgdTensor<T>* tensors, int64_t count, const SgdScalars<T>& s) {
+  profiler::Scope scope("sgd_update", profiler::Kind::Op);
+  for (int64_t i = 0; i < count; ++i)  // read p g (buf), write p (buf)
+    scope.add_bytes(
+        tensors[i].n * static_cast<int64_t>(sizeof(T)) *
+        (tensors[i].buf ? 5 : 3));
   const auto c = chunks(tensors, count);
   table<T>().sgd(tensors, c.data(), static_cast<int64_t>(c.size()), s);
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "voxgrad/core/kernels/reduce_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
@@ -146,6 +147,9 @@ Tensor reduce_t(
 }  // namespace
 
 Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes) {
+  profiler::Scope scope(
+      op == ReduceOp::Sum ? "sum" : "amax", profiler::Kind::Op,
+      x.numel() * static_cast<int64_t>(itemsize(x.dtype())));
   return dispatch(
       x.dtype(), [&]<class T>() { return reduce_t<T>(op, x, axes); });
 }

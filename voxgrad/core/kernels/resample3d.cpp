@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "voxgrad/core/kernels/resample3d_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
 namespace detail {
@@ -142,6 +143,16 @@ void resample3d(
     bool align_corners,
     const std::array<std::optional<double>, 3>& scales,
     bool adjoint) {
+  const bool nearest = mode == ResampleMode::Nearest;
+  profiler::Scope scope(
+      adjoint ? (nearest ? "upsample_nearest3d_backward"
+                         : "upsample_trilinear3d_backward")
+              : (nearest ? "upsample_nearest3d" : "upsample_trilinear3d"),
+      profiler::Kind::Op,
+      planes *
+          (src_size[0] * src_size[1] * src_size[2] +
+           dst_size[0] * dst_size[1] * dst_size[2]) *
+          static_cast<int64_t>(sizeof(T)));
   std::vector<AxisMap<T>> maps;
   for (size_t a = 0; a < 3; ++a) {
     const int64_t from = adjoint ? dst_size[a] : src_size[a];
