@@ -60,6 +60,14 @@ MatrixOperand matrix_operand(const Tensor& x, const Shape& batch) {
   return m;
 }
 
+/// A matrix (or batch of them) stored transposed: unit stride down a
+/// column, e.g. weight.t().
+bool column_major(const Tensor& t) {
+  const int64_t r = t.size(-2), c = t.size(-1);
+  return r > 1 && c > 1 && t.strides()[t.strides().size() - 2] == 1 &&
+         t.strides().back() >= r;
+}
+
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   VOXGRAD_CHECK(
@@ -96,9 +104,19 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   });
   return record(
       Op::matmul, out, {a, b}, [a, b](const BackwardArgs& g) -> TensorList {
-        return {
-            g.needs[0] ? matmul(g.grad, b.transpose(-1, -2)) : Tensor(),
-            g.needs[1] ? matmul(a.transpose(-1, -2), g.grad) : Tensor()};
+        // A gradient is laid out like its operand (PyTorch's mm backward
+        // does the same): for a transposed operand such as Linear's
+        // weight.t(), (g^T a)^T rather than a^T g, so the leaf's gradient
+        // arrives contiguous and is kept without a copy.
+        const Tensor gt = g.grad.transpose(-1, -2);
+        Tensor ga, gb;
+        if (g.needs[0])
+          ga = column_major(a) ? matmul(b, gt).transpose(-1, -2)
+                               : matmul(g.grad, b.transpose(-1, -2));
+        if (g.needs[1])
+          gb = column_major(b) ? matmul(gt, a).transpose(-1, -2)
+                               : matmul(a.transpose(-1, -2), g.grad);
+        return {ga, gb};
       });
 }
 
