@@ -61,8 +61,8 @@ Shape shape_of(const json& j, const char* key) {
 /// The op a case describes, built through the modules (so construction-time
 /// validation is exercised exactly as a user meets it).
 struct Op {
-  std::shared_ptr<nn::Conv3d> conv;
-  std::shared_ptr<nn::ConvTranspose3d> convt;
+  std::shared_ptr<nn::Conv3dImpl> conv;
+  std::shared_ptr<nn::ConvTranspose3dImpl> convt;
   std::vector<int64_t> output_size;
 
   static Op build(const json& c) {
@@ -81,7 +81,7 @@ struct Op {
       } else {
         o.padding(triple(c, "padding"));
       }
-      op.conv = std::make_shared<nn::Conv3d>(o);
+      op.conv = std::make_shared<nn::Conv3dImpl>(o);
     } else if (kind == "conv_transpose3d") {
       VOXGRAD_CHECK(
           !c.at("padding").is_string(), "conv_transpose3d: padding must be ",
@@ -92,7 +92,7 @@ struct Op {
       o.output_padding(triple(c, "output_padding"))
           .dilation(triple(c, "dilation"));
       o.groups(c.at("groups").get<int64_t>()).bias(c.at("bias").get<bool>());
-      op.convt = std::make_shared<nn::ConvTranspose3d>(o);
+      op.convt = std::make_shared<nn::ConvTranspose3dImpl>(o);
       if (c.contains("output_size"))
         op.output_size = c.at("output_size").get<std::vector<int64_t>>();
     } else {

@@ -2,11 +2,13 @@
 // Umbrella header: everything a training program needs.
 //   #include <voxgrad/voxgrad.hpp>
 
+#include "voxgrad/autograd/checkpoint.hpp"
 #include "voxgrad/autograd/gradcheck.hpp"
 #include "voxgrad/autograd/hooks.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/allocator.hpp"
 #include "voxgrad/core/dtype.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"

@@ -33,14 +33,14 @@ bool lesson_matrix() {
   double a[3][5], at[5][3];
   for (int j = 0; j < 5; ++j) {
     Tensor e = zeros({1, 1, 1, 1, 5}, kFloat64);
-    e.data<double>()[j] = 1;
+    e.mutable_data<double>()[j] = 1;
     const Tensor col = conv3d(e, w, {}, stride, padding).contiguous();
     for (int i = 0; i < 3; ++i)
       a[i][j] = col.data<double>()[i];
   }
   for (int j = 0; j < 3; ++j) {
     Tensor e = zeros({1, 1, 1, 1, 3}, kFloat64);
-    e.data<double>()[j] = 1;
+    e.mutable_data<double>()[j] = 1;
     const Tensor col = conv_transpose3d(e, w, {}, stride, padding).contiguous();
     for (int i = 0; i < 5; ++i)
       at[i][j] = col.data<double>()[i];

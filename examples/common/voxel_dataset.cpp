@@ -39,7 +39,7 @@ Tensor VoxelDataset::batch(
   for (int64_t i : indices)
     (void)shape(split, i);  // range check before any work
   Tensor out = empty({n, 1, r, r, r});
-  float* data = n > 0 ? out.data<float>() : nullptr;
+  float* data = n > 0 ? out.mutable_data<float>() : nullptr;
   // Each item fills its own slab, so the result does not depend on threads.
   parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)

@@ -26,8 +26,8 @@ int main() {
   std::cout << "(" << s[0] << ", " << s[1] << ", " << s[2] << ", " << s[3]
             << ", " << s[4] << ")\n";
   std::cerr << "input " << shape_str(x.shape()) << ", weight "
-            << shape_str(m.weight().shape()) << ", bias "
-            << shape_str(m.bias().shape()) << "; forward took " << ms
+            << shape_str(m->weight().shape()) << ", bias "
+            << shape_str(m->bias().shape()) << "; forward took " << ms
             << " ms\n";
   return s == Shape{16, 64, 63, 63, 63} ? 0 : 1;
 }

@@ -57,14 +57,14 @@ Tensor fitted_latent_samples(
   }
   const Tensor eps = randn({count, z}, kFloat64, &gen).contiguous();
   Tensor out = empty({count, z});
+  float* po = out.mutable_data<float>();
   for (int64_t i = 0; i < count; ++i) {
     const double* e = eps.data<double>() + i * z;
     for (size_t a = 0; a < zs; ++a) {
       double v = mean[a];
       for (size_t k = 0; k <= a; ++k)
         v += l[a * zs + k] * e[k];
-      out.data<float>()[i * z + static_cast<int64_t>(a)] =
-          static_cast<float>(v);
+      po[i * z + static_cast<int64_t>(a)] = static_cast<float>(v);
     }
   }
   return out;

@@ -13,18 +13,16 @@ namespace {
 
 // LeakyReLU(0.2) rather than ReLU: with no normalisation layers, units that
 // die early never recover in a few thousand steps.
-std::shared_ptr<nn::Module> act() {
-  return std::make_shared<nn::LeakyReLU>(
-      nn::LeakyReLUOptions().negative_slope(0.2));
+nn::LeakyReLU act() {
+  return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2));
 }
 
-std::shared_ptr<nn::Module> down(int64_t in, int64_t out) {
-  return std::make_shared<nn::Conv3d>(
-      nn::Conv3dOptions(in, out, 4).stride(2).padding(1));
+nn::Conv3d down(int64_t in, int64_t out) {
+  return nn::Conv3d(nn::Conv3dOptions(in, out, 4).stride(2).padding(1));
 }
 
-std::shared_ptr<nn::Module> up(int64_t in, int64_t out) {
-  return std::make_shared<nn::ConvTranspose3d>(
+nn::ConvTranspose3d up(int64_t in, int64_t out) {
+  return nn::ConvTranspose3d(
       nn::ConvTranspose3dOptions(in, out, 4).stride(2).padding(1));
 }
 
@@ -44,26 +42,25 @@ VoxelVAE::VoxelVAE(const VaeArch& arch) : arch_(arch) {
   const int64_t w = arch.width, s = arch.resolution / 8;
   const int64_t flat = 4 * w * s * s * s;
   encoder_ = register_module(
-      "encoder", std::make_shared<nn::Sequential>(
-                     down(1, w), act(), down(w, 2 * w), act(),
-                     down(2 * w, 4 * w), act(), std::make_shared<nn::Flatten>(),
-                     std::make_shared<nn::Linear>(flat, 2 * arch.latent)));
+      "encoder",
+      nn::Sequential(
+          down(1, w), act(), down(w, 2 * w), act(), down(2 * w, 4 * w), act(),
+          nn::Flatten(), nn::Linear(flat, 2 * arch.latent)));
   decoder_ = register_module(
-      "decoder", std::make_shared<nn::Sequential>(
-                     std::make_shared<nn::Linear>(arch.latent, flat), act(),
-                     std::make_shared<nn::Unflatten>(
-                         nn::UnflattenOptions(1, {4 * w, s, s, s})),
+      "decoder", nn::Sequential(
+                     nn::Linear(arch.latent, flat), act(),
+                     nn::Unflatten(nn::UnflattenOptions(1, {4 * w, s, s, s})),
                      up(4 * w, 2 * w), act(), up(2 * w, w), act(), up(w, 1)));
 }
 
 std::pair<Tensor, Tensor> VoxelVAE::encode(const Tensor& x) {
-  const Tensor h = encoder_->forward(x);
+  const Tensor h = encoder_(x);
   return {
       h.slice(1, 0, arch_.latent), h.slice(1, arch_.latent, 2 * arch_.latent)};
 }
 
 Tensor VoxelVAE::decode(const Tensor& z) {
-  return decoder_->forward(z);
+  return decoder_(z);
 }
 
 Tensor VoxelVAE::forward(const Tensor& x) {

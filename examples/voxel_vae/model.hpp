@@ -57,14 +57,14 @@ class VoxelVAE : public nn::Module {
   /// Logits of p(x | z).
   Tensor decode(const Tensor& z);
   /// The deterministic reconstruction: logits of decode(mu(x)).
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
   /// Encodes, samples z = mu + exp(logvar / 2) * eps with the given noise
   /// eps (N, latent), decodes: the training pass.
   VaeOutput forward(const Tensor& x, const Tensor& eps);
 
  private:
   VaeArch arch_;
-  std::shared_ptr<nn::Sequential> encoder_, decoder_;
+  nn::Sequential encoder_, decoder_;
 };
 
 VaeLoss vae_loss(const VaeOutput& out, const Tensor& target, double beta);

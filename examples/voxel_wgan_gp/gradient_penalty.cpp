@@ -60,7 +60,7 @@ PenaltyCheck check_penalty_gradient(
       "  tensor  entry  autograd                fd                      "
       "error\n");
   for (size_t t = 0; t < params.size(); ++t) {
-    double* w = params[t].data<double>();
+    double* w = params[t].mutable_data<double>();
     const Tensor gt =
         grads[t].defined() ? grads[t].contiguous() : zeros_like(params[t]);
     for (int k = 0; k < per_tensor; ++k) {

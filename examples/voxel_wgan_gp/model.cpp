@@ -10,9 +10,8 @@
 namespace voxgrad::examples {
 namespace {
 
-std::shared_ptr<nn::Module> lrelu() {
-  return std::make_shared<nn::LeakyReLU>(
-      nn::LeakyReLUOptions().negative_slope(0.2));
+nn::LeakyReLU lrelu() {
+  return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2));
 }
 
 }  // namespace
@@ -30,29 +29,25 @@ WganGp::WganGp(const GanArch& arch) : arch_(arch) {
   const int64_t w = arch.width, s = arch.resolution / 8;
   const int64_t flat = 4 * w * s * s * s;
   auto up = [](int64_t in, int64_t out) {
-    return std::make_shared<nn::ConvTranspose3d>(
+    return nn::ConvTranspose3d(
         nn::ConvTranspose3dOptions(in, out, 4).stride(2).padding(1));
   };
   auto down = [](int64_t in, int64_t out) {
-    return std::make_shared<nn::Conv3d>(
-        nn::Conv3dOptions(in, out, 4).stride(2).padding(1));
+    return nn::Conv3d(nn::Conv3dOptions(in, out, 4).stride(2).padding(1));
   };
-  auto bn = [](int64_t c) { return std::make_shared<nn::BatchNorm3d>(c); };
-  auto relu = [] { return std::make_shared<nn::ReLU>(); };
+  auto bn = [](int64_t c) { return nn::BatchNorm3d(c); };
   generator_ = register_module(
       "generator",
-      std::make_shared<nn::Sequential>(
-          std::make_shared<nn::Linear>(arch.latent, flat),
-          std::make_shared<nn::Unflatten>(
-              nn::UnflattenOptions(1, {4 * w, s, s, s})),
-          bn(4 * w), relu(), up(4 * w, 2 * w), bn(2 * w), relu(), up(2 * w, w),
-          bn(w), relu(), up(w, 1), std::make_shared<nn::Sigmoid>()));
+      nn::Sequential(
+          nn::Linear(arch.latent, flat),
+          nn::Unflatten(nn::UnflattenOptions(1, {4 * w, s, s, s})), bn(4 * w),
+          nn::ReLU(), up(4 * w, 2 * w), bn(2 * w), nn::ReLU(), up(2 * w, w),
+          bn(w), nn::ReLU(), up(w, 1), nn::Sigmoid()));
   critic_ = register_module(
       "critic",
-      std::make_shared<nn::Sequential>(
+      nn::Sequential(
           down(1, w), lrelu(), down(w, 2 * w), lrelu(), down(2 * w, 4 * w),
-          lrelu(), std::make_shared<nn::Flatten>(),
-          std::make_shared<nn::Linear>(flat, 1)));
+          lrelu(), nn::Flatten(), nn::Linear(flat, 1)));
 }
 
 }  // namespace voxgrad::examples

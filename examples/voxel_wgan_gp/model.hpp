@@ -45,11 +45,11 @@ class WganGp : public nn::Module {
   }
   /// Occupancy probabilities (N, 1, R, R, R) of latents z (N, latent).
   Tensor generate(const Tensor& z) {
-    return generator_->forward(z);
+    return generator_(z);
   }
   /// Scores (N, 1) of volumes (N, 1, R, R, R).
   Tensor critique(const Tensor& x) {
-    return critic_->forward(x);
+    return critic_(x);
   }
   nn::Module& generator() {
     return *generator_;
@@ -60,7 +60,7 @@ class WganGp : public nn::Module {
 
  private:
   GanArch arch_;
-  std::shared_ptr<nn::Sequential> generator_, critic_;
+  nn::Sequential generator_, critic_;
 };
 
 }  // namespace voxgrad::examples

@@ -338,6 +338,17 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
            return mse_loss_backward(in[0], in[1], in[2]);
          }});
   }
+  // Activation checkpointing: the recomputed block, a parameter it reads
+  // (gradient through the node's extra edge) and double backward.
+  add("checkpoint",
+      {"block reading a parameter it was not given",
+       {normal64({3, 4}), normal64({4})},
+       [](const TensorList& in) {
+         const Tensor w = in[1];  // reached through the closure, a leaf
+         return autograd::checkpoint(
+             [w](const TensorList& v) { return tanh(v[0] * w) * v[0]; },
+             {in[0]});
+       }});
   return c;
 }
 
@@ -371,6 +382,97 @@ TEST_CASE(
     CHECK_MESSAGE(
         listed, "gradcheck case for '" << name << "', which is not in ops.def");
   }
+}
+
+namespace {
+
+/// Fresh leaves with the values of `inputs` (so one case can run twice).
+TensorList fresh(const TensorList& inputs) {
+  TensorList out;
+  for (const Tensor& t : inputs) {
+    Tensor c = t.detach().clone();
+    if (t.requires_grad())
+      c.requires_grad_();
+    out.push_back(c);
+  }
+  return out;
+}
+
+TensorList wanted(const TensorList& in) {
+  TensorList w;
+  for (const Tensor& t : in)
+    if (t.requires_grad())
+      w.push_back(t);
+  return w;
+}
+
+/// The gradients of <fn(in), g>, or an error message.
+std::string grads_or_error(
+    const Tensor& y, const TensorList& in, const Tensor& g, TensorList& out) {
+  return test::error_of([&] { out = autograd::grad({y}, wanted(in), {g}); });
+}
+
+}  // namespace
+
+// NOTE [ Version counter ] in voxgrad/core/storage.hpp: a backward must never
+// read values written after its forward. For every op and every input (and
+// the output), write new values in place between forward and backward: the
+// backward must either refuse, naming the op and the versions, or give
+// exactly the gradient of the untouched graph (the op did not need those
+// values). An op whose record() forgets a tensor its backward reads fails.
+TEST_CASE(
+    "every op in ops.def refuses a backward through data written in place") {
+  const auto cases = op_cases();
+  int refused = 0, unaffected = 0;
+  for (const auto& entry : cases) {
+    for (const OpCase& oc : entry.second) {
+      CAPTURE(entry.first);
+      CAPTURE(oc.label);
+      const TensorList in0 = fresh(oc.inputs);
+      const Tensor y0 = oc.fn(in0);
+      const Tensor g = randn(y0.shape(), y0.dtype(), &gen());
+      TensorList want;
+      const std::string err0 = grads_or_error(y0, in0, g, want);
+      REQUIRE_MESSAGE(err0.empty(), err0);
+      // Targets: each input, then the output (index in.size()).
+      for (size_t j = 0; j <= oc.inputs.size(); ++j) {
+        CAPTURE(j);
+        const TensorList in = fresh(oc.inputs);
+        const Tensor y = oc.fn(in);
+        const Tensor target = j < in.size() ? in[j] : y;
+        bool expanded = false;  // stride-0 views cannot be written
+        for (int64_t d = 0; d < target.dim(); ++d)
+          expanded =
+              expanded || (target.strides()[static_cast<size_t>(d)] == 0 &&
+                           target.size(d) > 1);
+        if (expanded)
+          continue;
+        {
+          NoGradGuard no_grad;
+          target.detach().copy_(target.detach() * 1.5 + 0.25);
+        }
+        TensorList got;
+        const std::string err = grads_or_error(y, in, g, got);
+        if (!err.empty()) {
+          CHECK_MESSAGE(
+              err.find("modified by an in-place operation") !=
+                  std::string::npos,
+              err);
+          CHECK_MESSAGE(
+              err.find("backward through '") != std::string::npos, err);
+          ++refused;
+          continue;
+        }
+        ++unaffected;
+        REQUIRE(got.size() == want.size());
+        for (size_t k = 0; k < got.size(); ++k)
+          CHECK_MESSAGE(test::bit_equal(got[k], want[k]), "gradient ", k);
+      }
+    }
+  }
+  // Both outcomes occur (mul needs its inputs, add does not).
+  CHECK(refused > 10);
+  CHECK(unaffected > 10);
 }
 
 TEST_CASE("recorded nodes carry the op's name from ops.def") {

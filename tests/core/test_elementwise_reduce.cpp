@@ -117,8 +117,8 @@ TEST_CASE("sum, mean and amax over any axes match plain loops") {
     const Tensor m = amax(x, axes, true);
     Tensor ref_s = zeros(s.shape(), kFloat64);
     Tensor ref_m = full(s.shape(), -INFINITY, kFloat64);
-    double* ps = ref_s.data<double>();
-    double* pm = ref_m.data<double>();
+    double* ps = ref_s.mutable_data<double>();
+    double* pm = ref_m.mutable_data<double>();
     const Strides os = ref_s.strides();
     for_each_index(x.shape(), [&](const std::vector<int64_t>& i) {
       int64_t o = 0;

@@ -43,7 +43,7 @@ Tensor edge_values(Dtype dt, int64_t n, uint64_t seed) {
                             700.0, -700., 20.0,  20.5,   INFINITY, -INFINITY,
                             NAN,   1.0,   -1.0,  0.5,    3.0,      -3.0};
   dispatch(dt, [&]<class T>() {
-    T* p = x.data<T>();
+    T* p = x.mutable_data<T>();
     for (size_t i = 0; i < std::size(special); ++i)
       p[i * 7] = static_cast<T>(special[i]);
   });

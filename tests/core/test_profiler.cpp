@@ -130,7 +130,8 @@ TEST_CASE("profiler writes a Chrome trace of every closed event") {
       "/nonexistent-dir/t.json");
 }
 
-TEST_CASE("profiler records nothing outside a session; sessions do not nest") {
+TEST_CASE(
+    "profiler records nothing outside a session, and sessions do not nest") {
   CHECK_FALSE(prof::active());
   {
     prof::Session session;

@@ -38,23 +38,23 @@ struct ToyData {
 
 /// Conv3d -> [norm] -> LeakyReLU -> Flatten -> Linear, initialised from
 /// `seed`. `norm` makes the normalisation layer (or null for none).
-inline std::shared_ptr<nn::Sequential> toy_model(
+inline std::shared_ptr<nn::SequentialImpl> toy_model(
     uint64_t seed,
     Dtype dtype,
-    const std::function<std::shared_ptr<nn::Module>()>& norm = nullptr) {
+    const std::function<nn::AnyModule()>& norm = nullptr) {
   manual_seed(seed);
-  auto m = std::make_shared<nn::Sequential>();
+  auto m = std::make_shared<nn::SequentialImpl>();
   // No conv bias before a norm layer (as usual): the norm removes it, so
   // its gradient would be pure rounding noise, which Adam's division by
   // sqrt(v) + eps scales up to ~1e-10 differences between runs.
-  m->push_back(std::make_shared<nn::Conv3d>(
+  m->push_back(std::make_shared<nn::Conv3dImpl>(
       nn::Conv3dOptions(1, 4, 3).stride(2).padding(1).bias(norm == nullptr)));
   if (norm)
     m->push_back(norm());
-  m->push_back(std::make_shared<nn::LeakyReLU>(
+  m->push_back(std::make_shared<nn::LeakyReLUImpl>(
       nn::LeakyReLUOptions().negative_slope(0.2)));
-  m->push_back(std::make_shared<nn::Flatten>());
-  m->push_back(std::make_shared<nn::Linear>(4 * 27, 3));
+  m->push_back(std::make_shared<nn::FlattenImpl>());
+  m->push_back(std::make_shared<nn::LinearImpl>(4 * 27, 3));
   m->to(dtype);
   return m;
 }

@@ -49,10 +49,11 @@ int main(int argc, char** argv) {
         set_num_threads(1);
         manual_seed(1);
         nn::Sequential model(
-            std::make_shared<nn::Linear>(16, 32), std::make_shared<nn::Tanh>(),
-            std::make_shared<nn::Linear>(32, 4));
+            std::make_shared<nn::LinearImpl>(16, 32),
+            std::make_shared<nn::TanhImpl>(),
+            std::make_shared<nn::LinearImpl>(32, 4));
         distributed::DistributedDataParallel ddp(model, comm);
-        optim::SGD opt(model.parameters(), optim::SGDOptions(0.1));
+        optim::SGD opt(model->parameters(), optim::SGDOptions(0.1));
         Generator gen(static_cast<uint64_t>(comm.rank()));
         const int steps = 8;
         for (int step = 0; step < steps; ++step) {
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
             fail(mode);
           opt.zero_grad();
           const Tensor x = randn({4, 16}, kFloat32, &gen);
-          pow(model.forward(x), 2.0).mean().backward();
+          pow(model->forward(x), 2.0).mean().backward();
           ddp.synchronize_gradients();
           opt.step();
         }

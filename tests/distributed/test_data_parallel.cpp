@@ -23,7 +23,7 @@ Tensor mse(const Tensor& pred, const Tensor& y) {
 /// size) over the permutation of DistributedSampler: one process with the
 /// whole batch when ddp is null, else this rank's shard through ddp.
 void train(
-    nn::Module& model,
+    nn::SequentialImpl& model,
     const ToyData& data,
     int64_t batch,
     int64_t steps,
@@ -74,7 +74,7 @@ TEST_CASE("data parallel W ranks x B over W match 1 rank x B after 10 steps") {
 
 TEST_CASE("data parallel bucket size and overlap do not change the result") {
   const ToyData data(60, kFloat32, 4);
-  std::vector<std::shared_ptr<nn::Sequential>> models;
+  std::vector<std::shared_ptr<nn::SequentialImpl>> models;
   for (const auto& options :
        {DataParallelOptions(), DataParallelOptions().bucket_cap_mb(0.0005),
         DataParallelOptions().overlap(false)}) {
@@ -108,7 +108,7 @@ TEST_CASE("data parallel bucket size and overlap do not change the result") {
 TEST_CASE(
     "data parallel starts every rank from rank 0's parameters and buffers") {
   auto bn = [] {
-    return std::make_shared<nn::BatchNorm3d>(nn::BatchNorm3dOptions(4));
+    return std::make_shared<nn::BatchNorm3dImpl>(nn::BatchNorm3dOptions(4));
   };
   // Different initialisation on every rank, and different buffers.
   auto model =
@@ -221,11 +221,8 @@ TEST_CASE("data parallel gradient shares handle unequal shards exactly") {
 
 TEST_CASE("data parallel gives a parameter no rank used a zero gradient") {
   struct TwoHeads : nn::Module {
-    std::shared_ptr<nn::Linear> used, unused;
-    TwoHeads() {
-      used = register_module("used", std::make_shared<nn::Linear>(3, 2));
-      unused = register_module("unused", std::make_shared<nn::Linear>(3, 2));
-    }
+    nn::Linear used = register_module("used", nn::Linear(3, 2));
+    nn::Linear unused = register_module("unused", nn::Linear(3, 2));
   } m;
   DistributedDataParallel ddp(m, comm());
   m.used->forward(ones({1, 3})).sum().backward();

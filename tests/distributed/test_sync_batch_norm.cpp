@@ -43,47 +43,47 @@ TEST_CASE("SyncBatchNorm3d matches BatchNorm3d over the whole batch") {
   auto opts = nn::BatchNorm3dOptions(c).momentum(0.3);
   nn::BatchNorm3d ref(opts);
   SyncBatchNorm3d bn(opts, comm());
-  ref.to(kFloat64);
-  bn.to(kFloat64);
+  ref->to(kFloat64);
+  bn->to(kFloat64);
   {
     NoGradGuard g;
     for (auto* m :
-         {static_cast<nn::BatchNorm3d*>(&ref),
-          static_cast<nn::BatchNorm3d*>(&bn)}) {
+         {static_cast<nn::BatchNorm3dImpl*>(ref.get()),
+          static_cast<nn::BatchNorm3dImpl*>(bn.get())}) {
       Tensor(m->weight()).copy_(tensor({0.5, 1.5, -1.0}, kFloat64));
       Tensor(m->bias()).copy_(tensor({0.1, 0.0, -0.2}, kFloat64));
     }
   }
   const auto [first, last] = my_rows(n);
   const Tensor xr = x_all.detach().requires_grad_();
-  const Tensor y_ref = ref.forward(xr);
+  const Tensor y_ref = ref->forward(xr);
   (y_ref * coef).sum().backward();
 
   const Tensor xs = x_all.slice(0, first, last).contiguous().requires_grad_();
-  const Tensor ys = bn.forward(xs);
+  const Tensor ys = bn->forward(xs);
   // Each rank's loss covers its rows; their sum is the reference loss.
   (ys * coef.slice(0, first, last)).sum().backward();
   if (last > first) {
     CHECK(max_abs_diff(ys, y_ref.slice(0, first, last)) < 1e-12);
     CHECK(max_abs_diff(xs.grad(), xr.grad().slice(0, first, last)) < 1e-12);
   }
-  CHECK(max_abs_diff(bn.running_mean(), ref.running_mean()) < 1e-14);
-  CHECK(max_abs_diff(bn.running_var(), ref.running_var()) < 1e-14);
-  CHECK(bn.num_batches_tracked().item() == 1);
+  CHECK(max_abs_diff(bn->running_mean(), ref->running_mean()) < 1e-14);
+  CHECK(max_abs_diff(bn->running_var(), ref->running_var()) < 1e-14);
+  CHECK(bn->num_batches_tracked().item() == 1);
   // weight and bias see only local outputs: their gradients sum up.
   for (const auto& [mine, want] :
-       {std::pair{bn.weight(), ref.weight()}, {bn.bias(), ref.bias()}}) {
+       {std::pair{bn->weight(), ref->weight()}, {bn->bias(), ref->bias()}}) {
     Tensor g = mine.grad().clone();
     comm().all_reduce_sum_(g);
     CHECK(max_abs_diff(g, want.grad()) < 1e-12);
   }
   // Eval uses the (identical) running statistics, no communication.
-  bn.eval();
-  ref.eval();
-  CHECK(max_abs_diff(bn.forward(x_all), ref.forward(x_all)) < 1e-14);
-  CHECK(bn.name() == "SyncBatchNorm3d");
+  bn->eval();
+  ref->eval();
+  CHECK(max_abs_diff(bn->forward(x_all), ref->forward(x_all)) < 1e-14);
+  CHECK(bn->name() == "SyncBatchNorm3d");
   CHECK_ERROR_CONTAINS(
-      (bn.train(), bn.forward(ones({2, 4, 2, 2, 2}, kFloat64))),
+      (bn->train(), bn->forward(ones({2, 4, 2, 2, 2}, kFloat64))),
       "SyncBatchNorm3d", "C = 3", "[2, 4, 2, 2, 2]");
 }
 
@@ -91,10 +91,11 @@ TEST_CASE("SyncBatchNorm3d under data parallel trains like BatchNorm3d") {
   const int64_t batch = 6 * comm().size(), steps = 6;
   const ToyData data(batch, kFloat64, 30);
   auto ref = toy_model(31, kFloat64, [] {
-    return std::make_shared<nn::BatchNorm3d>(nn::BatchNorm3dOptions(4));
+    return std::make_shared<nn::BatchNorm3dImpl>(nn::BatchNorm3dOptions(4));
   });
   auto model = toy_model(31, kFloat64, [] {
-    return std::make_shared<SyncBatchNorm3d>(nn::BatchNorm3dOptions(4), comm());
+    return std::make_shared<distributed::SyncBatchNorm3dImpl>(
+        nn::BatchNorm3dOptions(4), comm());
   });
   // No buffer broadcast: synchronised statistics agree by themselves.
   distributed::DistributedDataParallel ddp(

@@ -17,19 +17,19 @@ using json = nlohmann::json;
 
 /// The same layers and names as TinyNet in tools/gen_interop_golden.py.
 struct TinyNet : nn::Module {
-  std::shared_ptr<nn::Conv3d> enc, head;
-  std::shared_ptr<nn::ConvTranspose3d> up;
+  std::shared_ptr<nn::Conv3dImpl> enc, head;
+  std::shared_ptr<nn::ConvTranspose3dImpl> up;
   TinyNet() {
     enc = register_module(
-        "enc", std::make_shared<nn::Conv3d>(
+        "enc", std::make_shared<nn::Conv3dImpl>(
                    nn::Conv3dOptions(2, 4, 3).padding(1).groups(2)));
     up = register_module(
-        "up", std::make_shared<nn::ConvTranspose3d>(
+        "up", std::make_shared<nn::ConvTranspose3dImpl>(
                   nn::ConvTranspose3dOptions(4, 4, 2).stride(2).groups(2)));
     head = register_module(
-        "head", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(4, 1, 1)));
+        "head", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(4, 1, 1)));
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     return head->forward(tanh(up->forward(tanh(enc->forward(x)))));
   }
 };

@@ -117,13 +117,13 @@ TEST_CASE(
           .output_padding({1, 0, 1})
           .groups(2),
       &gen);
-  conv.to(kFloat64);
-  up.to(kFloat64);
+  conv->to(kFloat64);
+  up->to(kFloat64);
   const Tensor x = randn({2, 4, 5, 5, 4}, kFloat64, &gen).requires_grad_();
   auto f = [&](const TensorList& in) {
-    return tanh(up.forward(conv.forward(in[0])));
+    return tanh(up->forward(conv->forward(in[0])));
   };
-  TensorList inputs{x, conv.weight(), conv.bias(), up.weight(), up.bias()};
+  TensorList inputs{x, conv->weight(), conv->bias(), up->weight(), up->bias()};
   CHECK(gradcheck(f, inputs));
   CHECK(gradgradcheck(f, inputs));
 }
@@ -133,14 +133,14 @@ TEST_CASE(
     "penalty)") {
   Generator gen(9);
   nn::Conv3d conv(nn::Conv3dOptions(2, 3, 3).padding(1), &gen);
-  conv.to(kFloat64);
+  conv->to(kFloat64);
   const Tensor x = randn({1, 2, 4, 4, 4}, kFloat64, &gen).requires_grad_();
   auto penalty = [&](const TensorList& in) {
-    const Tensor out = softplus(conv.forward(in[0])).sum();
+    const Tensor out = softplus(conv->forward(in[0])).sum();
     const Tensor gx = autograd::grad({out}, {in[0]}, {}, true)[0];
     return (gx * gx).sum();
   };
-  CHECK(gradcheck(penalty, {x, conv.weight(), conv.bias()}));
+  CHECK(gradcheck(penalty, {x, conv->weight(), conv->bias()}));
 }
 
 TEST_CASE("1 and 2 threads give bit-identical outputs and gradients") {
@@ -169,20 +169,20 @@ TEST_CASE("1 and 2 threads give bit-identical outputs and gradients") {
 TEST_CASE("the seed example: ConvTranspose3d(3, 64, 3).stride(2).padding(1)") {
   nn::ConvTranspose3d up(
       nn::ConvTranspose3dOptions(3, 64, 3).stride(2).padding(1));
-  CHECK(up.weight().shape() == Shape{3, 64, 3, 3, 3});
-  CHECK(up.bias().shape() == Shape{1, 64, 1, 1, 1});
+  CHECK(up->weight().shape() == Shape{3, 64, 3, 3, 3});
+  CHECK(up->bias().shape() == Shape{1, 64, 1, 1, 1});
   CHECK(
-      up.forward(zeros({0, 3, 32, 32, 32})).shape() ==
+      up->forward(zeros({0, 3, 32, 32, 32})).shape() ==
       Shape{0, 64, 63, 63, 63});
   CHECK(
-      up.forward(zeros({1, 3, 32, 32, 32})).shape() ==
+      up->forward(zeros({1, 3, 32, 32, 32})).shape() ==
       Shape{1, 64, 63, 63, 63});
-  CHECK(up.forward(zeros({3, 32, 32, 32})).shape() == Shape{64, 63, 63, 63});
+  CHECK(up->forward(zeros({3, 32, 32, 32})).shape() == Shape{64, 63, 63, 63});
   CHECK(
-      up.forward(zeros({1, 3, 32, 32, 32}), {64, 64, 64}).shape() ==
+      up->forward(zeros({1, 3, 32, 32, 32}), {64, 64, 64}).shape() ==
       Shape{1, 64, 64, 64, 64});
   CHECK_ERROR_CONTAINS(
-      up.forward(zeros({1, 3, 32, 32, 32}), {65, 64, 64}),
+      up->forward(zeros({1, 3, 32, 32, 32}), {65, 64, 64}),
       "output_size (65, 64, 64)", "from (63, 63, 63) to (64, 64, 64)");
   std::ostringstream os;
   os << up;
@@ -194,12 +194,12 @@ TEST_CASE("the seed example: ConvTranspose3d(3, 64, 3).stride(2).padding(1)") {
 TEST_CASE(
     "an empty batch is valid: empty output, zero weight and bias gradients") {
   nn::Conv3d conv(nn::Conv3dOptions(2, 3, 3));
-  const Tensor y = conv.forward(zeros({0, 2, 5, 5, 5}));
+  const Tensor y = conv->forward(zeros({0, 2, 5, 5, 5}));
   CHECK(y.shape() == Shape{0, 3, 3, 3, 3});
   y.sum().backward();
-  CHECK(conv.weight().grad().shape() == conv.weight().shape());
-  CHECK(amax(abs(conv.weight().grad())).item() == 0.0);
-  CHECK(amax(abs(conv.bias().grad())).item() == 0.0);
+  CHECK(conv->weight().grad().shape() == conv->weight().shape());
+  CHECK(amax(abs(conv->weight().grad())).item() == 0.0);
+  CHECK(amax(abs(conv->bias().grad())).item() == 0.0);
 }
 
 TEST_CASE(
@@ -228,16 +228,16 @@ TEST_CASE(
     "default init is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with PyTorch's fans") {
   Generator gen(3);
   nn::Conv3d conv(nn::Conv3dOptions(8, 16, 3).groups(2), &gen);
-  CHECK(conv.weight().shape() == Shape{2, 8, 4, 3, 3, 3});
+  CHECK(conv->weight().shape() == Shape{2, 8, 4, 3, 3, 3});
   const double b = 1 / std::sqrt(4.0 * 27);
-  CHECK(amax(abs(conv.weight())).item() <= b);
-  CHECK(amax(abs(conv.weight())).item() > 0.95 * b);
-  CHECK(amax(abs(conv.bias())).item() <= b);
+  CHECK(amax(abs(conv->weight())).item() <= b);
+  CHECK(amax(abs(conv->weight())).item() > 0.95 * b);
+  CHECK(amax(abs(conv->bias())).item() <= b);
   nn::ConvTranspose3d up(nn::ConvTranspose3dOptions(8, 6, 2).groups(2), &gen);
-  CHECK(up.weight().shape() == Shape{2, 4, 3, 2, 2, 2});
+  CHECK(up->weight().shape() == Shape{2, 4, 3, 2, 2, 2});
   const double bt = 1 / std::sqrt(3.0 * 8);
-  CHECK(amax(abs(up.weight())).item() <= bt);
-  CHECK(amax(abs(up.weight())).item() > 0.9 * bt);
+  CHECK(amax(abs(up->weight())).item() <= bt);
+  CHECK(amax(abs(up->weight())).item() > 0.9 * bt);
 }
 
 TEST_CASE(
@@ -276,26 +276,26 @@ TEST_CASE(
 
   nn::Conv3d c(Conv3dOptions(2, 4, 3));
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({2, 5, 5, 5, 5, 1})), "conv3d", "5-D", "4-D",
+      c->forward(zeros({2, 5, 5, 5, 5, 1})), "conv3d", "5-D", "4-D",
       "[2, 5, 5, 5, 5, 1]");
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({1, 3, 5, 5, 5})), "input.shape[1] (3)", "groups");
+      c->forward(zeros({1, 3, 5, 5, 5})), "input.shape[1] (3)", "groups");
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({1, 2, 2, 5, 5})), "output spatial size", "(0, 3, 3)",
+      c->forward(zeros({1, 2, 2, 5, 5})), "output spatial size", "(0, 3, 3)",
       ">= 1");
   CHECK_ERROR_CONTAINS(
-      c.forward(zeros({1, 2, 5, 5, 5}, kFloat64)), "float64", "float32");
+      c->forward(zeros({1, 2, 5, 5, 5}, kFloat64)), "float64", "float32");
   CHECK_ERROR_CONTAINS(
-      c.set_weight(zeros({4, 2, 3, 3})), "weight", "[4, 2, 3, 3, 3]",
+      c->set_weight(zeros({4, 2, 3, 3})), "weight", "[4, 2, 3, 3, 3]",
       "[4, 2, 3, 3]");
   CHECK_ERROR_CONTAINS(
-      c.set_bias(zeros({4})), "bias", "[1, 4, 1, 1, 1]", "[4]");
+      c->set_bias(zeros({4})), "bias", "[1, 4, 1, 1, 1]", "[4]");
   nn::ConvTranspose3d t(ConvTranspose3dOptions(2, 4, 3).padding(2));
   CHECK_ERROR_CONTAINS(
-      t.forward(zeros({1, 2, 1, 1, 1})), "conv_transpose3d",
+      t->forward(zeros({1, 2, 1, 1, 1})), "conv_transpose3d",
       "output spatial size", "(-1, -1, -1)");
   CHECK_ERROR_CONTAINS(
-      t.forward(zeros({1, 4, 3, 3, 3})), "input.shape[1] (4)", "C_in (2)");
+      t->forward(zeros({1, 4, 3, 3, 3})), "input.shape[1] (4)", "C_in (2)");
 
   const Tensor x = zeros({1, 4, 5, 5, 5});
   CHECK_ERROR_CONTAINS(

@@ -21,7 +21,7 @@ TEST_CASE("Dropout: drops about p, scales the rest by 1/(1-p), seeded") {
   Dropout again(DropoutOptions(0.3).generator(std::make_shared<Generator>(51)));
   CHECK(test::bit_equal(again(x), y));
   CHECK_FALSE(test::bit_equal(drop(x), y));
-  drop.eval();
+  drop->eval();
   CHECK(test::bit_equal(drop(x), x));
   CHECK(test::bit_equal(Dropout(DropoutOptions(0.0))(x), x));
   CHECK(amax(abs(Dropout(DropoutOptions(1.0))(x))).item() == 0);
@@ -52,7 +52,7 @@ TEST_CASE("Dropout3d: whole channels, batched and unbatched") {
     CHECK(kept < 0.8);
     CHECK(amax(hi).item() == doctest::Approx(2.0));
   }
-  drop.eval();
+  drop->eval();
   CHECK(test::bit_equal(drop(ones({2, 2, 2, 2, 2})), ones({2, 2, 2, 2, 2})));
 }
 

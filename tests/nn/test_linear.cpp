@@ -11,33 +11,33 @@ namespace voxgrad::nn {
 TEST_CASE("Linear: weight (out, in), bias (out), PyTorch's init bounds") {
   manual_seed(0);
   Linear fc(LinearOptions(27, 64));
-  CHECK(fc.weight().shape() == Shape{64, 27});
-  CHECK(fc.bias().shape() == Shape{64});
-  CHECK(fc.named_parameters().at(0).first == "weight");
-  CHECK(fc.named_parameters().at(1).first == "bias");
+  CHECK(fc->weight().shape() == Shape{64, 27});
+  CHECK(fc->bias().shape() == Shape{64});
+  CHECK(fc->named_parameters().at(0).first == "weight");
+  CHECK(fc->named_parameters().at(1).first == "bias");
   const double bound = 1.0 / std::sqrt(27.0);
-  for (const Tensor& p : {fc.weight(), fc.bias()}) {
+  for (const Tensor& p : {fc->weight(), fc->bias()}) {
     CHECK(amax(abs(p)).item() <= bound);
     CHECK(amax(abs(p)).item() > 0.8 * bound);
   }
   Linear nb(LinearOptions(4, 8).bias(false));
-  CHECK_FALSE(nb.bias().defined());
-  CHECK(nb.parameters().size() == 1);
+  CHECK_FALSE(nb->bias().defined());
+  CHECK(nb->parameters().size() == 1);
   Generator g1(5), g2(5);
-  nb.reset_parameters(&g1);
-  const Tensor w1 = nb.weight().clone();
-  nb.reset_parameters(&g2);
-  CHECK(test::bit_equal(nb.weight(), w1));
+  nb->reset_parameters(&g1);
+  const Tensor w1 = nb->weight().clone();
+  nb->reset_parameters(&g2);
+  CHECK(test::bit_equal(nb->weight(), w1));
 }
 
 TEST_CASE("Linear: any leading axes, 1-d input, matches x W^T + b") {
   Generator gen(31);
   Linear fc(4, 3);
-  fc.to(kFloat64);
+  fc->to(kFloat64);
   const Tensor x = randn({2, 5, 4}, kFloat64, &gen);
   const Tensor y = fc(x);
   CHECK(y.shape() == Shape{2, 5, 3});
-  const Tensor expect = matmul(x, fc.weight().transpose(0, 1)) + fc.bias();
+  const Tensor expect = matmul(x, fc->weight().transpose(0, 1)) + fc->bias();
   CHECK(test::allclose(y, expect, 1e-14, 1e-14));
   CHECK(fc(randn({4}, kFloat64, &gen)).shape() == Shape{3});
   CHECK(fc(zeros({0, 4}, kFloat64)).shape() == Shape{0, 3});

@@ -149,14 +149,14 @@ TEST_CASE("loss modules: forward(input, target), buffers, printing") {
   L1Loss l1(Reduction::Sum);
   CHECK(l1(x, t).item() == l1_loss(x, t, Reduction::Sum).item());
   BCELoss bce(BCELossOptions().weight(full({3}, 2.0)));
-  CHECK(bce.named_buffers().at(0).first == "weight");
+  CHECK(bce->named_buffers().at(0).first == "weight");
   CHECK(
       bce(sigmoid(x), t).item() ==
       doctest::Approx(2.0 * binary_cross_entropy(sigmoid(x), t).item()));
   BCEWithLogitsLoss bwl(
       BCEWithLogitsLossOptions().pos_weight(ones({3})).reduction(
           Reduction::None));
-  CHECK(bwl.named_buffers().at(0).first == "pos_weight");
+  CHECK(bwl->named_buffers().at(0).first == "pos_weight");
   CHECK(test::allclose(
       bwl(x, t),
       binary_cross_entropy_with_logits(x, t, {}, {}, Reduction::None)));
@@ -168,7 +168,6 @@ TEST_CASE("loss modules: forward(input, target), buffers, printing") {
       os.str() ==
       "MSELoss(reduction=mean)  # 0 parameters|L1Loss(reduction=sum)  # 0 "
       "parameters|GaussianKLLoss(reduction=sum)  # 0 parameters");
-  CHECK_ERROR_CONTAINS(mse.forward(x), "MSELoss", "forward");
 }
 
 TEST_CASE("losses: errors name the op, the arguments and the rule") {

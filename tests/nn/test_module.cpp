@@ -19,7 +19,7 @@ struct Affine : Module {
   std::string name() const override {
     return "Affine";
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     return x * w + b;
   }
 };
@@ -34,7 +34,7 @@ struct Net : Module {
   std::string name() const override {
     return "Net";
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     return second->forward(first->forward(x));
   }
 };
@@ -144,36 +144,103 @@ TEST_CASE("printing shows the tree, parameter shapes and the total") {
       "[3], b [3])\n)  # 13 parameters");
 }
 
-TEST_CASE("a module without forward(Tensor) says so") {
-  Module m;
-  CHECK_ERROR_CONTAINS(m.forward(ones({1})), "Module", "forward");
+// ---- handles (ModuleHolder / VOXGRAD_MODULE) -------------------------------
+
+namespace {
+
+/// Two inputs, children by handle (the short form), a buffer.
+struct GenImpl : Module {
+  GenImpl(int64_t latent, int64_t classes) {
+    fc = register_module("fc", Linear(latent + classes, 8));
+    head = register_module("head", std::make_shared<LinearImpl>(8, 2));
+    register_buffer("calls", zeros({1}));
+  }
+  Tensor forward(const Tensor& z, const Tensor& label) {
+    return head->forward(tanh(fc(cat({z, label}, 1))));
+  }
+  /// A second overload: forward picks by arguments.
+  Tensor forward(const Tensor& z) {
+    return forward(z, zeros({z.size(0), 3}));
+  }
+  Linear fc;  // empty until registered
+  std::shared_ptr<LinearImpl> head;
+};
+VOXGRAD_MODULE(Gen);
+
+/// Default-constructible, so its handle's default constructor makes one.
+struct CounterImpl : Module {
+  int64_t forward() {
+    return ++count;
+  }
+  int64_t count = 0;
+};
+VOXGRAD_MODULE(Counter);
+
+}  // namespace
+
+TEST_CASE("a handle calls forward with any arguments and reaches the module") {
+  Gen g(4, 3);
+  const Tensor z = randn({5, 4}), label = zeros({5, 3});
+  const Tensor y = g(z, label);
+  CHECK(y.shape() == Shape{5, 2});
+  CHECK(test::bit_equal(g(z), y));  // the one-argument overload
+  CHECK(test::bit_equal(g.forward(z, label), y));
+  CHECK(test::bit_equal(g->forward(z, label), y));
+  CHECK(g->name() == "Gen");  // the class name without "Impl"
+  CHECK(g->fc->weight().shape() == Shape{8, 7});
+  CHECK(g->fc.ptr() == g->named_children().at(0).second);
+  std::vector<std::string> names;
+  for (const auto& [n, t] : g->named_parameters())
+    names.push_back(n);
+  CHECK(
+      names == std::vector<std::string>{
+                   "fc.weight", "fc.bias", "head.weight", "head.bias"});
+  // Copies share the module; the handle converts to Module& / Impl&.
+  Gen same = g;
+  CHECK(same.get() == g.get());
+  Module& as_module = g;
+  CHECK(&as_module == g.get());
+  GenImpl& as_impl = g;
+  CHECK(as_impl.fc.get() == g->fc.get());
+  std::ostringstream a, b;
+  a << g;
+  b << *g;
+  CHECK(a.str() == b.str());
+  CHECK(a.str().rfind("Gen(\n  (fc): Linear(", 0) == 0);
+  // Any return type.
+  Counter counter;
+  CHECK(counter() == 1);
+  CHECK(counter() == 2);
 }
 
-TEST_CASE("init: fans, gains and bounds follow torch.nn.init") {
-  CHECK(init::calculate_fans(zeros({8, 4, 3, 3, 3})).fan_in == 108);
-  CHECK(init::calculate_fans(zeros({8, 4, 3, 3, 3})).fan_out == 216);
-  CHECK(
-      init::calculate_fans(zeros({2, 4, 3, 3, 3, 3})).fan_in ==
-      81);  // (g, a/g, b, k)
-  CHECK(init::calculate_fans(zeros({2, 4, 3, 3, 3, 3})).fan_out == 216);
-  CHECK(init::calculate_fans(zeros({5, 7})).fan_in == 7);
-  CHECK(init::calculate_gain("relu") == doctest::Approx(std::sqrt(2.0)));
-  CHECK(
-      init::calculate_gain("leaky_relu", std::sqrt(5.0)) ==
-      doctest::Approx(std::sqrt(1.0 / 3.0)));
-  CHECK_ERROR_CONTAINS(init::calculate_gain("gelu"), "gelu");
-  Generator g(1);
-  Tensor w = zeros({64, 27});
-  init::kaiming_uniform_(
-      w, std::sqrt(5.0), init::FanMode::FanIn, "leaky_relu", &g);
-  const double bound = 1.0 / std::sqrt(27.0);
-  CHECK(amax(abs(w)).item() <= bound);
-  CHECK(amax(abs(w)).item() > 0.9 * bound);
-  init::xavier_normal_(w, 1.0, &g);
-  CHECK(
-      std::sqrt(var(w).item()) ==
-      doctest::Approx(std::sqrt(2.0 / 91)).epsilon(0.05));
-  CHECK_ERROR_CONTAINS(init::xavier_uniform_(zeros({3})), "at least 2");
+TEST_CASE("an empty handle says how to fill it") {
+  Linear empty;  // LinearImpl has no default constructor
+  CHECK(empty.is_empty());
+  CHECK_FALSE(empty);
+  CHECK_ERROR_CONTAINS(
+      empty(ones({1, 2})), "nn::Linear", "empty", "register_module");
+  Conv3d none = nullptr;
+  CHECK_ERROR_CONTAINS(none->weight(), "nn::Conv3d", "empty");
+  none = std::make_shared<Conv3dImpl>(Conv3dOptions(1, 1, 1));
+  CHECK(none->weight().shape() == Shape{1, 1, 1, 1, 1});
+  CHECK_FALSE(ReLU().is_empty());  // default-constructible: made
 }
 
+TEST_CASE("the plain shared_ptr route keeps working") {
+  struct Plain : Module {
+    std::shared_ptr<LinearImpl> fc;
+    Plain() {
+      fc = register_module("fc", std::make_shared<LinearImpl>(2, 3));
+    }
+    Tensor forward(const Tensor& x) {
+      return fc->forward(x);
+    }
+  };
+  auto p = std::make_shared<Plain>();
+  CHECK(p->forward(ones({1, 2})).shape() == Shape{1, 3});
+  CHECK(p->name() == "Plain");
+  Sequential seq(p, Tanh());  // a plain module in a container
+  CHECK(seq(ones({1, 2})).shape() == Shape{1, 3});
+  CHECK(seq->at<Plain>(0) == p);
+}
 }  // namespace voxgrad::nn

@@ -58,44 +58,45 @@ Built binary(std::shared_ptr<M> m) {
 
 Built build(const std::string& kind, const json& cfg, Dtype dt) {
   if (kind == "Linear") {
-    return unary(std::make_shared<Linear>(
+    return unary(std::make_shared<LinearImpl>(
         LinearOptions(cfg.at("in"), cfg.at("out")).bias(cfg.at("bias"))));
   }
   if (kind == "Sequential") {
-    return unary(std::make_shared<Sequential>(
-        std::make_shared<Linear>(4, 6), std::make_shared<ReLU>(),
-        std::make_shared<Linear>(6, 3)));
+    return unary(std::make_shared<SequentialImpl>(
+        std::make_shared<LinearImpl>(4, 6), std::make_shared<ReLUImpl>(),
+        std::make_shared<LinearImpl>(6, 3)));
   }
   if (kind == "Flatten") {
-    return unary(std::make_shared<Flatten>(FlattenOptions()
-                                               .start_dim(cfg.at("start_dim"))
-                                               .end_dim(cfg.at("end_dim"))));
+    return unary(
+        std::make_shared<FlattenImpl>(FlattenOptions()
+                                          .start_dim(cfg.at("start_dim"))
+                                          .end_dim(cfg.at("end_dim"))));
   }
   if (kind == "Unflatten") {
-    return unary(std::make_shared<Unflatten>(
+    return unary(std::make_shared<UnflattenImpl>(
         UnflattenOptions(cfg.at("dim"), cfg.at("sizes").get<Shape>())));
   }
   if (kind == "ReLU")
-    return unary(std::make_shared<ReLU>());
+    return unary(std::make_shared<ReLUImpl>());
   if (kind == "LeakyReLU") {
-    return unary(std::make_shared<LeakyReLU>(
+    return unary(std::make_shared<LeakyReLUImpl>(
         LeakyReLUOptions().negative_slope(cfg.at("negative_slope"))));
   }
   if (kind == "SiLU")
-    return unary(std::make_shared<SiLU>());
+    return unary(std::make_shared<SiLUImpl>());
   if (kind == "Sigmoid")
-    return unary(std::make_shared<Sigmoid>());
+    return unary(std::make_shared<SigmoidImpl>());
   if (kind == "Tanh")
-    return unary(std::make_shared<Tanh>());
+    return unary(std::make_shared<TanhImpl>());
   if (kind == "Softplus") {
-    return unary(std::make_shared<Softplus>(
+    return unary(std::make_shared<SoftplusImpl>(
         SoftplusOptions().beta(cfg.at("beta")).threshold(cfg.at("threshold"))));
   }
   if (kind == "BatchNorm3d") {
     std::optional<double> momentum;
     if (!cfg.at("momentum").is_null())
       momentum = cfg.at("momentum").get<double>();
-    return unary(std::make_shared<BatchNorm3d>(
+    return unary(std::make_shared<BatchNorm3dImpl>(
         BatchNorm3dOptions(cfg.at("num_features"))
             .eps(cfg.at("eps"))
             .momentum(momentum)
@@ -103,7 +104,7 @@ Built build(const std::string& kind, const json& cfg, Dtype dt) {
             .track_running_stats(cfg.at("track_running_stats"))));
   }
   if (kind == "GroupNorm") {
-    return unary(std::make_shared<GroupNorm>(
+    return unary(std::make_shared<GroupNormImpl>(
         GroupNormOptions(cfg.at("num_groups"), cfg.at("num_channels"))
             .eps(cfg.at("eps"))
             .affine(cfg.at("affine"))));
@@ -118,17 +119,17 @@ Built build(const std::string& kind, const json& cfg, Dtype dt) {
     o.mode(trilinear ? UpsampleMode::Trilinear : UpsampleMode::Nearest);
     if (!cfg.at("align_corners").is_null())
       o.align_corners(cfg.at("align_corners").get<bool>());
-    return unary(std::make_shared<Upsample>(o));
+    return unary(std::make_shared<UpsampleImpl>(o));
   }
   if (kind == "MSELoss")
-    return binary(std::make_shared<MSELoss>(reduction_of(cfg)));
+    return binary(std::make_shared<MSELossImpl>(reduction_of(cfg)));
   if (kind == "L1Loss")
-    return binary(std::make_shared<L1Loss>(reduction_of(cfg)));
+    return binary(std::make_shared<L1LossImpl>(reduction_of(cfg)));
   if (kind == "BCELoss") {
     BCELossOptions o(reduction_of(cfg));
     if (cfg.contains("weight"))
       o.weight(from_json(cfg.at("weight"), dt));
-    return binary(std::make_shared<BCELoss>(o));
+    return binary(std::make_shared<BCELossImpl>(o));
   }
   if (kind == "BCEWithLogitsLoss") {
     BCEWithLogitsLossOptions o(reduction_of(cfg));
@@ -136,10 +137,10 @@ Built build(const std::string& kind, const json& cfg, Dtype dt) {
       o.weight(from_json(cfg.at("weight"), dt));
     if (cfg.contains("pos_weight"))
       o.pos_weight(from_json(cfg.at("pos_weight"), dt));
-    return binary(std::make_shared<BCEWithLogitsLoss>(o));
+    return binary(std::make_shared<BCEWithLogitsLossImpl>(o));
   }
   if (kind == "GaussianKLLoss")
-    return binary(std::make_shared<GaussianKLLoss>(reduction_of(cfg)));
+    return binary(std::make_shared<GaussianKLLossImpl>(reduction_of(cfg)));
   FAIL("unknown module kind in the golden file: " << kind);
   return {};
 }
@@ -255,14 +256,13 @@ TEST_CASE("nn golden: Dropout and Dropout3d scale and mask as PyTorch") {
     const double scale = d.at("kept_scale");
     const Shape shape = d.at("shape").get<Shape>();
     auto gen = std::make_shared<Generator>(7);
-    std::shared_ptr<Module> m =
+    const AnyModule m =
         kind == "Dropout"
-            ? std::shared_ptr<Module>(
-                  std::make_shared<Dropout>(DropoutOptions(p).generator(gen)))
-            : std::make_shared<Dropout3d>(DropoutOptions(p).generator(gen));
+            ? AnyModule(Dropout(DropoutOptions(p).generator(gen)))
+            : AnyModule(Dropout3d(DropoutOptions(p).generator(gen)));
     const Tensor x = rand(shape, kFloat64, gen.get()) + 1.0;
     const auto xv = x.to_vector<double>();
-    const auto yv = m->forward(x).to_vector<double>();
+    const auto yv = m.forward(x).to_vector<double>();
     const int64_t inner =
         kind == "Dropout" ? 1 : shape[2] * shape[3] * shape[4];
     int64_t dropped = 0;
@@ -279,7 +279,7 @@ TEST_CASE("nn golden: Dropout and Dropout3d scale and mask as PyTorch") {
     CHECK(dropped < static_cast<int64_t>(yv.size()));
     m->eval();
     CHECK(d.at("eval_is_identity").get<bool>());
-    CHECK(test::bit_equal(m->forward(x), x));
+    CHECK(test::bit_equal(m.forward(x), x));
   }
 }
 

@@ -26,18 +26,18 @@ std::pair<Tensor, Tensor> channel_stats(const Tensor& x) {
 TEST_CASE("BatchNorm3d: PyTorch's parameters, buffers and defaults") {
   BatchNorm3d bn(4);
   CHECK(
-      keys(bn.state_dict()) == std::vector<std::string>{
-                                   "weight", "bias", "running_mean",
-                                   "running_var", "num_batches_tracked"});
-  CHECK(bn.weight().to_vector<float>() == std::vector<float>(4, 1.0f));
-  CHECK(bn.bias().to_vector<float>() == std::vector<float>(4, 0.0f));
-  CHECK(bn.running_mean().to_vector<float>() == std::vector<float>(4, 0.0f));
-  CHECK(bn.running_var().to_vector<float>() == std::vector<float>(4, 1.0f));
-  CHECK(bn.num_batches_tracked().dim() == 0);
-  CHECK(bn.num_batches_tracked().item() == 0);
+      keys(bn->state_dict()) == std::vector<std::string>{
+                                    "weight", "bias", "running_mean",
+                                    "running_var", "num_batches_tracked"});
+  CHECK(bn->weight().to_vector<float>() == std::vector<float>(4, 1.0f));
+  CHECK(bn->bias().to_vector<float>() == std::vector<float>(4, 0.0f));
+  CHECK(bn->running_mean().to_vector<float>() == std::vector<float>(4, 0.0f));
+  CHECK(bn->running_var().to_vector<float>() == std::vector<float>(4, 1.0f));
+  CHECK(bn->num_batches_tracked().dim() == 0);
+  CHECK(bn->num_batches_tracked().item() == 0);
   BatchNorm3d bare(
       BatchNorm3dOptions(4).affine(false).track_running_stats(false));
-  CHECK(bare.state_dict().empty());
+  CHECK(bare->state_dict().empty());
   std::ostringstream os;
   os << bn;
   CHECK(
@@ -52,7 +52,7 @@ TEST_CASE("BatchNorm3d: PyTorch's parameters, buffers and defaults") {
 TEST_CASE("BatchNorm3d: training normalises per channel, updates stats") {
   Generator gen(11);
   BatchNorm3d bn(BatchNorm3dOptions(3).momentum(0.25));
-  const Tensor rm = bn.running_mean(), rv = bn.running_var();
+  const Tensor rm = bn->running_mean(), rv = bn->running_var();
   const Tensor x = randn({2, 3, 2, 3, 4}, kFloat32, &gen) * 3.0 + 1.0;
   const Tensor y = bn(x);
   // Output: zero mean and unit (biased) variance per channel.
@@ -62,20 +62,20 @@ TEST_CASE("BatchNorm3d: training normalises per channel, updates stats") {
       1e-3);  // eps = 1e-5
   // Running stats: in place (same handles), momentum, unbiased variance.
   auto [m, v] = channel_stats(x);
-  CHECK(test::allclose(bn.running_mean(), m * 0.25, 1e-6, 1e-5));
-  CHECK(test::allclose(bn.running_var(), v * 0.25 + 0.75, 1e-6, 1e-5));
-  CHECK(bn.running_mean().shares_storage_with(rm));
-  CHECK(bn.running_var().shares_storage_with(rv));
-  CHECK(bn.num_batches_tracked().item() == 1);
-  CHECK_FALSE(bn.running_mean().requires_grad());
+  CHECK(test::allclose(bn->running_mean(), m * 0.25, 1e-6, 1e-5));
+  CHECK(test::allclose(bn->running_var(), v * 0.25 + 0.75, 1e-6, 1e-5));
+  CHECK(bn->running_mean().shares_storage_with(rm));
+  CHECK(bn->running_var().shares_storage_with(rv));
+  CHECK(bn->num_batches_tracked().item() == 1);
+  CHECK_FALSE(bn->running_mean().requires_grad());
   // Eval uses the running stats and leaves them alone.
-  bn.eval();
-  const Tensor before = bn.running_mean().clone();
+  bn->eval();
+  const Tensor before = bn->running_mean().clone();
   const Tensor ye = bn(x);
-  CHECK(test::bit_equal(bn.running_mean(), before));
-  CHECK(bn.num_batches_tracked().item() == 1);
-  const Tensor expect = (x - bn.running_mean().reshape({1, 3, 1, 1, 1})) /
-                        sqrt(bn.running_var().reshape({1, 3, 1, 1, 1}) + 1e-5);
+  CHECK(test::bit_equal(bn->running_mean(), before));
+  CHECK(bn->num_batches_tracked().item() == 1);
+  const Tensor expect = (x - bn->running_mean().reshape({1, 3, 1, 1, 1})) /
+                        sqrt(bn->running_var().reshape({1, 3, 1, 1, 1}) + 1e-5);
   CHECK(test::allclose(ye, expect, 1e-5, 1e-5));
 }
 
@@ -85,7 +85,7 @@ TEST_CASE("BatchNorm3d: momentum None is a cumulative average") {
   std::vector<Tensor> xs;
   for (int i = 0; i < 3; ++i)
     xs.push_back(randn({2, 2, 2, 2, 3}, kFloat64, &gen) + double(i));
-  bn.to(kFloat64);
+  bn->to(kFloat64);
   for (const Tensor& x : xs)
     bn(x);
   Tensor m_avg = zeros({2}, kFloat64), v_avg = zeros({2}, kFloat64);
@@ -95,9 +95,9 @@ TEST_CASE("BatchNorm3d: momentum None is a cumulative average") {
     v_avg = v_avg + v / 3.0;
   }
   // The first batch replaces the initial (0, 1) entirely (factor 1/1).
-  CHECK(test::allclose(bn.running_mean(), m_avg, 1e-12, 1e-12));
-  CHECK(test::allclose(bn.running_var(), v_avg, 1e-12, 1e-12));
-  CHECK(bn.num_batches_tracked().item() == 3);
+  CHECK(test::allclose(bn->running_mean(), m_avg, 1e-12, 1e-12));
+  CHECK(test::allclose(bn->running_var(), v_avg, 1e-12, 1e-12));
+  CHECK(bn->num_batches_tracked().item() == 3);
 }
 
 TEST_CASE("BatchNorm3d: without running stats, eval uses the batch") {
@@ -105,21 +105,21 @@ TEST_CASE("BatchNorm3d: without running stats, eval uses the batch") {
   BatchNorm3d bn(BatchNorm3dOptions(3).track_running_stats(false));
   const Tensor x = randn({2, 3, 2, 2, 2}, kFloat32, &gen);
   const Tensor yt = bn(x);
-  bn.eval();
+  bn->eval();
   CHECK(test::bit_equal(bn(x), yt));
-  CHECK_FALSE(bn.running_mean().defined());
+  CHECK_FALSE(bn->running_mean().defined());
 }
 
 TEST_CASE("BatchNorm3d: float64 gradcheck in train and eval, double backward") {
   Generator gen(14);
   BatchNorm3d bn(3);
-  bn.to(kFloat64);
+  bn->to(kFloat64);
   {
     NoGradGuard g;
-    Tensor(bn.weight()).copy_(randn({3}, kFloat64, &gen));
-    Tensor(bn.bias()).copy_(randn({3}, kFloat64, &gen));
-    Tensor(bn.running_mean()).copy_(randn({3}, kFloat64, &gen));
-    Tensor(bn.running_var()).copy_(rand({3}, kFloat64, &gen) + 0.5);
+    Tensor(bn->weight()).copy_(randn({3}, kFloat64, &gen));
+    Tensor(bn->bias()).copy_(randn({3}, kFloat64, &gen));
+    Tensor(bn->running_mean()).copy_(randn({3}, kFloat64, &gen));
+    Tensor(bn->running_var()).copy_(rand({3}, kFloat64, &gen) + 0.5);
   }
   const Tensor x = randn({2, 3, 2, 1, 2}, kFloat64, &gen).requires_grad_();
   auto fn = [&](const TensorList& in) {
@@ -128,12 +128,12 @@ TEST_CASE("BatchNorm3d: float64 gradcheck in train and eval, double backward") {
     return functional::batch_norm(
         in[0], {}, {}, in[1], in[2], /*training=*/true, 0.1, 1e-5);
   };
-  const TensorList args{x, bn.weight(), bn.bias()};
+  const TensorList args{x, bn->weight(), bn->bias()};
   CHECK(gradcheck(fn, args));
   CHECK(gradgradcheck(fn, args));
-  bn.eval();
+  bn->eval();
   CHECK(gradcheck([&](const TensorList& in) { return bn(in[0]); }, {x}));
-  bn.train();
+  bn->train();
   CHECK(gradcheck([&](const TensorList& in) { return bn(in[0]); }, {x}));
 }
 
@@ -146,7 +146,7 @@ TEST_CASE("BatchNorm3d: errors name the module, the value and the rule") {
   CHECK_ERROR_CONTAINS(bn(zeros({2, 16, 4, 4})), "5-D", "[2, 16, 4, 4]");
   CHECK_ERROR_CONTAINS(
       bn(zeros({1, 16, 1, 1, 1})), "more than 1 value per channel");
-  CHECK(bn.num_batches_tracked().item() == 0);  // nothing counted on error
+  CHECK(bn->num_batches_tracked().item() == 0);  // nothing counted on error
   CHECK_ERROR_CONTAINS(
       bn(zeros({2, 16, 1, 1, 2}, kFloat64)), "float64", "float32");
   CHECK_ERROR_CONTAINS(BatchNorm3d(0), "num_features", ">= 1");
@@ -157,20 +157,20 @@ TEST_CASE("BatchNorm3d: errors name the module, the value and the rule") {
   CHECK_ERROR_CONTAINS(
       functional::batch_norm(zeros({2, 3, 4}), {}, {}),
       "running_mean and running_var");
-  bn.eval();
+  bn->eval();
   CHECK(bn(zeros({1, 16, 1, 1, 1})).shape() == Shape{1, 16, 1, 1, 1});
 }
 
 TEST_CASE("GroupNorm: statistics per (sample, group), affine per channel") {
   Generator gen(15);
   GroupNorm gn(GroupNormOptions(2, 4).eps(0));
-  CHECK(keys(gn.state_dict()) == std::vector<std::string>{"weight", "bias"});
+  CHECK(keys(gn->state_dict()) == std::vector<std::string>{"weight", "bias"});
   const Tensor x = randn({3, 4, 2, 3, 2}, kFloat64, &gen) * 2.0 + 5.0;
-  gn.to(kFloat64);
+  gn->to(kFloat64);
   const Tensor y = gn(x).reshape({3, 2, -1});
   CHECK(amax(abs(mean(y, {2}))).item() < 1e-12);
   CHECK(amax(abs(var(y, {2}, false) - 1.0)).item() < 1e-12);
-  gn.eval();  // no mode dependence
+  gn->eval();  // no mode dependence
   CHECK(test::bit_equal(gn(x), gn(x)));
   std::ostringstream os;
   os << GroupNorm(4, 16);
@@ -178,7 +178,7 @@ TEST_CASE("GroupNorm: statistics per (sample, group), affine per channel") {
       os.str() ==
       "GroupNorm(4, 16, eps=1e-05, affine=true; weight [16], bias [16])  # 32 "
       "parameters");
-  CHECK(GroupNorm(GroupNormOptions(1, 3).affine(false)).state_dict().empty());
+  CHECK(GroupNorm(GroupNormOptions(1, 3).affine(false))->state_dict().empty());
 }
 
 TEST_CASE("GroupNorm: float64 gradcheck and double backward") {

@@ -73,7 +73,7 @@ Tensor reference(const Tensor& x, const UpCase& c, bool trilinear, bool align) {
   const Shape& s = x.shape();
   Tensor y = zeros({s[0], s[1], c.out[0], c.out[1], c.out[2]}, kFloat64);
   const auto xv = x.contiguous().to_vector<double>();
-  double* yp = y.data<double>();
+  double* yp = y.mutable_data<double>();
   int64_t k = 0;
   for (int64_t p = 0; p < s[0] * s[1]; ++p)
     for (int64_t d = 0; d < c.out[0]; ++d)

@@ -48,21 +48,21 @@ Tensor from_json(const json& t, Dtype dt) {
 }
 
 struct GoldenNet : nn::Module {
-  std::shared_ptr<nn::Conv3d> conv;
-  std::shared_ptr<nn::ConvTranspose3d> deconv;
+  std::shared_ptr<nn::Conv3dImpl> conv;
+  std::shared_ptr<nn::ConvTranspose3dImpl> deconv;
   GoldenNet() {
     conv = register_module(
-        "conv", std::make_shared<nn::Conv3d>(
+        "conv", std::make_shared<nn::Conv3dImpl>(
                     nn::Conv3dOptions(2, 4, 3).stride(2).padding(1)));
     deconv = register_module(
         "deconv",
-        std::make_shared<nn::ConvTranspose3d>(
+        std::make_shared<nn::ConvTranspose3dImpl>(
             nn::ConvTranspose3dOptions(4, 2, 4).stride(2).padding(1)));
   }
   std::string name() const override {
     return "GoldenNet";
   }
-  Tensor forward(const Tensor& x) override {
+  Tensor forward(const Tensor& x) {
     return deconv->forward(tanh(conv->forward(x)));
   }
 };

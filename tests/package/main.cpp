@@ -11,5 +11,5 @@ int main() {
   Tensor loss = pow(dec(relu(enc(x))) - x, 2.0).mean();
   loss.backward();
   std::cout << "loss " << loss.item() << ", dL/dw "
-            << shape_str(enc.weight().grad().shape()) << "\n";
+            << shape_str(enc->weight().grad().shape()) << "\n";
 }

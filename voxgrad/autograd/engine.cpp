@@ -171,6 +171,10 @@ TensorList run(
       any = any || needs[i];
     }
     if (any) {
+      // Only a node that runs frees what it saved: a capture target of
+      // autograd::grad (an intermediate tensor's node) is not run, and a
+      // later sweep through it (a checkpointed block's recomputation
+      // reaching the previous block's node) still needs it.
       TensorList grads = n->apply(g, needs);
       VOXGRAD_ASSERT(grads.size() == next.size());
       for (size_t i = 0; i < next.size(); ++i) {
@@ -185,9 +189,9 @@ TensorList run(
         if (!fresh)
           slot->second = slot->second + gi;
       }
+      if (!keep_graph)
+        n->release_saved();
     }
-    if (!keep_graph)
-      n->release_saved();
   }
 
   TensorList result;

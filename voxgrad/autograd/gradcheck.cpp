@@ -17,7 +17,7 @@ double* element(const Tensor& t, int64_t i) {
     off += (i % t.shape()[d]) * t.strides()[d];
     i /= t.shape()[d];
   }
-  return t.data<double>() + off;
+  return t.mutable_data<double>() + off;
 }
 
 // Grad mode stays on: fn may differentiate internally (a gradient penalty).
@@ -55,7 +55,7 @@ bool gradcheck(
   if (ny <= options.full_jacobian_max_outputs) {
     for (int64_t j = 0; j < ny; ++j) {
       Tensor u = zeros(y.shape(), kFloat64);
-      u.data<double>()[j] = 1.0;
+      u.mutable_data<double>()[j] = 1.0;
       probes.push_back(u);
     }
   } else {

@@ -62,7 +62,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual void release_saved() {}
 
  protected:
-  friend Tensor record(Op, Tensor, const TensorList&, BackwardFn, bool);
+  friend Tensor record(
+      Op, Tensor, const TensorList&, const TensorList&, BackwardFn, bool);
   void add_input(const Tensor& t, std::shared_ptr<Node> edge);
 
  private:
@@ -88,19 +89,35 @@ class AccumulateGrad final : public Node {
   std::weak_ptr<TensorImpl> leaf_;
 };
 
+/// The sequence number the next node will get: every node made after this
+/// call has one at least as large.
+uint64_t next_sequence_nr();
+
 /// Where the gradient of `t` goes: its grad_fn, or (for a leaf that requires
 /// grad) its accumulator, or null.
 std::shared_ptr<Node> gradient_edge(const Tensor& t);
 
 /// Makes `out` the result of op `op` applied to `inputs`, with backward `fn`,
 /// when grad mode is on and some input requires grad; otherwise returns `out`
-/// untouched. `inputs` may hold undefined tensors (e.g. no bias). Backward
-/// functions may capture inputs; with save_output the output is handed back
-/// in BackwardArgs::out (saving it inside `fn` would be a reference cycle).
+/// untouched. `inputs` may hold undefined tensors (e.g. no bias).
+///
+/// `saved` lists every tensor whose *values* `fn` reads (inputs it captured,
+/// or tensors it computed): the node records their version counters (NOTE
+/// [ Version counter ] in core/storage.hpp) and refuses to run `fn` if any
+/// of them was written in place since, naming the tensor, the op and both
+/// versions, instead of returning a wrong gradient. A backward that needs
+/// only shapes saves nothing. With save_output the output is saved the same
+/// way and handed back in BackwardArgs::out (capturing it inside `fn` would
+/// be a reference cycle). tests/autograd/test_op_list.cpp writes into every
+/// input of every op after its forward and checks that the backward either
+/// refuses or is unaffected, so an op that forgets a saved tensor fails.
+///   return record(Op::mul, kernels::binary(Mul, a, b), {a, b}, {a, b},
+///                 [a, b](const BackwardArgs& g) -> TensorList { ... });
 Tensor record(
     Op op,
     Tensor out,
     const TensorList& inputs,
+    const TensorList& saved,
     BackwardFn fn,
     bool save_output = false);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -15,6 +16,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/storage.hpp"
 
@@ -171,7 +173,32 @@ LargeBlockCache& large_blocks() {
   return *cache;
 }
 
+// Live bytes and their peak (relaxed atomics: statistics, not ordering).
+std::atomic<size_t> g_live{0}, g_peak{0};
+
+void count_alloc(size_t nbytes) {
+  const size_t now =
+      g_live.fetch_add(nbytes, std::memory_order_relaxed) + nbytes;
+  size_t peak = g_peak.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !g_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 }  // namespace
+
+size_t memory_allocated() {
+  return g_live.load(std::memory_order_relaxed);
+}
+
+size_t max_memory_allocated() {
+  return g_peak.load(std::memory_order_relaxed);
+}
+
+void reset_peak_memory_stats() {
+  g_peak.store(
+      g_live.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
 
 void empty_cache() {
   large_blocks().empty();
@@ -188,6 +215,12 @@ size_t set_cache_limit(size_t bytes) {
 namespace detail {
 
 void* allocate_bytes(size_t nbytes) {
+  // Rounding up below must not wrap (tensors are sized by checked::nbytes,
+  // but Storage is public).
+  VOXGRAD_CHECK(
+      nbytes <= checked::kMaxBytes, "allocate: ", nbytes,
+      " bytes exceed the largest buffer voxgrad can allocate (",
+      checked::kMaxBytes, " bytes)");
   if (nbytes >= kLargeBlock)
     return large_blocks().allocate(nbytes);
   // aligned_alloc needs a size that is a multiple of the alignment, and a
@@ -210,9 +243,12 @@ void free_bytes(void* ptr, size_t nbytes) {
 }  // namespace detail
 
 Storage::Storage(size_t nbytes)
-    : data_(detail::allocate_bytes(nbytes)), nbytes_(nbytes) {}
+    : data_(detail::allocate_bytes(nbytes)), nbytes_(nbytes) {
+  count_alloc(nbytes);
+}
 
 Storage::~Storage() {
+  g_live.fetch_sub(nbytes_, std::memory_order_relaxed);
   detail::free_bytes(data_, nbytes_);
 }
 

@@ -34,6 +34,18 @@ void empty_cache();
 /// Bytes currently held by the cache (free blocks kept for reuse).
 size_t cached_bytes();
 
+/// Bytes held by live tensors (their storages), as requested, not rounded;
+/// like torch.cuda.memory_allocated.
+size_t memory_allocated();
+
+/// The most memory_allocated() has been since the start or the last
+/// reset_peak_memory_stats(), like torch.cuda.max_memory_allocated:
+///   voxgrad::reset_peak_memory_stats();
+///   step();
+///   size_t peak = voxgrad::max_memory_allocated();
+size_t max_memory_allocated();
+void reset_peak_memory_stats();
+
 /// Sets the most the cache may hold (0 disables caching) and trims it to
 /// that; returns the previous limit.
 ///   size_t old = voxgrad::set_cache_limit(size_t{1} << 30);

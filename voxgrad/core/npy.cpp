@@ -90,7 +90,8 @@ Tensor load_npy(const std::string& path) {
     std::reverse(stored.begin(), stored.end());
   Tensor t = empty(stored, dtype);
   in.read(
-      static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(nbytes));
+      static_cast<char*>(t.mutable_raw_data()),
+      static_cast<std::streamsize>(nbytes));
   VOXGRAD_CHECK(
       static_cast<uintmax_t>(in.gcount()) == nbytes, "load_npy: '", path,
       "' ended early");

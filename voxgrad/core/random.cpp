@@ -69,7 +69,7 @@ Tensor fill_random(const Shape& shape, Dtype dtype, Generator* gen, Draw draw) {
   const uint64_t first = g.advance(static_cast<uint64_t>(n));
   const uint64_t key = g.seed();
   dispatch(dtype, [&]<class T>() {
-    T* p = out.data<T>();
+    T* p = out.mutable_data<T>();
     parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i)
         p[i] = static_cast<T>(draw(first + static_cast<uint64_t>(i), key));

@@ -2,23 +2,25 @@
 
 #include <algorithm>
 
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/error.hpp"
 
 namespace voxgrad {
 
 int64_t numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape)
-    n *= s;
-  return n;
+  return checked::numel(shape, "numel");
 }
 
 Strides contiguous_strides(const Shape& shape) {
+  // For a shape whose element count fits in int64 every stride does too;
+  // only an empty tensor (which addresses no memory) may saturate them.
+  checked::numel(shape, "contiguous_strides");
   Strides strides(shape.size());
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    if (i > 0 && __builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s))
+      s = checked::kMax;
   }
   return strides;
 }

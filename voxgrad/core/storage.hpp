@@ -1,7 +1,9 @@
 #pragma once
 // The element buffer behind one or more tensors (views share it).
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace voxgrad {
 
@@ -27,9 +29,23 @@ class Storage {
     return nbytes_;
   }
 
+  /// NOTE [ Version counter ]
+  /// How many times the bytes were handed out for writing (every
+  /// Tensor::mutable_data call bumps it). It lives on the storage, so every
+  /// view and every detach() of a tensor shares it, as PyTorch's version
+  /// counter does; autograd records it for each saved tensor and refuses to
+  /// run a backward whose saved tensors changed since (autograd/node.hpp).
+  uint64_t version() const {
+    return version_.load(std::memory_order_relaxed);
+  }
+  void bump_version() {
+    version_.fetch_add(1, std::memory_order_relaxed);
+  }
+
  private:
   void* data_;
   size_t nbytes_;
+  std::atomic<uint64_t> version_{0};
 };
 
 namespace detail {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
 
@@ -66,10 +67,21 @@ bool Tensor::shares_storage_with(const Tensor& other) const {
   return checked().storage == other.checked().storage;
 }
 
-void* Tensor::raw_data() const {
+const void* Tensor::raw_data() const {
   const TensorImpl& t = checked();
+  return static_cast<const char*>(t.storage->data()) +
+         t.offset * static_cast<int64_t>(itemsize(t.dtype));
+}
+
+void* Tensor::mutable_raw_data() const {
+  const TensorImpl& t = checked();
+  t.storage->bump_version();
   return static_cast<char*>(t.storage->data()) +
          t.offset * static_cast<int64_t>(itemsize(t.dtype));
+}
+
+uint64_t Tensor::version() const {
+  return checked().storage->version();
 }
 
 double Tensor::item() const {
@@ -175,14 +187,11 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
 // ---------------------------------------------------------------
 
 Tensor empty(const Shape& shape, Dtype dtype) {
-  for (size_t i = 0; i < shape.size(); ++i) {
-    VOXGRAD_CHECK(
-        shape[i] >= 0, "empty: extents must be >= 0 (got ", shape[i],
-        " on axis ", i, " of ", shape_str(shape), ")");
-  }
+  // Every tensor's memory is sized here, overflow-checked (core/checked.hpp).
+  const int64_t n = checked::numel(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(
-      static_cast<size_t>(numel(shape)) * itemsize(dtype));
+  impl->storage =
+      std::make_shared<Storage>(checked::nbytes(n, itemsize(dtype), "empty"));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -198,7 +207,8 @@ Tensor full(const Shape& shape, double value, Dtype dtype) {
 Tensor zeros(const Shape& shape, Dtype dtype) {
   Tensor t = empty(shape, dtype);
   std::memset(
-      t.raw_data(), 0, static_cast<size_t>(t.numel()) * itemsize(dtype));
+      t.mutable_raw_data(), 0,
+      static_cast<size_t>(t.numel()) * itemsize(dtype));
   return t;
 }
 
@@ -217,10 +227,12 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
       "arange: need finite start, end and a non-zero step pointing from start "
       "to end (got start ",
       start, ", end ", end, ", step ", step, ")");
-  const auto n = static_cast<int64_t>(std::ceil((end - start) / step));
+  const int64_t n =
+      checked::to_int64(std::ceil((end - start) / step), "arange", "length");
+  checked::nbytes(n, itemsize(dtype), "arange");  // named here, not "empty"
   Tensor t = empty({n}, dtype);
   dispatch(dtype, [&]<class T>() {
-    T* p = t.data<T>();
+    T* p = t.mutable_data<T>();
     for (int64_t i = 0; i < n; ++i)
       p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
@@ -239,7 +251,7 @@ Tensor tensor(
       "tensor: ", values.size(), " values cannot fill shape ", shape_str(shape),
       " (", t.numel(), " elements)");
   dispatch(dtype, [&]<class T>() {
-    T* p = t.data<T>();
+    T* p = t.mutable_data<T>();
     for (size_t i = 0; i < values.size(); ++i)
       p[i] = static_cast<T>(values[i]);
   });
@@ -256,7 +268,7 @@ Tensor from_blob(const float* data, const Shape& shape) {
   Tensor t = empty(shape, kFloat32);
   VOXGRAD_CHECK(data != nullptr || t.numel() == 0, "from_blob: data is null");
   if (t.numel())
-    std::memcpy(t.raw_data(), data, static_cast<size_t>(t.numel()) * 4);
+    std::memcpy(t.mutable_raw_data(), data, static_cast<size_t>(t.numel()) * 4);
   return t;
 }
 
@@ -264,7 +276,7 @@ Tensor from_blob(const double* data, const Shape& shape) {
   Tensor t = empty(shape, kFloat64);
   VOXGRAD_CHECK(data != nullptr || t.numel() == 0, "from_blob: data is null");
   if (t.numel())
-    std::memcpy(t.raw_data(), data, static_cast<size_t>(t.numel()) * 8);
+    std::memcpy(t.mutable_raw_data(), data, static_cast<size_t>(t.numel()) * 8);
   return t;
 }
 

@@ -50,10 +50,22 @@ class Tensor {
   /// True when the two handles share one storage (views of each other).
   bool shares_storage_with(const Tensor& other) const;
 
-  /// Typed pointer to element [0, ..., 0]; checks that T matches dtype().
+  /// Typed read-only pointer to element [0, ..., 0]; checks that T matches
+  /// dtype().
   template <class T>
-  T* data() const;
-  void* raw_data() const;
+  const T* data() const;
+  const void* raw_data() const;
+  /// The same pointer for writing. It bumps the version counter shared by
+  /// every view of the storage (NOTE [ Version counter ] in storage.hpp), so
+  /// a backward that saved this data before the write refuses to run
+  /// instead of computing a wrong gradient. Take it once per write, not per
+  /// element.
+  template <class T>
+  T* mutable_data() const;
+  void* mutable_raw_data() const;
+  /// The storage's version counter: how many writes it has seen (PyTorch's
+  /// Tensor._version).
+  uint64_t version() const;
 
   /// The single value of a one-element tensor, as double.
   double item() const;
@@ -216,10 +228,19 @@ namespace detail {
 }
 
 template <class T>
-T* Tensor::data() const {
+const T* Tensor::data() const {
   const TensorImpl& t = checked();
   if (t.dtype != dtype_of<T>())
     detail::throw_dtype_mismatch(t.dtype, dtype_of<T>());
+  return static_cast<const T*>(t.storage->data()) + t.offset;
+}
+
+template <class T>
+T* Tensor::mutable_data() const {
+  const TensorImpl& t = checked();
+  if (t.dtype != dtype_of<T>())
+    detail::throw_dtype_mismatch(t.dtype, dtype_of<T>());
+  t.storage->bump_version();
   return static_cast<T*>(t.storage->data()) + t.offset;
 }
 

@@ -14,40 +14,41 @@ const Tensor& checked(const Tensor& x, const char* module) {
 }
 }  // namespace
 
-Tensor ReLU::forward(const Tensor& x) {
+Tensor ReLUImpl::forward(const Tensor& x) {
   return relu(checked(x, "ReLU"));
 }
 
-LeakyReLU::LeakyReLU(const LeakyReLUOptions& options) : options_(options) {
+LeakyReLUImpl::LeakyReLUImpl(const LeakyReLUOptions& options)
+    : options_(options) {
   VOXGRAD_CHECK(
       std::isfinite(options.negative_slope()),
       "LeakyReLU: negative_slope must be finite (got ",
       options.negative_slope(), ")");
 }
 
-Tensor LeakyReLU::forward(const Tensor& x) {
+Tensor LeakyReLUImpl::forward(const Tensor& x) {
   return leaky_relu(checked(x, "LeakyReLU"), options_.negative_slope());
 }
 
-std::string LeakyReLU::extra_repr() const {
+std::string LeakyReLUImpl::extra_repr() const {
   std::ostringstream os;
   os << "negative_slope=" << options_.negative_slope();
   return os.str();
 }
 
-Tensor SiLU::forward(const Tensor& x) {
+Tensor SiLUImpl::forward(const Tensor& x) {
   return silu(checked(x, "SiLU"));
 }
 
-Tensor Sigmoid::forward(const Tensor& x) {
+Tensor SigmoidImpl::forward(const Tensor& x) {
   return sigmoid(checked(x, "Sigmoid"));
 }
 
-Tensor Tanh::forward(const Tensor& x) {
+Tensor TanhImpl::forward(const Tensor& x) {
   return tanh(checked(x, "Tanh"));
 }
 
-Softplus::Softplus(const SoftplusOptions& options) : options_(options) {
+SoftplusImpl::SoftplusImpl(const SoftplusOptions& options) : options_(options) {
   VOXGRAD_CHECK(
       std::isfinite(options.beta()) && options.beta() != 0 &&
           !std::isnan(options.threshold()),
@@ -56,12 +57,12 @@ Softplus::Softplus(const SoftplusOptions& options) : options_(options) {
       options.beta(), ", threshold ", options.threshold(), ")");
 }
 
-Tensor Softplus::forward(const Tensor& x) {
+Tensor SoftplusImpl::forward(const Tensor& x) {
   return softplus(
       checked(x, "Softplus"), options_.beta(), options_.threshold());
 }
 
-std::string Softplus::extra_repr() const {
+std::string SoftplusImpl::extra_repr() const {
   std::ostringstream os;
   os << "beta=" << options_.beta() << ", threshold=" << options_.threshold();
   return os.str();

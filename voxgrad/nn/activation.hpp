@@ -9,13 +9,11 @@
 
 namespace voxgrad::nn {
 
-class ReLU : public Module {
+class ReLUImpl : public Module {
  public:
-  std::string name() const override {
-    return "ReLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(ReLU);
 
 /// LeakyReLUOptions().negative_slope(0.2)
 struct LeakyReLUOptions {
@@ -32,13 +30,10 @@ struct LeakyReLUOptions {
   double negative_slope_ = 0.01;
 };
 
-class LeakyReLU : public Module {
+class LeakyReLUImpl : public Module {
  public:
-  explicit LeakyReLU(const LeakyReLUOptions& options = {});
-  std::string name() const override {
-    return "LeakyReLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit LeakyReLUImpl(const LeakyReLUOptions& options = {});
+  Tensor forward(const Tensor& x);
   const LeakyReLUOptions& options() const {
     return options_;
   }
@@ -49,30 +44,25 @@ class LeakyReLU : public Module {
  private:
   LeakyReLUOptions options_;
 };
+VOXGRAD_MODULE(LeakyReLU);
 
-class SiLU : public Module {
+class SiLUImpl : public Module {
  public:
-  std::string name() const override {
-    return "SiLU";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(SiLU);
 
-class Sigmoid : public Module {
+class SigmoidImpl : public Module {
  public:
-  std::string name() const override {
-    return "Sigmoid";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Sigmoid);
 
-class Tanh : public Module {
+class TanhImpl : public Module {
  public:
-  std::string name() const override {
-    return "Tanh";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
 };
+VOXGRAD_MODULE(Tanh);
 
 /// SoftplusOptions().beta(2).threshold(10)
 struct SoftplusOptions {
@@ -98,13 +88,10 @@ struct SoftplusOptions {
   double threshold_ = 20;
 };
 
-class Softplus : public Module {
+class SoftplusImpl : public Module {
  public:
-  explicit Softplus(const SoftplusOptions& options = {});
-  std::string name() const override {
-    return "Softplus";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit SoftplusImpl(const SoftplusOptions& options = {});
+  Tensor forward(const Tensor& x);
   const SoftplusOptions& options() const {
     return options_;
   }
@@ -115,5 +102,6 @@ class Softplus : public Module {
  private:
   SoftplusOptions options_;
 };
+VOXGRAD_MODULE(Softplus);
 
 }  // namespace voxgrad::nn

@@ -254,7 +254,7 @@ Tensor decode_tensor(
     return {};
   }
   Tensor t = empty(shape, dtype);
-  auto* bytes = static_cast<uint8_t*>(t.raw_data());
+  auto* bytes = static_cast<uint8_t*>(t.mutable_raw_data());
   if (!base64_decode_into(text, bytes, nbytes)) {
     problems.add(where + ": data is not valid base64");
     return {};

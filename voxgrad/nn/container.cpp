@@ -3,8 +3,8 @@
 namespace voxgrad::nn {
 
 namespace {
-const std::shared_ptr<Module>& element(
-    const std::vector<std::shared_ptr<Module>>& modules,
+const AnyModule& element(
+    const std::vector<AnyModule>& modules,
     size_t index,
     const char* container) {
   VOXGRAD_CHECK(
@@ -14,54 +14,56 @@ const std::shared_ptr<Module>& element(
 }
 }  // namespace
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+SequentialImpl::SequentialImpl(std::initializer_list<AnyModule> modules) {
   for (const auto& m : modules)
     push_back(m);
 }
 
-void Sequential::push_back(std::shared_ptr<Module> module) {
-  push_back(std::to_string(modules_.size()), std::move(module));
-}
-
-void Sequential::push_back(
-    const std::string& name, std::shared_ptr<Module> module) {
+void SequentialImpl::push_back(const std::string& name, AnyModule module) {
   VOXGRAD_CHECK(
-      module != nullptr, "Sequential: module ", modules_.size(), " ('", name,
-      "') is null");
-  modules_.push_back(register_module(name, std::move(module)));
+      module.ptr() != nullptr, "Sequential: module ", modules_.size(), " ('",
+      name, "') is null");
+  VOXGRAD_CHECK(
+      module.has_tensor_forward(), "Sequential: module ", modules_.size(),
+      " ('", name, "', a ", module->name(),
+      ") has no forward(const Tensor&) returning a Tensor, and a Sequential ",
+      "chains one tensor through its children");
+  register_module(name, module.ptr());
+  modules_.push_back(std::move(module));
 }
 
-const std::shared_ptr<Module>& Sequential::operator[](size_t index) const {
+const AnyModule& SequentialImpl::operator[](size_t index) const {
   return element(modules_, index, "Sequential");
 }
 
-Tensor Sequential::forward(const Tensor& x) {
+Tensor SequentialImpl::forward(const Tensor& x) {
   Tensor y = x;
   for (const auto& m : modules_)
-    y = m->forward(y);
+    y = m.forward(y);
   return y;
 }
 
-ModuleList::ModuleList(std::initializer_list<std::shared_ptr<Module>> modules) {
+ModuleListImpl::ModuleListImpl(std::initializer_list<AnyModule> modules) {
   for (const auto& m : modules)
     push_back(m);
 }
 
-void ModuleList::push_back(std::shared_ptr<Module> module) {
+void ModuleListImpl::push_back(AnyModule module) {
   VOXGRAD_CHECK(
-      module != nullptr, "ModuleList: module ", modules_.size(), " is null");
-  modules_.push_back(
-      register_module(std::to_string(modules_.size()), std::move(module)));
+      module.ptr() != nullptr, "ModuleList: module ", modules_.size(),
+      " is null");
+  register_module(std::to_string(modules_.size()), module.ptr());
+  modules_.push_back(std::move(module));
 }
 
-void ModuleList::extend(const ModuleList& other) {
+void ModuleListImpl::extend(const ModuleListImpl& other) {
   // Copy first: `other` may be this list.
-  const std::vector<std::shared_ptr<Module>> add = other.modules_;
+  const std::vector<AnyModule> add = other.modules_;
   for (const auto& m : add)
     push_back(m);
 }
 
-const std::shared_ptr<Module>& ModuleList::operator[](size_t index) const {
+const AnyModule& ModuleListImpl::operator[](size_t index) const {
   return element(modules_, index, "ModuleList");
 }
 

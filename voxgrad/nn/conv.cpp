@@ -109,7 +109,7 @@ std::string common_repr(
 
 }  // namespace
 
-Conv3d::Conv3d(const Conv3dOptions& o, Generator* gen) : options_(o) {
+Conv3dImpl::Conv3dImpl(const Conv3dOptions& o, Generator* gen) : options_(o) {
   const char* op = "Conv3d";
   check_common(
       op, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),
@@ -129,25 +129,25 @@ Conv3d::Conv3d(const Conv3dOptions& o, Generator* gen) : options_(o) {
   reset_parameters(gen);
 }
 
-void Conv3d::reset_parameters(Generator* gen) {
+void Conv3dImpl::reset_parameters(Generator* gen) {
   default_init(weight_, bias_, gen);
 }
 
-Tensor Conv3d::forward(const Tensor& x) {
+Tensor Conv3dImpl::forward(const Tensor& x) {
   const Conv3dOptions& o = options_;
   return conv3d(
       x, weight_, bias_, o.stride(), o.padding(), o.dilation(), o.groups());
 }
 
-void Conv3d::set_weight(const Tensor& w) {
+void Conv3dImpl::set_weight(const Tensor& w) {
   copy_checked("Conv3d", "weight", weight_, w);
 }
 
-void Conv3d::set_bias(const Tensor& b) {
+void Conv3dImpl::set_bias(const Tensor& b) {
   copy_checked("Conv3d", "bias", bias_, b);
 }
 
-std::string Conv3d::extra_repr() const {
+std::string Conv3dImpl::extra_repr() const {
   const Conv3dOptions& o = options_;
   const bool pad_default =
       o.padding().mode() == Conv3dPadding::Mode::Explicit &&
@@ -157,7 +157,7 @@ std::string Conv3d::extra_repr() const {
       o.padding().str(), pad_default, o.dilation(), o.groups(), o.bias());
 }
 
-ConvTranspose3d::ConvTranspose3d(
+ConvTranspose3dImpl::ConvTranspose3dImpl(
     const ConvTranspose3dOptions& o, Generator* gen)
     : options_(o) {
   const char* op = "ConvTranspose3d";
@@ -182,18 +182,18 @@ ConvTranspose3d::ConvTranspose3d(
   reset_parameters(gen);
 }
 
-void ConvTranspose3d::reset_parameters(Generator* gen) {
+void ConvTranspose3dImpl::reset_parameters(Generator* gen) {
   default_init(weight_, bias_, gen);
 }
 
-Tensor ConvTranspose3d::forward(const Tensor& x) {
+Tensor ConvTranspose3dImpl::forward(const Tensor& x) {
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
       x, weight_, bias_, o.stride(), o.padding(), o.output_padding(),
       o.groups(), o.dilation());
 }
 
-Tensor ConvTranspose3d::forward(
+Tensor ConvTranspose3dImpl::forward(
     const Tensor& x, const std::vector<int64_t>& output_size) {
   const ConvTranspose3dOptions& o = options_;
   return conv_transpose3d(
@@ -201,15 +201,15 @@ Tensor ConvTranspose3d::forward(
       o.groups(), o.dilation(), output_size);
 }
 
-void ConvTranspose3d::set_weight(const Tensor& w) {
+void ConvTranspose3dImpl::set_weight(const Tensor& w) {
   copy_checked("ConvTranspose3d", "weight", weight_, w);
 }
 
-void ConvTranspose3d::set_bias(const Tensor& b) {
+void ConvTranspose3dImpl::set_bias(const Tensor& b) {
   copy_checked("ConvTranspose3d", "bias", bias_, b);
 }
 
-std::string ConvTranspose3d::extra_repr() const {
+std::string ConvTranspose3dImpl::extra_repr() const {
   const ConvTranspose3dOptions& o = options_;
   std::string r = common_repr(
       o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(),

@@ -181,18 +181,18 @@ class ConvTranspose3dOptions {
 /// and bias U(-b, b), b = 1/sqrt(fan_in), fan_in = (C_in/g)·kd·kh·kw.
 ///   nn::Conv3d conv(nn::Conv3dOptions(1, 16, 3).padding(1));
 ///   Tensor y = conv(x);
-class Conv3d : public Module {
+class Conv3dImpl : public Module {
  public:
-  explicit Conv3d(const Conv3dOptions& options, Generator* gen = nullptr);
-  Tensor forward(const Tensor& x) override;
+  explicit Conv3dImpl(const Conv3dOptions& options, Generator* gen = nullptr);
+  Tensor forward(const Tensor& x);
   const Conv3dOptions& options() const {
     return options_;
   }
-  Tensor weight() const {
+  const Tensor& weight() const {
     return weight_;
   }
   /// Undefined when built with bias(false).
-  Tensor bias() const {
+  const Tensor& bias() const {
     return bias_;
   }
   /// Copies new values in (shape and dtype must match the SPEC layout).
@@ -200,9 +200,6 @@ class Conv3d : public Module {
   void set_bias(const Tensor& b);
   /// Re-draws weight and bias with PyTorch's default init.
   void reset_parameters(Generator* gen = nullptr);
-  std::string name() const override {
-    return "Conv3d";
-  }
 
  protected:
   std::string extra_repr() const override;
@@ -211,33 +208,31 @@ class Conv3d : public Module {
   Conv3dOptions options_;
   Tensor weight_, bias_;
 };
+VOXGRAD_MODULE(Conv3d);
 
 /// ConvTranspose3d module; fan_in = (C_out/g)·kd·kh·kw as in PyTorch.
-///   nn::ConvTranspose3d up(nn::ConvTranspose3dOptions(3, 64,
-///   3).stride(2).padding(1)); up(x);                  // (16, 3, 32, 32, 32)
-///   -> (16, 64, 63, 63, 63) up.forward(x, {64, 64, 64});  // output_padding
-///   derived: (16, 64, 64, 64, 64)
-class ConvTranspose3d : public Module {
+///   nn::ConvTranspose3d up(
+///       nn::ConvTranspose3dOptions(3, 64, 3).stride(2).padding(1));
+///   up(x);                           // (2, 3, 8, 8, 8) -> (2, 64, 15, 15, 15)
+///   up(x, std::vector<int64_t>{16, 16, 16});  // output_padding 1 derived
+class ConvTranspose3dImpl : public Module {
  public:
-  explicit ConvTranspose3d(
+  explicit ConvTranspose3dImpl(
       const ConvTranspose3dOptions& options, Generator* gen = nullptr);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
   Tensor forward(const Tensor& x, const std::vector<int64_t>& output_size);
   const ConvTranspose3dOptions& options() const {
     return options_;
   }
-  Tensor weight() const {
+  const Tensor& weight() const {
     return weight_;
   }
-  Tensor bias() const {
+  const Tensor& bias() const {
     return bias_;
   }
   void set_weight(const Tensor& w);
   void set_bias(const Tensor& b);
   void reset_parameters(Generator* gen = nullptr);
-  std::string name() const override {
-    return "ConvTranspose3d";
-  }
 
  protected:
   std::string extra_repr() const override;
@@ -246,6 +241,7 @@ class ConvTranspose3d : public Module {
   ConvTranspose3dOptions options_;
   Tensor weight_, bias_;
 };
+VOXGRAD_MODULE(ConvTranspose3d);
 
 }  // namespace nn
 }  // namespace voxgrad

@@ -5,6 +5,7 @@
 
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad {
@@ -164,7 +165,9 @@ Tensor conv3d(
     std::vector<int64_t> extra(6, 0);
     bool odd = false;
     for (size_t i = 0; i < 3; ++i) {
-      const int64_t total = dilation[i] * (wd.kernel[i] - 1);
+      const int64_t total = checked::mul(
+          dilation[i], wd.kernel[i] - 1, op,
+          "padding=\"same\" (dilation * (kernel - 1))");
       left[i] = total / 2;
       extra[2 * (2 - i) + 1] = total - 2 * left[i];
       odd = odd || total % 2;
@@ -233,13 +236,21 @@ Tensor conv_transpose3d(
 
   const Int3 in = spatial(x5);
   std::array<int64_t, 3> lo{}, hi{}, out{};
+  // (in-1)*stride - 2*padding + dilation*(k-1) + 1, overflow-checked: a
+  // size that does not fit is an error, never a wrapped value.
+  const char* what =
+      "the output size ((in-1)*stride - 2*padding + "
+      "dilation*(kernel-1) + output_padding + 1)";
   for (size_t i = 0; i < 3; ++i) {
-    lo[i] = (in[i] - 1) * stride[i] - 2 * padding[i] +
-            dilation[i] * (wd.kernel[i] - 1) + 1;
+    int64_t v = checked::mul(in[i] - 1, stride[i], op, what);
+    v = checked::sub(v, checked::mul(2, padding[i], op, what), op, what);
+    v = checked::add(
+        v, checked::mul(dilation[i], wd.kernel[i] - 1, op, what), op, what);
+    lo[i] = checked::add(v, 1, op, what);
     // PyTorch's reachable range: output_padding below the stride. (Larger
     // output_padding, allowed below the dilation, is reachable only by
     // asking for it explicitly, as in PyTorch.)
-    hi[i] = lo[i] + stride[i] - 1;
+    hi[i] = checked::add(lo[i], stride[i] - 1, op, what);
   }
   if (output_size.empty()) {
     for (size_t i = 0; i < 3; ++i) {
@@ -248,7 +259,7 @@ Tensor conv_transpose3d(
           ": output_padding must be smaller than max(stride, dilation) on ",
           "every axis (got output_padding ", output_padding.str(), ", stride ",
           stride.str(), ", dilation ", dilation.str(), ")");
-      out[i] = lo[i] + output_padding[i];
+      out[i] = checked::add(lo[i], output_padding[i], op, what);
     }
   } else {
     VOXGRAD_CHECK(

@@ -34,25 +34,26 @@ std::string repr(const DropoutOptions& o) {
 
 }  // namespace
 
-Dropout::Dropout(const DropoutOptions& options) : options_(options) {
+DropoutImpl::DropoutImpl(const DropoutOptions& options) : options_(options) {
   check_p(options.p(), "Dropout");
 }
 
-Tensor Dropout::forward(const Tensor& x) {
+Tensor DropoutImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "Dropout: the input is undefined");
   return functional::dropout(
       x, options_.p(), is_training(), options_.generator().get());
 }
 
-std::string Dropout::extra_repr() const {
+std::string DropoutImpl::extra_repr() const {
   return repr(options_);
 }
 
-Dropout3d::Dropout3d(const DropoutOptions& options) : options_(options) {
+Dropout3dImpl::Dropout3dImpl(const DropoutOptions& options)
+    : options_(options) {
   check_p(options.p(), "Dropout3d");
 }
 
-Tensor Dropout3d::forward(const Tensor& x) {
+Tensor Dropout3dImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "Dropout3d: the input is undefined");
   VOXGRAD_CHECK(
       x.dim() == 5 || x.dim() == 4,
@@ -63,7 +64,7 @@ Tensor Dropout3d::forward(const Tensor& x) {
       x, options_.p(), is_training(), options_.generator().get());
 }
 
-std::string Dropout3d::extra_repr() const {
+std::string Dropout3dImpl::extra_repr() const {
   return repr(options_);
 }
 

@@ -41,14 +41,11 @@ struct DropoutOptions {
 };
 
 /// Any input shape.
-///   auto drop = std::make_shared<nn::Dropout>(nn::DropoutOptions(0.1));
-class Dropout : public Module {
+///   nn::Dropout drop(nn::DropoutOptions(0.1));
+class DropoutImpl : public Module {
  public:
-  explicit Dropout(const DropoutOptions& options = {});
-  std::string name() const override {
-    return "Dropout";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit DropoutImpl(const DropoutOptions& options = {});
+  Tensor forward(const Tensor& x);
   const DropoutOptions& options() const {
     return options_;
   }
@@ -59,15 +56,13 @@ class Dropout : public Module {
  private:
   DropoutOptions options_;
 };
+VOXGRAD_MODULE(Dropout);
 
 /// Input (N, C, D, H, W), or unbatched (C, D, H, W); zeroes whole channels.
-class Dropout3d : public Module {
+class Dropout3dImpl : public Module {
  public:
-  explicit Dropout3d(const DropoutOptions& options = {});
-  std::string name() const override {
-    return "Dropout3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit Dropout3dImpl(const DropoutOptions& options = {});
+  Tensor forward(const Tensor& x);
   const DropoutOptions& options() const {
     return options_;
   }
@@ -78,6 +73,7 @@ class Dropout3d : public Module {
  private:
   DropoutOptions options_;
 };
+VOXGRAD_MODULE(Dropout3d);
 
 namespace functional {
 /// F.dropout: x * mask / (1 - p) when training (all zeros for p = 1).

@@ -4,7 +4,7 @@
 
 namespace voxgrad::nn {
 
-Tensor Flatten::forward(const Tensor& x) {
+Tensor FlattenImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "Flatten: the input is undefined");
   const int64_t n = x.dim();
   auto axis = [n](int64_t a) { return a < 0 ? a + n : a; };
@@ -17,14 +17,15 @@ Tensor Flatten::forward(const Tensor& x) {
   return x.flatten(s, e);
 }
 
-std::string Flatten::extra_repr() const {
+std::string FlattenImpl::extra_repr() const {
   std::ostringstream os;
   os << "start_dim=" << options_.start_dim()
      << ", end_dim=" << options_.end_dim();
   return os.str();
 }
 
-Unflatten::Unflatten(const UnflattenOptions& options) : options_(options) {
+UnflattenImpl::UnflattenImpl(const UnflattenOptions& options)
+    : options_(options) {
   int64_t inferred = 0;
   for (int64_t s : options.sizes()) {
     VOXGRAD_CHECK(
@@ -38,7 +39,7 @@ Unflatten::Unflatten(const UnflattenOptions& options) : options_(options) {
       shape_str(options.sizes()), ")");
 }
 
-Tensor Unflatten::forward(const Tensor& x) {
+Tensor UnflattenImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "Unflatten: the input is undefined");
   const int64_t n = x.dim();
   const int64_t d = options_.dim() < 0 ? options_.dim() + n : options_.dim();
@@ -66,7 +67,7 @@ Tensor Unflatten::forward(const Tensor& x) {
   return x.reshape(shape);
 }
 
-std::string Unflatten::extra_repr() const {
+std::string UnflattenImpl::extra_repr() const {
   std::ostringstream os;
   os << "dim=" << options_.dim()
      << ", unflattened_size=" << shape_str(options_.sizes());

@@ -33,13 +33,11 @@ struct FlattenOptions {
 };
 
 /// (N, C, D, H, W) -> (N, C*D*H*W) by default.
-class Flatten : public Module {
+class FlattenImpl : public Module {
  public:
-  explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
-  std::string name() const override {
-    return "Flatten";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit FlattenImpl(const FlattenOptions& options = {})
+      : options_(options) {}
+  Tensor forward(const Tensor& x);
   const FlattenOptions& options() const {
     return options_;
   }
@@ -50,6 +48,7 @@ class Flatten : public Module {
  private:
   FlattenOptions options_;
 };
+VOXGRAD_MODULE(Flatten);
 
 /// UnflattenOptions(1, {16, 4, 4, 4}): axis `dim` becomes `sizes` (one entry
 /// may be -1, inferred).
@@ -69,13 +68,10 @@ struct UnflattenOptions {
 };
 
 /// (N, 1024) -> (N, 16, 4, 4, 4) with UnflattenOptions(1, {16, 4, 4, 4}).
-class Unflatten : public Module {
+class UnflattenImpl : public Module {
  public:
-  explicit Unflatten(const UnflattenOptions& options);
-  std::string name() const override {
-    return "Unflatten";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit UnflattenImpl(const UnflattenOptions& options);
+  Tensor forward(const Tensor& x);
   const UnflattenOptions& options() const {
     return options_;
   }
@@ -86,5 +82,6 @@ class Unflatten : public Module {
  private:
   UnflattenOptions options_;
 };
+VOXGRAD_MODULE(Unflatten);
 
 }  // namespace voxgrad::nn

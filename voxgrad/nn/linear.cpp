@@ -8,7 +8,7 @@
 
 namespace voxgrad::nn {
 
-Linear::Linear(const LinearOptions& options) : options_(options) {
+LinearImpl::LinearImpl(const LinearOptions& options) : options_(options) {
   const int64_t in = options.in_features(), out = options.out_features();
   VOXGRAD_CHECK(
       in >= 0 && out >= 0,
@@ -20,7 +20,7 @@ Linear::Linear(const LinearOptions& options) : options_(options) {
   reset_parameters();
 }
 
-void Linear::reset_parameters(Generator* gen) {
+void LinearImpl::reset_parameters(Generator* gen) {
   const int64_t in = options_.in_features();
   // PyTorch: kaiming_uniform_(weight, a=sqrt(5)), i.e. U(-b, b) with
   // b = 1/sqrt(fan_in), and the bias from the same bound (0 when fan_in = 0).
@@ -33,7 +33,7 @@ void Linear::reset_parameters(Generator* gen) {
     init::uniform_(bias_, -bound, bound, gen);
 }
 
-Tensor Linear::forward(const Tensor& x) {
+Tensor LinearImpl::forward(const Tensor& x) {
   VOXGRAD_CHECK(x.defined(), "Linear: the input is undefined");
   VOXGRAD_CHECK(
       x.dim() >= 1 && x.size(-1) == options_.in_features(),
@@ -47,7 +47,7 @@ Tensor Linear::forward(const Tensor& x) {
   return functional::linear(x, weight_, bias_);
 }
 
-std::string Linear::extra_repr() const {
+std::string LinearImpl::extra_repr() const {
   std::ostringstream os;
   os << "in_features=" << options_.in_features()
      << ", out_features=" << options_.out_features()

@@ -37,17 +37,14 @@ struct LinearOptions {
 /// Input (*, in_features) -> output (*, out_features). Initialised as
 /// PyTorch: weight kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)),
 /// bias U(-1/sqrt(in), 1/sqrt(in)).
-///   auto fc = std::make_shared<nn::Linear>(nn::LinearOptions(4, 8));
-class Linear : public Module {
+///   nn::Linear fc(nn::LinearOptions(4, 8));
+class LinearImpl : public Module {
  public:
-  explicit Linear(const LinearOptions& options);
-  Linear(int64_t in_features, int64_t out_features)
-      : Linear(LinearOptions(in_features, out_features)) {}
+  explicit LinearImpl(const LinearOptions& options);
+  LinearImpl(int64_t in_features, int64_t out_features)
+      : LinearImpl(LinearOptions(in_features, out_features)) {}
 
-  std::string name() const override {
-    return "Linear";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
   /// Re-draws weight and bias as the constructor does.
   void reset_parameters(Generator* gen = nullptr);
 
@@ -70,6 +67,7 @@ class Linear : public Module {
   Tensor weight_;
   Tensor bias_;
 };
+VOXGRAD_MODULE(Linear);
 
 namespace functional {
 /// x (*, in) @ weight (out, in)^T + bias (out): F.linear.

@@ -123,24 +123,26 @@ std::string Loss::extra_repr() const {
   return std::string("reduction=") + reduction_name(reduction_);
 }
 
-Tensor MSELoss::forward(const Tensor& input, const Tensor& target) {
+Tensor MSELossImpl::forward(const Tensor& input, const Tensor& target) {
   return functional::mse_loss(input, target, reduction());
 }
 
-Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
+Tensor L1LossImpl::forward(const Tensor& input, const Tensor& target) {
   return functional::l1_loss(input, target, reduction());
 }
 
-BCELoss::BCELoss(const BCELossOptions& options) : Loss(options.reduction()) {
+BCELossImpl::BCELossImpl(const BCELossOptions& options)
+    : Loss(options.reduction()) {
   if (options.weight().defined())
     weight_ = register_buffer("weight", options.weight());
 }
 
-Tensor BCELoss::forward(const Tensor& input, const Tensor& target) {
+Tensor BCELossImpl::forward(const Tensor& input, const Tensor& target) {
   return functional::binary_cross_entropy(input, target, weight_, reduction());
 }
 
-BCEWithLogitsLoss::BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options)
+BCEWithLogitsLossImpl::BCEWithLogitsLossImpl(
+    const BCEWithLogitsLossOptions& options)
     : Loss(options.reduction()) {
   if (options.weight().defined())
     weight_ = register_buffer("weight", options.weight());
@@ -148,12 +150,13 @@ BCEWithLogitsLoss::BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options)
     pos_weight_ = register_buffer("pos_weight", options.pos_weight());
 }
 
-Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {
+Tensor BCEWithLogitsLossImpl::forward(
+    const Tensor& input, const Tensor& target) {
   return functional::binary_cross_entropy_with_logits(
       input, target, weight_, pos_weight_, reduction());
 }
 
-Tensor GaussianKLLoss::forward(const Tensor& mu, const Tensor& logvar) {
+Tensor GaussianKLLossImpl::forward(const Tensor& mu, const Tensor& logvar) {
   return functional::kl_divergence_gaussian(mu, logvar, reduction());
 }
 

@@ -143,7 +143,6 @@ struct BCEWithLogitsLossOptions {
 /// the printed form, e.g. "MSELoss(reduction=mean)".
 class Loss : public Module {
  public:
-  using Module::forward;
   virtual Tensor forward(const Tensor& input, const Tensor& target) = 0;
   Tensor operator()(const Tensor& input, const Tensor& target) {
     return forward(input, target);
@@ -161,67 +160,52 @@ class Loss : public Module {
 };
 
 ///   nn::MSELoss loss;  auto l = loss(prediction, target);
-class MSELoss : public Loss {
+class MSELossImpl : public Loss {
  public:
-  explicit MSELoss(const MSELossOptions& options = {})
+  explicit MSELossImpl(const MSELossOptions& options = {})
       : Loss(options.reduction()) {}
-  std::string name() const override {
-    return "MSELoss";
-  }
-  using Loss::forward;
   Tensor forward(const Tensor& input, const Tensor& target) override;
 };
+VOXGRAD_MODULE(MSELoss);
 
-class L1Loss : public Loss {
+class L1LossImpl : public Loss {
  public:
-  explicit L1Loss(const L1LossOptions& options = {})
+  explicit L1LossImpl(const L1LossOptions& options = {})
       : Loss(options.reduction()) {}
-  std::string name() const override {
-    return "L1Loss";
-  }
-  using Loss::forward;
   Tensor forward(const Tensor& input, const Tensor& target) override;
 };
+VOXGRAD_MODULE(L1Loss);
 
 /// The weight, if any, is a buffer named "weight" (as in PyTorch).
-class BCELoss : public Loss {
+class BCELossImpl : public Loss {
  public:
-  explicit BCELoss(const BCELossOptions& options = {});
-  std::string name() const override {
-    return "BCELoss";
-  }
-  using Loss::forward;
+  explicit BCELossImpl(const BCELossOptions& options = {});
   Tensor forward(const Tensor& input, const Tensor& target) override;
 
  private:
   Tensor weight_;
 };
+VOXGRAD_MODULE(BCELoss);
 
 /// weight and pos_weight, if any, are buffers of those names.
-class BCEWithLogitsLoss : public Loss {
+class BCEWithLogitsLossImpl : public Loss {
  public:
-  explicit BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options = {});
-  std::string name() const override {
-    return "BCEWithLogitsLoss";
-  }
-  using Loss::forward;
+  explicit BCEWithLogitsLossImpl(const BCEWithLogitsLossOptions& options = {});
   Tensor forward(const Tensor& input, const Tensor& target) override;
 
  private:
   Tensor weight_;
   Tensor pos_weight_;
 };
+VOXGRAD_MODULE(BCEWithLogitsLoss);
 
 /// forward(mu, logvar): functional::kl_divergence_gaussian.
-class GaussianKLLoss : public Loss {
+class GaussianKLLossImpl : public Loss {
  public:
-  explicit GaussianKLLoss(const GaussianKLLossOptions& options = {})
+  explicit GaussianKLLossImpl(const GaussianKLLossOptions& options = {})
       : Loss(options.reduction()) {}
-  std::string name() const override {
-    return "GaussianKLLoss";
-  }
-  using Loss::forward;
   Tensor forward(const Tensor& mu, const Tensor& logvar) override;
 };
+VOXGRAD_MODULE(GaussianKLLoss);
 
 }  // namespace voxgrad::nn

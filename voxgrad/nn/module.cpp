@@ -1,26 +1,89 @@
 #include "voxgrad/nn/module.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <ostream>
 #include <sstream>
 #include <unordered_map>
 
 #include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/nn/any_module.hpp"
 
-namespace voxgrad::nn {
+namespace voxgrad {
+namespace detail {
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && demangled ? demangled : type.name();
+  std::free(demangled);  // NOLINT: allocated by __cxa_demangle
+  return out;
+}
+
+namespace {
+/// "voxgrad::nn::Conv3dImpl" -> "Conv3d"; template arguments are kept.
+std::string short_name(const std::type_info& type) {
+  std::string s = type_name(type);
+  // The last "::" outside template arguments starts the class's own name.
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '<')
+      ++depth;
+    else if (s[i] == '>')
+      --depth;
+    else if (depth == 0 && s[i] == ':' && i + 1 < s.size() && s[i + 1] == ':')
+      start = i + 2;
+  }
+  s = s.substr(start);
+  const std::string impl = "Impl";
+  if (s.size() > impl.size() &&
+      s.compare(s.size() - impl.size(), impl.size(), impl) == 0)
+    s.resize(s.size() - impl.size());
+  return s;
+}
+}  // namespace
+
+void throw_empty_holder(const std::type_info& impl) {
+  VOXGRAD_FAIL(
+      "nn::", short_name(impl), ": this module handle is empty (it was ",
+      "default-constructed for a module without a default constructor, or ",
+      "set to nullptr); assign it first, e.g. `conv_ = register_module(",
+      "\"conv\", nn::Conv3d(options))`");
+}
+
+void throw_bad_module_cast(
+    const nn::Module& got,
+    const std::type_info& want,
+    const std::string& where) {
+  VOXGRAD_FAIL(
+      where, " is a ", got.name(), " (", type_name(typeid(got)),
+      "), not the requested ", type_name(want));
+}
+
+}  // namespace detail
+
+namespace nn {
 
 std::string Module::name() const {
-  return "Module";
+  return detail::short_name(typeid(*this));
+}
+
+Tensor AnyModule::forward(const Tensor& x) const {
+  VOXGRAD_CHECK(module_ != nullptr, "AnyModule: forward on an empty module");
+  VOXGRAD_CHECK(
+      forward_ != nullptr, module_->name(),
+      ": no forward(const Tensor&) returning a Tensor was known when this "
+      "module was added (its type then was ",
+      detail::type_name(typeid(*module_)),
+      " or a base of it); call its own forward through its type");
+  return forward_(*module_, x);
 }
 
 std::string Module::extra_repr() const {
   return "";
-}
-
-Tensor Module::forward(const Tensor&) {
-  VOXGRAD_FAIL(
-      name(), ": forward(Tensor) is not defined for this module; ",
-      "call its own forward with the inputs it takes");
 }
 
 void Module::check_name(const std::string& name, const char* what) const {
@@ -270,4 +333,5 @@ std::ostream& operator<<(std::ostream& os, const Module& m) {
   return os << "  # " << grouped << " parameters";
 }
 
-}  // namespace voxgrad::nn
+}  // namespace nn
+}  // namespace voxgrad

@@ -2,15 +2,69 @@
 // nn::Module: named registration of parameters, buffers and submodules, in
 // PyTorch's manner. Names are non-empty, contain no '.', and are unique within
 // a module; insertion order is kept; nested names are dotted ("enc.0.weight").
+//
+// NOTE [ Writing a module ]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
+// A module is two names, as in libtorch: the class `FooImpl`, derived from
+// nn::Module, which owns the parameters and declares forward(); and `Foo`,
+// its handle (a shared pointer to a FooImpl), made by VOXGRAD_MODULE(Foo).
+// Calling the handle calls forward with whatever arguments forward takes;
+// `->` reaches everything else. Every layer of voxgrad is written this way.
+//
+// ```cpp
+// struct GeneratorImpl : nn::Module {
+//   GeneratorImpl(int64_t latent, int64_t classes) {
+//     fc = register_module("fc", nn::Linear(latent + classes, 64));
+//     up = register_module(
+//         "up", nn::ConvTranspose3d(
+//                   nn::ConvTranspose3dOptions(1, 1, 4).stride(2).padding(1)));
+//     scale = register_buffer("scale", ones({1}));
+//   }
+//   Tensor forward(const Tensor& z, const Tensor& label) {
+//     const Tensor h = relu(fc(cat({z, label}, 1)));
+//     return up(h.reshape({-1, 1, 4, 4, 4})) * scale;
+//   }
+//   nn::Linear fc;  // empty until assigned
+//   nn::ConvTranspose3d up;
+//   Tensor scale;
+// };
+// VOXGRAD_MODULE(Generator);
+//
+// Generator G(16, 10);
+// Tensor y = G(randn({2, 16}), zeros({2, 10}));  // (2, 1, 8, 8, 8)
+// ```
+//
+// The recipe:
+// 1. `class FooImpl : public nn::Module` (a struct is fine) with a public
+//    `forward`, any parameters, any return type. forward is not virtual and
+//    is not declared in nn::Module, so nothing is hidden or overridden: no
+//    `override`, no `using`, no operator().
+// 2. In the constructor, register what the module owns and keep the
+//    returned handles as members: `w_ = register_parameter("weight", t)`,
+//    `register_buffer("running_mean", t)` (saved, not trained), and children
+//    `conv_ = register_module("conv", nn::Conv3d(options))`.
+// 3. `VOXGRAD_MODULE(Foo);` after the class, in the same namespace.
+// 4. Layers of the library also take an options struct with chained setters
+//    (`Conv3dOptions(1, 8, 3).stride(2)`), keep it in `options()`, return
+//    parameters as `const Tensor& weight() const`, print their settings
+//    with extra_repr(), and put the op itself in nn::functional.
+// The printed type name is the class name without "Impl"; override name()
+// to change it.
+//
+// Without the handle, the plain route works too: std::make_shared<FooImpl>,
+// `std::shared_ptr<FooImpl>` members, `register_module("foo", ptr)`, and
+// `ptr->forward(x)`. Containers (nn::Sequential) accept either.
 
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/nn/module_holder.hpp"
 
 namespace voxgrad::nn {
 
@@ -30,14 +84,9 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  /// The type name shown when printing ("Conv3d").
+  /// The type name shown when printing and in messages: the class name
+  /// without namespace and without a trailing "Impl" ("Conv3d").
   virtual std::string name() const;
-  /// The single-tensor forward most layers have. Modules with other inputs
-  /// leave it undefined (calling it then throws, naming the module).
-  virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) {
-    return forward(x);
-  }
 
   // ---- traversal
   // -------------------------------------------------------------
@@ -94,9 +143,21 @@ class Module {
       const std::string& name, Tensor t, bool requires_grad = true);
   /// Registers state that is saved but not trained (running statistics).
   Tensor register_buffer(const std::string& name, Tensor t);
+  /// Registers a child and returns it, to keep as a member:
+  ///   conv_ = register_module("conv", nn::Conv3d(options));   // a handle
+  ///   ptr_ = register_module("fc", std::make_shared<nn::LinearImpl>(2, 3));
+  template <module_holder H>
+  std::decay_t<H> register_module(const std::string& name, H&& holder) {
+    add_child(name, holder.ptr());
+    return std::forward<H>(holder);
+  }
   template <class M>
   std::shared_ptr<M> register_module(
       const std::string& name, std::shared_ptr<M> m) {
+    static_assert(
+        std::is_base_of_v<Module, M>,
+        "register_module takes a module: a holder (nn::Linear) or a "
+        "std::shared_ptr to a class derived from nn::Module");
     add_child(name, m);
     return m;
   }

@@ -51,7 +51,7 @@ std::string bool_str(bool b) {
 
 // ---- BatchNorm3d ------------------------------------------------------------
 
-BatchNorm3d::BatchNorm3d(const BatchNorm3dOptions& options)
+BatchNorm3dImpl::BatchNorm3dImpl(const BatchNorm3dOptions& options)
     : options_(options) {
   const int64_t c = options.num_features();
   VOXGRAD_CHECK(c >= 1, "BatchNorm3d: num_features must be >= 1 (got ", c, ")");
@@ -74,7 +74,7 @@ BatchNorm3d::BatchNorm3d(const BatchNorm3dOptions& options)
   reset_parameters();
 }
 
-void BatchNorm3d::reset_running_stats() {
+void BatchNorm3dImpl::reset_running_stats() {
   if (!options_.track_running_stats())
     return;
   NoGradGuard no_grad;
@@ -83,7 +83,7 @@ void BatchNorm3d::reset_running_stats() {
   num_batches_tracked_.zero_();
 }
 
-void BatchNorm3d::reset_parameters() {
+void BatchNorm3dImpl::reset_parameters() {
   reset_running_stats();
   if (options_.affine()) {
     init::ones_(weight_);
@@ -91,7 +91,7 @@ void BatchNorm3d::reset_parameters() {
   }
 }
 
-Tensor BatchNorm3d::forward(const Tensor& x) {
+Tensor BatchNorm3dImpl::forward(const Tensor& x) {
   const int64_t c = options_.num_features();
   VOXGRAD_CHECK(x.defined(), "BatchNorm3d: the input is undefined");
   VOXGRAD_CHECK(
@@ -119,7 +119,7 @@ Tensor BatchNorm3d::forward(const Tensor& x) {
       factor, options_.eps());
 }
 
-std::string BatchNorm3d::extra_repr() const {
+std::string BatchNorm3dImpl::extra_repr() const {
   std::ostringstream os;
   os << options_.num_features() << ", eps=" << options_.eps() << ", momentum=";
   if (options_.momentum())
@@ -133,7 +133,8 @@ std::string BatchNorm3d::extra_repr() const {
 
 // ---- GroupNorm --------------------------------------------------------------
 
-GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
+GroupNormImpl::GroupNormImpl(const GroupNormOptions& options)
+    : options_(options) {
   const int64_t g = options.num_groups(), c = options.num_channels();
   VOXGRAD_CHECK(
       g >= 1 && c >= 1 && c % g == 0, "GroupNorm: num_channels (", c,
@@ -148,14 +149,14 @@ GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
   reset_parameters();
 }
 
-void GroupNorm::reset_parameters() {
+void GroupNormImpl::reset_parameters() {
   if (options_.affine()) {
     init::ones_(weight_);
     init::zeros_(bias_);
   }
 }
 
-Tensor GroupNorm::forward(const Tensor& x) {
+Tensor GroupNormImpl::forward(const Tensor& x) {
   const int64_t c = options_.num_channels();
   VOXGRAD_CHECK(x.defined(), "GroupNorm: the input is undefined");
   VOXGRAD_CHECK(
@@ -167,7 +168,7 @@ Tensor GroupNorm::forward(const Tensor& x) {
       x, options_.num_groups(), weight_, bias_, options_.eps());
 }
 
-std::string GroupNorm::extra_repr() const {
+std::string GroupNormImpl::extra_repr() const {
   std::ostringstream os;
   os << options_.num_groups() << ", " << options_.num_channels()
      << ", eps=" << options_.eps()

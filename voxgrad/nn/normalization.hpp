@@ -69,17 +69,15 @@ struct BatchNorm3dOptions {
 /// Parameters weight, bias (C); buffers running_mean (0), running_var (1),
 /// num_batches_tracked (a 0-d tensor; voxgrad has no integer dtype, so it is
 /// a float, exact up to 2^24 batches in float32).
-///   auto bn = std::make_shared<nn::BatchNorm3d>(nn::BatchNorm3dOptions(16));
-class BatchNorm3d : public Module {
+///   nn::BatchNorm3d bn(nn::BatchNorm3dOptions(16));
+class BatchNorm3dImpl : public Module {
  public:
-  explicit BatchNorm3d(const BatchNorm3dOptions& options);
-  explicit BatchNorm3d(int64_t num_features)
-      : BatchNorm3d(BatchNorm3dOptions(num_features)) {}
+  explicit BatchNorm3dImpl(const BatchNorm3dOptions& options);
+  explicit BatchNorm3dImpl(int64_t num_features)
+      : BatchNorm3dImpl(BatchNorm3dOptions(num_features)) {}
 
-  std::string name() const override {
-    return "BatchNorm3d";
-  }
-  Tensor forward(const Tensor& x) override;
+  /// Virtual for distributed::SyncBatchNorm3d.
+  virtual Tensor forward(const Tensor& x);
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// The running stats, then weight = 1 and bias = 0.
@@ -114,6 +112,7 @@ class BatchNorm3d : public Module {
   Tensor weight_, bias_;
   Tensor running_mean_, running_var_, num_batches_tracked_;
 };
+VOXGRAD_MODULE(BatchNorm3d);
 
 /// GroupNormOptions(4, 16).eps(1e-5).affine(true)
 struct GroupNormOptions {
@@ -150,16 +149,13 @@ struct GroupNormOptions {
 /// Input (N, C, *): each sample's channels split into num_groups groups,
 /// each normalised by its own mean and biased variance, then a per-channel
 /// weight (1) and bias (0). Same in train and eval.
-class GroupNorm : public Module {
+class GroupNormImpl : public Module {
  public:
-  explicit GroupNorm(const GroupNormOptions& options);
-  GroupNorm(int64_t num_groups, int64_t num_channels)
-      : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
+  explicit GroupNormImpl(const GroupNormOptions& options);
+  GroupNormImpl(int64_t num_groups, int64_t num_channels)
+      : GroupNormImpl(GroupNormOptions(num_groups, num_channels)) {}
 
-  std::string name() const override {
-    return "GroupNorm";
-  }
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x);
   void reset_parameters();
 
   const GroupNormOptions& options() const {
@@ -179,6 +175,7 @@ class GroupNorm : public Module {
   GroupNormOptions options_;
   Tensor weight_, bias_;
 };
+VOXGRAD_MODULE(GroupNorm);
 
 namespace functional {
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/core/checked.hpp"
 
 namespace voxgrad::nn {
 
@@ -65,8 +66,10 @@ Tensor run(const Tensor& x, const UpsampleOptions& o, const char* who) {
       const double s =
           (*o.scale_factor())[o.scale_factor()->size() == 1 ? 0 : a];
       // Python's math.floor(float(in) * scale).
-      out[a] = static_cast<int64_t>(std::floor(
-          static_cast<double>(x.size(static_cast<int64_t>(a) + 2)) * s));
+      out[a] = checked::to_int64(
+          std::floor(
+              static_cast<double>(x.size(static_cast<int64_t>(a) + 2)) * s),
+          who, "output size (floor(input size * scale_factor))");
       scales[a] = s;
     }
   }
@@ -88,15 +91,15 @@ const char* mode_name(UpsampleMode mode) {
   return mode == UpsampleMode::Nearest ? "nearest" : "trilinear";
 }
 
-Upsample::Upsample(const UpsampleOptions& options) : options_(options) {
+UpsampleImpl::UpsampleImpl(const UpsampleOptions& options) : options_(options) {
   check_options(options, "Upsample");
 }
 
-Tensor Upsample::forward(const Tensor& x) {
+Tensor UpsampleImpl::forward(const Tensor& x) {
   return run(x, options_, "Upsample");
 }
 
-std::string Upsample::extra_repr() const {
+std::string UpsampleImpl::extra_repr() const {
   std::ostringstream os;
   if (options_.scale_factor())
     os << "scale_factor=" << list_str(*options_.scale_factor());

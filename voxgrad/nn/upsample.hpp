@@ -68,15 +68,12 @@ struct UpsampleOptions {
 /// "nearest" / "trilinear".
 const char* mode_name(UpsampleMode mode);
 
-///   auto up = std::make_shared<nn::Upsample>(
+///   nn::Upsample up(
 ///       nn::UpsampleOptions().scale_factor(2).mode(UpsampleMode::Trilinear));
-class Upsample : public Module {
+class UpsampleImpl : public Module {
  public:
-  explicit Upsample(const UpsampleOptions& options);
-  std::string name() const override {
-    return "Upsample";
-  }
-  Tensor forward(const Tensor& x) override;
+  explicit UpsampleImpl(const UpsampleOptions& options);
+  Tensor forward(const Tensor& x);
   const UpsampleOptions& options() const {
     return options_;
   }
@@ -87,6 +84,7 @@ class Upsample : public Module {
  private:
   UpsampleOptions options_;
 };
+VOXGRAD_MODULE(Upsample);
 
 namespace functional {
 /// F.interpolate for 5-D input with nearest or trilinear mode.

@@ -106,11 +106,11 @@ void adam_pass(
     const double bias_correction1 = 1 - std::pow(beta1, t);
     const double bias_correction2 = 1 - std::pow(beta2, t);
     kernels::AdamTensor<T> k;
-    k.p = u.param.data<T>();
+    k.p = u.param.mutable_data<T>();
     k.g = u.grad.data<T>();
-    k.m = exp_avg.data<T>();
-    k.v = exp_avg_sq.data<T>();
-    k.vmax = max_sq ? max_sq->data<T>() : nullptr;
+    k.m = exp_avg.mutable_data<T>();
+    k.v = exp_avg_sq.mutable_data<T>();
+    k.vmax = max_sq ? max_sq->mutable_data<T>() : nullptr;
     k.n = u.param.numel();
     k.neg_step = static_cast<T>(-(lr / bias_correction1));
     k.bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));

@@ -96,7 +96,7 @@ void sgd_pass(const SGDOptions& o, std::vector<ParamUpdate>& params) {
     if (u.param.dtype() != dtype_of<T>())
       continue;
     kernels::SgdTensor<T> k;
-    k.p = u.param.data<T>();
+    k.p = u.param.mutable_data<T>();
     k.g = u.grad.data<T>();
     k.n = u.param.numel();
     if (o.momentum() != 0) {
@@ -108,7 +108,7 @@ void sgd_pass(const SGDOptions& o, std::vector<ParamUpdate>& params) {
                  .emplace(
                      "momentum_buffer", zeros(u.param.shape(), u.param.dtype()))
                  .first;
-      k.buf = it->second.data<T>();
+      k.buf = it->second.mutable_data<T>();
     }
     tensors.push_back(k);
   }

@@ -40,7 +40,7 @@ Tensor compare(
 Tensor add(const Tensor& a, const Tensor& b) {
   check_operands("add", a, b);
   return record(
-      Op::add, kernels::binary(BinaryOp::Add, a, b), {a, b},
+      Op::add, kernels::binary(BinaryOp::Add, a, b), {a, b}, {},
       [](const BackwardArgs& g) -> TensorList {
         return {g.grad, g.grad};
       });
@@ -49,7 +49,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor sub(const Tensor& a, const Tensor& b) {
   check_operands("sub", a, b);
   return record(
-      Op::sub, kernels::binary(BinaryOp::Sub, a, b), {a, b},
+      Op::sub, kernels::binary(BinaryOp::Sub, a, b), {a, b}, {},
       [](const BackwardArgs& g) -> TensorList {
         return {g.grad, g.needs[1] ? -g.grad : Tensor()};
       });
@@ -58,7 +58,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_operands("mul", a, b);
   return record(
-      Op::mul, kernels::binary(BinaryOp::Mul, a, b), {a, b},
+      Op::mul, kernels::binary(BinaryOp::Mul, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? g.grad * b : Tensor(),
@@ -69,7 +69,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   check_operands("div", a, b);
   return record(
-      Op::div, kernels::binary(BinaryOp::Div, a, b), {a, b},
+      Op::div, kernels::binary(BinaryOp::Div, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
         const Tensor ga = g.grad / b;
         return {ga, g.needs[1] ? -(ga * a) / b : Tensor()};
@@ -79,7 +79,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& a, const Tensor& b) {
   check_operands("pow", a, b);
   return record(
-      Op::pow, kernels::binary(BinaryOp::Pow, a, b), {a, b},
+      Op::pow, kernels::binary(BinaryOp::Pow, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
         Tensor ga, gb;
         if (g.needs[0])
@@ -98,7 +98,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 Tensor maximum(const Tensor& a, const Tensor& b) {
   check_operands("maximum", a, b);
   return record(
-      Op::maximum, kernels::binary(BinaryOp::Maximum, a, b), {a, b},
+      Op::maximum, kernels::binary(BinaryOp::Maximum, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
         const Tensor tie = eq(a, b) * 0.5;
         return {
@@ -110,7 +110,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 Tensor minimum(const Tensor& a, const Tensor& b) {
   check_operands("minimum", a, b);
   return record(
-      Op::minimum, kernels::binary(BinaryOp::Minimum, a, b), {a, b},
+      Op::minimum, kernels::binary(BinaryOp::Minimum, a, b), {a, b}, {a, b},
       [a, b](const BackwardArgs& g) -> TensorList {
         const Tensor tie = eq(a, b) * 0.5;
         return {
@@ -129,7 +129,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   const Tensor c = cond.detach();
   return record(
-      Op::where, kernels::where(c, a, b), {a, b},
+      Op::where, kernels::where(c, a, b), {a, b}, {c},
       [c](const BackwardArgs& g) -> TensorList {
         const Tensor zero = scalar_like(0, g.grad);
         return {

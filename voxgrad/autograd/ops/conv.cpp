@@ -66,11 +66,11 @@ Tensor conv3d_op(
   const Tensor bc = b.defined() ? dense(b) : Tensor();
   dispatch(x.dtype(), [&]<class T>() {
     kernels::conv3d_fwd<T>(
-        g, xc.data<T>(), wc.data<T>(), y.data<T>(),
+        g, xc.data<T>(), wc.data<T>(), y.mutable_data<T>(),
         bc.defined() ? bc.data<T>() : nullptr);
   });
   return record(
-      Op::conv3d, y, {x, w, b},
+      Op::conv3d, y, {x, w, b}, {x, w},
       [x, w, b, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0]
@@ -96,11 +96,11 @@ Tensor conv_transpose3d_op(
   const Tensor bc = b.defined() ? dense(b) : Tensor();
   dispatch(u.dtype(), [&]<class T>() {
     kernels::conv3d_bwd_data<T>(
-        g, uc.data<T>(), wc.data<T>(), z.data<T>(),
+        g, uc.data<T>(), wc.data<T>(), z.mutable_data<T>(),
         bc.defined() ? bc.data<T>() : nullptr);
   });
   return record(
-      Op::conv_transpose3d, z, {u, w, b},
+      Op::conv_transpose3d, z, {u, w, b}, {u, w},
       [u, w, b, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0] ? conv3d_op(a.grad, w, {}, g).reshape(u.shape())
@@ -124,10 +124,11 @@ Tensor conv3d_weight_op(
   Tensor dw = empty(w_shape, x.dtype());
   const Tensor xc = dense(x), dyc = dense(dy);
   dispatch(x.dtype(), [&]<class T>() {
-    kernels::conv3d_bwd_weight<T>(g, xc.data<T>(), dyc.data<T>(), dw.data<T>());
+    kernels::conv3d_bwd_weight<T>(
+        g, xc.data<T>(), dyc.data<T>(), dw.mutable_data<T>());
   });
   return record(
-      Op::conv3d_weight, dw, {x, dy},
+      Op::conv3d_weight, dw, {x, dy}, {x, dy},
       [x, dy, g](const BackwardArgs& a) -> TensorList {
         return {
             a.needs[0]

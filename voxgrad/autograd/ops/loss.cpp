@@ -105,7 +105,7 @@ Tensor binary_cross_entropy_op(
     out = out * w;
   }
   return record(
-      Op::binary_cross_entropy, out, {input, target},
+      Op::binary_cross_entropy, out, {input, target}, {input, target, w},
       [input, target, w](const BackwardArgs& g) -> TensorList {
         const Tensor gw = w.defined() ? g.grad * w : g.grad;
         Tensor gx, gt;
@@ -124,7 +124,7 @@ Tensor binary_cross_entropy_backward(
   return record(
       Op::binary_cross_entropy_backward,
       kernels::fused(FusedOp::BceBackward, {grad, input, target}),
-      {grad, input, target},
+      {grad, input, target}, {grad, input, target},
       [grad, input, target](const BackwardArgs& g) -> TensorList {
         // r = grad (x - t) / d, d = max(x (1 - x), 1e-12), whose slope in x
         // is 1 - 2x where x (1 - x) >= 1e-12 (clamp_min's rule) and 0 below.
@@ -151,7 +151,7 @@ Tensor binary_cross_entropy_with_logits_op(
   return record(
       Op::binary_cross_entropy_with_logits,
       kernels::fused(FusedOp::BceLogits, {input, target}), {input, target},
-      [input, target](const BackwardArgs& g) -> TensorList {
+      {input, target}, [input, target](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? binary_cross_entropy_with_logits_backward(
                              g.grad, input, target)
@@ -167,7 +167,7 @@ Tensor binary_cross_entropy_with_logits_backward(
   return record(
       Op::binary_cross_entropy_with_logits_backward,
       kernels::fused(FusedOp::BceLogitsBackward, {grad, input, target}),
-      {grad, input, target},
+      {grad, input, target}, {grad, input, target},
       [grad, input, target](const BackwardArgs& g) -> TensorList {
         Tensor gx;
         if (g.needs[1]) {
@@ -186,7 +186,8 @@ Tensor mse_loss_op(const Tensor& input, const Tensor& target) {
   check_loss_pair("mse_loss", input, target);
   return record(
       Op::mse_loss, kernels::fused(FusedOp::Mse, {input, target}),
-      {input, target}, [input, target](const BackwardArgs& g) -> TensorList {
+      {input, target}, {input, target},
+      [input, target](const BackwardArgs& g) -> TensorList {
         const Tensor gx = mse_loss_backward(g.grad, input, target);
         return {g.needs[0] ? gx : Tensor(), g.needs[1] ? -gx : Tensor()};
       });
@@ -198,7 +199,7 @@ Tensor mse_loss_backward(
   return record(
       Op::mse_loss_backward,
       kernels::fused(FusedOp::MseBackward, {grad, input, target}),
-      {grad, input, target},
+      {grad, input, target}, {grad, input, target},
       [grad, input, target](const BackwardArgs& g) -> TensorList {
         Tensor gx;
         if (g.needs[1] || g.needs[2])

@@ -97,13 +97,14 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     g.ldb = mb.ld;
     g.stride_b = mb.batch_stride;
     g.trans_b = mb.trans;
-    g.c = out.data<T>();
+    g.c = out.mutable_data<T>();
     g.ldc = n;
     g.stride_c = m * n;
     kernels::gemm(g);
   });
   return record(
-      Op::matmul, out, {a, b}, [a, b](const BackwardArgs& g) -> TensorList {
+      Op::matmul, out, {a, b}, {a, b},
+      [a, b](const BackwardArgs& g) -> TensorList {
         // A gradient is laid out like its operand (PyTorch's mm backward
         // does the same): for a transposed operand such as Linear's
         // weight.t(), (g^T a)^T rather than a^T g, so the leaf's gradient

@@ -33,8 +33,13 @@ Tensor relu_backward(const Tensor& grad, const Tensor& out) {
   check_pair("relu_backward", grad, out);
   return record(
       Op::relu_backward, kernels::fused(FusedOp::ReluBackward, {grad, out}),
-      {grad, out}, [out](const BackwardArgs& g) -> TensorList {
-        return {g.needs[0] ? relu_backward(g.grad, out) : Tensor(), Tensor()};
+      {grad, out}, {out}, [out](const BackwardArgs& g) -> TensorList {
+        // Zero slope in out (away from the kink), as PyTorch's
+        // threshold_backward: a defined zero, so asking for it is not an
+        // "unused input" error.
+        return {
+            g.needs[0] ? relu_backward(g.grad, out) : Tensor(),
+            g.needs[1] ? zeros_like(out) : Tensor()};
       });
 }
 
@@ -44,11 +49,11 @@ Tensor leaky_relu_backward(
   const double s = negative_slope;
   return record(
       Op::leaky_relu_backward,
-      kernels::fused(FusedOp::LeakyReluBackward, {grad, x}, s), {grad, x},
+      kernels::fused(FusedOp::LeakyReluBackward, {grad, x}, s), {grad, x}, {x},
       [x, s](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? leaky_relu_backward(g.grad, x, s) : Tensor(),
-            Tensor()};
+            g.needs[1] ? zeros_like(x) : Tensor()};
       });
 }
 
@@ -57,7 +62,7 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& out) {
   return record(
       Op::sigmoid_backward,
       kernels::fused(FusedOp::SigmoidBackward, {grad, out}), {grad, out},
-      [grad, out](const BackwardArgs& g) -> TensorList {
+      {grad, out}, [grad, out](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? sigmoid_backward(g.grad, out) : Tensor(),
             g.needs[1] ? g.grad * grad * (1.0 - 2.0 * out) : Tensor()};
@@ -68,7 +73,8 @@ Tensor tanh_backward(const Tensor& grad, const Tensor& out) {
   check_pair("tanh_backward", grad, out);
   return record(
       Op::tanh_backward, kernels::fused(FusedOp::TanhBackward, {grad, out}),
-      {grad, out}, [grad, out](const BackwardArgs& g) -> TensorList {
+      {grad, out}, {grad, out},
+      [grad, out](const BackwardArgs& g) -> TensorList {
         return {
             g.needs[0] ? tanh_backward(g.grad, out) : Tensor(),
             g.needs[1] ? g.grad * grad * out * -2.0 : Tensor()};
@@ -79,7 +85,7 @@ Tensor silu_backward(const Tensor& grad, const Tensor& x) {
   check_pair("silu_backward", grad, x);
   return record(
       Op::silu_backward, kernels::fused(FusedOp::SiluBackward, {grad, x}),
-      {grad, x}, [grad, x](const BackwardArgs& g) -> TensorList {
+      {grad, x}, {grad, x}, [grad, x](const BackwardArgs& g) -> TensorList {
         Tensor gx;
         if (g.needs[1]) {
           // silu'' = s (1 - s) (2 + x (1 - 2 s))
@@ -96,7 +102,7 @@ Tensor softplus_backward(
   return record(
       Op::softplus_backward,
       kernels::fused(FusedOp::SoftplusBackward, {grad, x}, beta, threshold),
-      {grad, x},
+      {grad, x}, {grad, x},
       [grad, x, beta, threshold](const BackwardArgs& g) -> TensorList {
         Tensor gx;
         if (g.needs[1]) {

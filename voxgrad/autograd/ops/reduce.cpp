@@ -75,7 +75,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const Shape in_shape = x.shape();
   return record(
       Op::sum, shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)), {x},
-      [keep, in_shape](const BackwardArgs& g) -> TensorList {
+      {}, [keep, in_shape](const BackwardArgs& g) -> TensorList {
         return {g.grad.reshape(keep).expand(in_shape)};
       });
 }
@@ -97,6 +97,7 @@ Tensor amax(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   const Tensor r = kernels::reduce(kernels::ReduceOp::Max, x, ax);
   return record(
       Op::amax, shaped(r, keepdim ? keep : dropped_shape(x.shape(), ax)), {x},
+      {x},
       [x, ax, keep](const BackwardArgs& g) -> TensorList {
         // Ties share the gradient equally (PyTorch's amax rule).
         const Tensor hit = eq(x, g.out.detach().reshape(keep));

@@ -8,6 +8,7 @@
 
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/checked.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
 
 namespace voxgrad {
@@ -39,29 +40,33 @@ Tensor raw_copy(const Tensor& x) {
 Shape infer_shape(
     const Shape& shape, int64_t n, const char* op, const Shape& from) {
   Shape out = shape;
-  int64_t known = 1, infer = -1;
+  int64_t infer = -1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       VOXGRAD_CHECK(
           infer < 0, op, ": only one extent can be -1 (got ", shape_str(shape),
           ")");
       infer = static_cast<int64_t>(i);
+      out[i] = 1;
     } else {
       VOXGRAD_CHECK(
           out[i] >= 0, op, ": extents must be >= 0 or -1 (got ",
           shape_str(shape), ")");
-      known *= out[i];
     }
   }
+  // Overflow-checked: a shape like [2^62 + 1, 4] must not wrap to 4.
+  const int64_t known = checked::numel(out, op);
   if (infer >= 0) {
     VOXGRAD_CHECK(
         known != 0 && n % known == 0, op, ": cannot infer the -1 in ",
         shape_str(shape), " for ", n, " elements (from ", shape_str(from), ")");
     out[static_cast<size_t>(infer)] = n / known;
   }
+  const int64_t have = checked::numel(out, op);
   VOXGRAD_CHECK(
-      numel(out) == n, op, ": shape ", shape_str(shape), " has ", numel(out),
-      " elements but the input ", shape_str(from), " has ", n);
+      have == n, op, ": shape ", shape_str(shape), " has ", have,
+      " elements but the input ", shape_str(from), " has ", n,
+      " (reshape({-1}) infers one extent)");
   return out;
 }
 
@@ -117,7 +122,8 @@ Tensor reshape_impl(const Tensor& x, const Shape& requested, bool allow_copy) {
   }
   const Shape in_shape = x.shape();
   return record(
-      Op::reshape, out, {x}, [in_shape](const BackwardArgs& g) -> TensorList {
+      Op::reshape, out, {x}, {},
+      [in_shape](const BackwardArgs& g) -> TensorList {
         return {g.grad.reshape(in_shape)};
       });
 }
@@ -151,7 +157,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     st[i] = strides()[p];
   }
   return record(
-      Op::permute, make_view(*this, s, st, offset()), {*this},
+      Op::permute, make_view(*this, s, st, offset()), {*this}, {},
       [inverse](const BackwardArgs& g) -> TensorList {
         return {g.grad.permute(inverse)};
       });
@@ -184,9 +190,10 @@ Tensor Tensor::expand(const Shape& shape) const {
     if (existing && old == s[i])
       st[i] = strides()[i - (n - nd)];
   }
+  checked::numel(s, "expand");  // a view, but its element count must exist
   // The gradient comes back in the expanded shape; the engine sums it down.
   return record(
-      Op::expand, make_view(*this, s, st, offset()), {*this},
+      Op::expand, make_view(*this, s, st, offset()), {*this}, {},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
@@ -202,12 +209,16 @@ Tensor Tensor::slice(
   end = std::max(start, clampi(end));
   Shape s = shape();
   Strides st = strides();
-  s[a] = (end - start + step - 1) / step;
-  st[a] *= step;
+  s[a] = checked::ceil_div(end - start, step);
+  // With at most one element along the axis its stride is never used, and
+  // stride * step may not even fit (slice(0, 0, 10, INT64_MAX)).
+  if (s[a] > 1)
+    st[a] = checked::mul(st[a], step, "slice", "the stride of the view");
   const Shape in_shape = shape();
   return record(
       Op::slice, make_view(*this, s, st, offset() + start * strides()[a]),
-      {*this}, [in_shape, a, start, step](const BackwardArgs& g) -> TensorList {
+      {*this}, {},
+      [in_shape, a, start, step](const BackwardArgs& g) -> TensorList {
         return {slice_backward(
             g.grad, in_shape, static_cast<int64_t>(a), start, step)};
       });
@@ -231,7 +242,7 @@ Tensor slice_backward(
       a, ", start ", start, ", step ", step);
   kernels::copy(grad, region);
   return record(
-      Op::slice_backward, out, {grad},
+      Op::slice_backward, out, {grad}, {},
       [a, start, step, len](const BackwardArgs& g) -> TensorList {
         return {g.grad.slice(
             static_cast<int64_t>(a), start, start + (len - 1) * step + 1,
@@ -287,13 +298,13 @@ Tensor Tensor::contiguous() const {
   if (is_contiguous())
     return *this;
   return record(
-      Op::contiguous, raw_copy(*this), {*this},
+      Op::contiguous, raw_copy(*this), {*this}, {},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
 Tensor Tensor::clone() const {
   return record(
-      Op::clone, raw_copy(*this), {*this},
+      Op::clone, raw_copy(*this), {*this}, {},
       [](const BackwardArgs& g) -> TensorList { return {g.grad}; });
 }
 
@@ -304,7 +315,8 @@ Tensor Tensor::to(Dtype dtype) const {
   kernels::copy(*this, out);
   const Dtype from = this->dtype();
   return record(
-      Op::to_dtype, out, {*this}, [from](const BackwardArgs& g) -> TensorList {
+      Op::to_dtype, out, {*this}, {},
+      [from](const BackwardArgs& g) -> TensorList {
         return {g.grad.to(from)};
       });
 }
@@ -331,7 +343,7 @@ Tensor cat(const TensorList& tensors, int64_t axis) {
         " but tensor 0 has ", shape_str(first.shape()),
         "; all extents except axis ", a, " must match");
     sizes.push_back(t.shape()[a]);
-    shape[a] += t.shape()[a];
+    shape[a] = checked::add(shape[a], t.shape()[a], "cat", "the joined extent");
   }
   Tensor out = empty(shape, first.dtype());
   int64_t at = 0;
@@ -342,7 +354,8 @@ Tensor cat(const TensorList& tensors, int64_t axis) {
     at += sizes[i];
   }
   return record(
-      Op::cat, out, tensors, [a, sizes](const BackwardArgs& g) -> TensorList {
+      Op::cat, out, tensors, {},
+      [a, sizes](const BackwardArgs& g) -> TensorList {
         TensorList grads;
         int64_t pos = 0;
         for (size_t i = 0; i < sizes.size(); ++i) {
@@ -382,7 +395,9 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   for (size_t k = 0; k < pads.size() / 2; ++k) {
     const size_t a = shape.size() - 1 - k;
     const int64_t before = pads[2 * k], after = pads[2 * k + 1];
-    shape[a] += before + after;
+    shape[a] = checked::add(
+        shape[a], checked::add(before, after, "pad", "the padding amount"),
+        "pad", "the padded extent");
     VOXGRAD_CHECK(
         shape[a] >= 0, "pad: padding (", before, ", ", after,
         ") leaves a negative extent on axis ", a, " of ", shape_str(x.shape()));
@@ -404,7 +419,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   for (int64_t& p : inverse)
     p = -p;
   return record(
-      Op::pad, out, {x}, [inverse](const BackwardArgs& g) -> TensorList {
+      Op::pad, out, {x}, {}, [inverse](const BackwardArgs& g) -> TensorList {
         return {pad(g.grad, inverse, 0.0)};
       });
 }

@@ -29,26 +29,26 @@ const Tensor& defined(const Tensor& x, const char* op) {
 
 Tensor neg(const Tensor& x) {
   return record(
-      Op::neg, kernels::unary(UnaryOp::Neg, defined(x, "neg")), {x},
+      Op::neg, kernels::unary(UnaryOp::Neg, defined(x, "neg")), {x}, {},
       [](const BackwardArgs& g) -> TensorList { return {-g.grad}; });
 }
 
 Tensor exp(const Tensor& x) {
   return record(
-      Op::exp, kernels::unary(UnaryOp::Exp, defined(x, "exp")), {x},
+      Op::exp, kernels::unary(UnaryOp::Exp, defined(x, "exp")), {x}, {},
       [](const BackwardArgs& g) -> TensorList { return {g.grad * g.out}; },
       /*save_output=*/true);
 }
 
 Tensor log(const Tensor& x) {
   return record(
-      Op::log, kernels::unary(UnaryOp::Log, defined(x, "log")), {x},
+      Op::log, kernels::unary(UnaryOp::Log, defined(x, "log")), {x}, {x},
       [x](const BackwardArgs& g) -> TensorList { return {g.grad / x}; });
 }
 
 Tensor sqrt(const Tensor& x) {
   return record(
-      Op::sqrt, kernels::unary(UnaryOp::Sqrt, defined(x, "sqrt")), {x},
+      Op::sqrt, kernels::unary(UnaryOp::Sqrt, defined(x, "sqrt")), {x}, {},
       [](const BackwardArgs& g) -> TensorList {
         return {g.grad * 0.5 / g.out};
       },
@@ -57,7 +57,7 @@ Tensor sqrt(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   return record(
-      Op::abs, kernels::unary(UnaryOp::Abs, defined(x, "abs")), {x},
+      Op::abs, kernels::unary(UnaryOp::Abs, defined(x, "abs")), {x}, {x},
       [x](const BackwardArgs& g) -> TensorList { return {g.grad * sign(x)}; });
 }
 
@@ -74,7 +74,7 @@ Tensor pow(const Tensor& x, double p) {
       std::isfinite(p), "pow: the exponent must be finite (got ", p, ")");
   return record(
       Op::pow_scalar, kernels::unary(ParamOp::PowScalar, defined(x, "pow"), p),
-      {x}, [x, p](const BackwardArgs& g) -> TensorList {
+      {x}, {x}, [x, p](const BackwardArgs& g) -> TensorList {
         if (p == 0)
           return {g.grad * 0.0};
         return {g.grad * (p * pow(x, p - 1))};
@@ -91,7 +91,7 @@ Tensor clamp(const Tensor& x, double min, double max) {
       "clamp: need min <= max (got min ", min, ", max ", max, ")");
   return record(
       Op::clamp, kernels::unary(ParamOp::Clamp, defined(x, "clamp"), min, max),
-      {x}, [x, min, max](const BackwardArgs& g) -> TensorList {
+      {x}, {x}, [x, min, max](const BackwardArgs& g) -> TensorList {
         return {g.grad * (ge(x, min) * le(x, max))};
       });
 }
@@ -106,7 +106,7 @@ Tensor clamp_max(const Tensor& x, double max) {
 
 Tensor relu(const Tensor& x) {
   return record(
-      Op::relu, kernels::unary(UnaryOp::Relu, defined(x, "relu")), {x},
+      Op::relu, kernels::unary(UnaryOp::Relu, defined(x, "relu")), {x}, {},
       [](const BackwardArgs& g) -> TensorList {
         return {relu_backward(g.grad, g.out)};
       },
@@ -120,7 +120,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   const double s = negative_slope;
   return record(
       Op::leaky_relu,
-      kernels::unary(ParamOp::LeakyRelu, defined(x, "leaky_relu"), s), {x},
+      kernels::unary(ParamOp::LeakyRelu, defined(x, "leaky_relu"), s), {x}, {x},
       [x, s](const BackwardArgs& g) -> TensorList {
         return {leaky_relu_backward(g.grad, x, s)};
       });
@@ -129,6 +129,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 Tensor sigmoid(const Tensor& x) {
   return record(
       Op::sigmoid, kernels::unary(UnaryOp::Sigmoid, defined(x, "sigmoid")), {x},
+      {},
       [](const BackwardArgs& g) -> TensorList {
         return {sigmoid_backward(g.grad, g.out)};
       },
@@ -137,7 +138,7 @@ Tensor sigmoid(const Tensor& x) {
 
 Tensor tanh(const Tensor& x) {
   return record(
-      Op::tanh, kernels::unary(UnaryOp::Tanh, defined(x, "tanh")), {x},
+      Op::tanh, kernels::unary(UnaryOp::Tanh, defined(x, "tanh")), {x}, {},
       [](const BackwardArgs& g) -> TensorList {
         return {tanh_backward(g.grad, g.out)};
       },
@@ -146,7 +147,7 @@ Tensor tanh(const Tensor& x) {
 
 Tensor silu(const Tensor& x) {
   return record(
-      Op::silu, kernels::unary(UnaryOp::Silu, defined(x, "silu")), {x},
+      Op::silu, kernels::unary(UnaryOp::Silu, defined(x, "silu")), {x}, {x},
       [x](const BackwardArgs& g) -> TensorList {
         return {silu_backward(g.grad, x)};
       });
@@ -161,7 +162,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
       Op::softplus,
       kernels::unary(
           ParamOp::Softplus, defined(x, "softplus"), beta, threshold),
-      {x}, [x, beta, threshold](const BackwardArgs& g) -> TensorList {
+      {x}, {x}, [x, beta, threshold](const BackwardArgs& g) -> TensorList {
         return {softplus_backward(g.grad, x, beta, threshold)};
       });
 }

@@ -28,7 +28,7 @@ Tensor run_map(
   Tensor dst = empty(dst_shape, src.dtype());
   dispatch(src.dtype(), [&]<class T>() {
     kernels::resample3d<T>(
-        s.data<T>(), dst.data<T>(), dst_shape[0] * dst_shape[1],
+        s.data<T>(), dst.mutable_data<T>(), dst_shape[0] * dst_shape[1],
         {s.shape()[2], s.shape()[3], s.shape()[4]},
         {dst_shape[2], dst_shape[3], dst_shape[4]}, mode, align_corners, scales,
         adjoint);
@@ -84,7 +84,7 @@ Tensor upsample_nearest3d(
       run_map(
           x, with_spatial(in_shape, out_size), kernels::ResampleMode::Nearest,
           false, scales, false),
-      {x}, [in_shape, scales](const BackwardArgs& g) -> TensorList {
+      {x}, {}, [in_shape, scales](const BackwardArgs& g) -> TensorList {
         return {upsample_nearest3d_backward(g.grad, in_shape, scales)};
       });
 }
@@ -98,7 +98,7 @@ Tensor upsample_nearest3d_backward(
       run_map(
           grad, input_size, kernels::ResampleMode::Nearest, false, scales,
           true),
-      {grad}, [out_size, scales](const BackwardArgs& g) -> TensorList {
+      {grad}, {}, [out_size, scales](const BackwardArgs& g) -> TensorList {
         return {upsample_nearest3d(g.grad, out_size, scales)};
       });
 }
@@ -116,7 +116,7 @@ Tensor upsample_trilinear3d(
       run_map(
           x, with_spatial(in_shape, out_size), kernels::ResampleMode::Trilinear,
           align_corners, scales, false),
-      {x},
+      {x}, {},
       [in_shape, align_corners, scales](const BackwardArgs& g) -> TensorList {
         return {upsample_trilinear3d_backward(
             g.grad, in_shape, align_corners, scales)};
@@ -135,7 +135,7 @@ Tensor upsample_trilinear3d_backward(
       run_map(
           grad, input_size, kernels::ResampleMode::Trilinear, align_corners,
           scales, true),
-      {grad},
+      {grad}, {},
       [out_size, align_corners, scales](const BackwardArgs& g) -> TensorList {
         return {upsample_trilinear3d(g.grad, out_size, align_corners, scales)};
       });

@@ -102,7 +102,8 @@ struct AxisMap {
   // Tap t reads src_step*j + offset; valid for j in [lo, hi).
   void add_tap(int64_t t, int64_t offset) {
     auto cdiv = [](int64_t a, int64_t b) {
-      return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+      // Not (a + b - 1) / b: that overflows for a stride near INT64_MAX.
+      return a >= 0 ? a / b + (a % b != 0) : -((-a) / b);
     };
     tap.push_back(t);
     off.push_back(offset);
@@ -144,7 +145,9 @@ AxisMap conv_axis(const ConvGeometry3d& g, int a) {
 // with off_t = (i0 + p - t*dil) / s, an exact division.
 AxisMap transposed_axis(const ConvGeometry3d& g, int a, int64_t r) {
   const int64_t s = g.stride[a], p = g.padding[a], dil = g.dilation[a];
-  const int64_t i0 = ((r - p) % s + s) % s;
+  int64_t i0 = (r - p) % s;  // (x % s + s) % s would overflow for s ~ 2^63
+  if (i0 < 0)
+    i0 += s;
   AxisMap m;
   m.n_pos = i0 < g.in[a] ? (g.in[a] - 1 - i0) / s + 1 : 0;
   m.src_len = g.out[a];
@@ -152,9 +155,21 @@ AxisMap transposed_axis(const ConvGeometry3d& g, int a, int64_t r) {
   m.dst_step = s;
   m.dst_off = i0;
   for (int64_t t = 0; t < g.kernel[a]; ++t)
-    if (((r - t * dil) % s + s) % s == 0)
+    if ((r - t * dil) % s == 0)
       m.add_tap(t, (i0 + p - t * dil) / s);
   return m;
+}
+
+// The phases r in [0, s) of axis a that hold at least one input position,
+// in increasing order: at most min(s, in) of them, so a huge stride costs
+// nothing (enumerating all s phases hung for stride 2^61).
+std::vector<int64_t> transposed_phases(const ConvGeometry3d& g, int a) {
+  const int64_t s = g.stride[a], p = g.padding[a] % s;
+  std::vector<int64_t> rs;
+  for (int64_t i0 = 0; i0 < std::min(s, g.in[a]); ++i0)
+    rs.push_back(i0 + p < s ? i0 + p : i0 + p - s);  // (i0 + p) mod s
+  std::sort(rs.begin(), rs.end());
+  return rs;
 }
 
 void fill_dims(int64_t (&d)[3], const Int3& v) {
@@ -174,8 +189,13 @@ void fill_dims(int64_t (&d)[3], const Int3& v) {
  */
 template <class T>
 void conv3d_fwd(
-    const ConvGeometry3d& g, const T* x, const T* w, T* y, const T* bias) {
-  g.validate("conv3d");
+    const ConvGeometry3d& geometry,
+    const T* x,
+    const T* w,
+    T* y,
+    const T* bias) {
+  geometry.validate("conv3d");
+  const ConvGeometry3d g = geometry.canonical();
   AxisMap maps[3];
   ClassView cls;
   for (int a = 0; a < 3; ++a) {
@@ -214,11 +234,16 @@ void conv3d_fwd(
  */
 template <class T>
 void conv3d_bwd_data(
-    const ConvGeometry3d& g, const T* dy, const T* w, T* dx, const T* bias) {
-  g.validate("conv3d_bwd_data");
+    const ConvGeometry3d& geometry,
+    const T* dy,
+    const T* w,
+    T* dx,
+    const T* bias) {
+  geometry.validate("conv3d_bwd_data");
+  const ConvGeometry3d g = geometry.canonical();
   std::vector<AxisMap> phases[3];
   for (int a = 0; a < 3; ++a)
-    for (int64_t r = 0; r < g.stride[a]; ++r)
+    for (int64_t r : transposed_phases(g, a))
       phases[a].push_back(transposed_axis(g, a, r));
   std::vector<ClassView> classes;
   std::vector<int64_t> group_start{0};
@@ -266,8 +291,9 @@ void conv3d_bwd_data(
  */
 template <class T>
 void conv3d_bwd_weight(
-    const ConvGeometry3d& g, const T* x, const T* dy, T* dw, T* dbias) {
-  g.validate("conv3d_bwd_weight");
+    const ConvGeometry3d& geometry, const T* x, const T* dy, T* dw, T* dbias) {
+  geometry.validate("conv3d_bwd_weight");
+  const ConvGeometry3d g = geometry.canonical();
   AxisMap maps[3];
   detail::WgradArgs<T> args;
   for (int a = 0; a < 3; ++a) {

@@ -31,7 +31,24 @@ struct ConvGeometry3d {
   /// 0 <= extra < max(stride, dilation). For a Conv3d, extra is the remainder
   /// the floor drops; for a ConvTranspose3d it is its output_padding, which
   /// PyTorch allows up to max(stride, dilation) - 1.
+  ///
+  /// Also: along each axis the padded input (in + 2*padding) and the
+  /// kernel's reach ((out-1)*stride + dilation*(kernel-1) + 1) are at most
+  /// 2^62, and padding, stride and dilation of the canonical() geometry are
+  /// at most kMaxStep (2^31): beyond that no tensor can have the extents
+  /// that make them meaningful, and the kernels' index arithmetic is only
+  /// proven for steps in that range.
   void validate(const char* op) const;
+
+  /// The same linear map with the steps that cannot matter made small: a
+  /// stride along an axis with one output position, and a dilation along an
+  /// axis with a one-tap kernel, are replaced by the smallest value that
+  /// keeps validate()'s in/out rule (stride INT64_MAX with one output is a
+  /// valid conv; its kernels must not multiply by it). The kernels run on
+  /// this geometry.
+  ConvGeometry3d canonical() const;
+
+  static constexpr int64_t kMaxStep = int64_t{1} << 31;
 
   /// floor((in + 2p - dil*(k-1) - 1) / s) + 1, PyTorch's Conv3d output size
   /// (may be <= 0 for too-small inputs; validate() rejects those).

@@ -85,7 +85,7 @@ Tensor map(const char* name, const std::array<const Tensor*, K>& in, Run run) {
   std::array<Strides, K + 1> strides;
   strides[0] = out.strides();
   detail::MapArgs<T> args;
-  args.out = out.data<T>();
+  args.out = out.mutable_data<T>();
   for (size_t k = 0; k < K; ++k) {
     args.in[k] = in[k]->template data<T>();
     strides[k + 1] = broadcast_strides(in[k]->shape(), in[k]->strides(), shape);
@@ -105,7 +105,7 @@ Tensor map(const char* name, const std::array<const Tensor*, K>& in, Run run) {
 template <class S, class D>
 void copy_t(const Tensor& src, const Tensor& dst) {
   const S* ps = src.data<S>();
-  D* pd = dst.data<D>();
+  D* pd = dst.mutable_data<D>();
   const std::array<Strides, 2> strides{
       dst.strides(),
       broadcast_strides(src.shape(), src.strides(), dst.shape())};
@@ -192,7 +192,7 @@ void copy(const Tensor& src, const Tensor& dst) {
 void fill(const Tensor& dst, double value) {
   profiler::Scope scope("fill", profiler::Kind::Op, nbytes(dst));
   dispatch(dst.dtype(), [&]<class T>() {
-    T* p = dst.data<T>();
+    T* p = dst.mutable_data<T>();
     const T v = static_cast<T>(value);
     const std::array<Strides, 1> strides{dst.strides()};
     strided_rows<1>(

@@ -127,7 +127,7 @@ Tensor reduce_t(
   } else {
     table<T>().reduce(args, partial.data());
   }
-  T* po = out.data<T>();
+  T* po = out.mutable_data<T>();
   const int64_t nb = args.blocks;
   for (int64_t o = 0; o < args.nout; ++o) {
     double acc = partial[static_cast<size_t>(o * nb)];

@@ -52,8 +52,12 @@ int64_t nearest_index(
   const T s = scale && *scale > 0 ? static_cast<T>(1.0 / *scale)
                                   : static_cast<T>(in) / static_cast<T>(out);
   const T real = s * static_cast<T>(o);
-  return std::min(
-      static_cast<int64_t>(std::floor(static_cast<float>(real))), in - 1);
+  // Clamped before the conversion: a huge or non-finite index (scale 1e-300)
+  // must not reach static_cast<int64_t>, where it is UB.
+  const float f = std::floor(static_cast<float>(real));
+  if (!(f < static_cast<float>(in - 1)))
+    return in - 1;
+  return f > 0 ? static_cast<int64_t>(f) : 0;
 }
 
 template <class T>
@@ -91,6 +95,10 @@ AxisMap<T> linear_map(
                                   : r * (static_cast<double>(o) + 0.5) - 0.5;
       if (!align_corners && real < 0)
         real = 0;
+      // An index at or past the end (only from a scale inconsistent with the
+      // sizes) or NaN would read out of bounds or convert with UB.
+      if (!(real < static_cast<double>(in)))
+        real = static_cast<double>(in - 1);
       i0 = static_cast<int64_t>(real);
       i1 = i0 + (i0 < in - 1 ? 1 : 0);
       l1 = static_cast<T>(real - static_cast<double>(i0));

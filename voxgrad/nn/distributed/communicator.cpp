@@ -302,7 +302,7 @@ Work Communicator::all_reduce_sum_async(Tensor& t, std::string what) const {
       Work::Impl{MPI_REQUEST_NULL, t, std::move(what), timeout_, rank_, size_});
   check_mpi(
       MPI_Iallreduce(
-          MPI_IN_PLACE, t.raw_data(), static_cast<int>(t.numel()), type,
+          MPI_IN_PLACE, t.mutable_raw_data(), static_cast<int>(t.numel()), type,
           MPI_SUM, native(impl_), &w.impl_->req),
       "MPI_Iallreduce");
   return w;
@@ -319,8 +319,8 @@ Work Communicator::broadcast_async(
       Work::Impl{MPI_REQUEST_NULL, t, std::move(what), timeout_, rank_, size_});
   check_mpi(
       MPI_Ibcast(
-          t.raw_data(), static_cast<int>(t.numel()), type, root, native(impl_),
-          &w.impl_->req),
+          t.mutable_raw_data(), static_cast<int>(t.numel()), type, root,
+          native(impl_), &w.impl_->req),
       "MPI_Ibcast");
   return w;
 }

@@ -189,7 +189,7 @@ void DistributedDataParallel::copy_in(size_t i) {
   const Tensor g = s.param.grad();
   if (!g.defined()) {
     std::memset(
-        static_cast<char*>(b.flat.raw_data()) +
+        static_cast<char*>(b.flat.mutable_raw_data()) +
             static_cast<size_t>(s.offset) * element_size(b.flat.dtype()),
         0, static_cast<size_t>(n) * element_size(b.flat.dtype()));
     return;
@@ -202,10 +202,12 @@ void DistributedDataParallel::copy_in(size_t i) {
       shape_str(s.param.shape()));
   const Tensor src = g.contiguous();
   if (b.flat.dtype() == Dtype::Float32)
-    scaled_copy(src.data<float>(), b.flat.data<float>() + s.offset, n, share_);
+    scaled_copy(
+        src.data<float>(), b.flat.mutable_data<float>() + s.offset, n, share_);
   else
     scaled_copy(
-        src.data<double>(), b.flat.data<double>() + s.offset, n, share_);
+        src.data<double>(), b.flat.mutable_data<double>() + s.offset, n,
+        share_);
 }
 
 void DistributedDataParallel::on_gradient(size_t i) {

@@ -45,11 +45,11 @@ Tensor all_reduce_sum(const Tensor& x, const Communicator& comm) {
   return out;
 }
 
-SyncBatchNorm3d::SyncBatchNorm3d(
+SyncBatchNorm3dImpl::SyncBatchNorm3dImpl(
     const nn::BatchNorm3dOptions& options, const Communicator& comm)
-    : nn::BatchNorm3d(options), comm_(comm) {}
+    : nn::BatchNorm3dImpl(options), comm_(comm) {}
 
-Tensor SyncBatchNorm3d::forward(const Tensor& x) {
+Tensor SyncBatchNorm3dImpl::forward(const Tensor& x) {
   const nn::BatchNorm3dOptions& o = options();
   const int64_t c = o.num_features();
   VOXGRAD_CHECK(x.defined(), "SyncBatchNorm3d: the input is undefined");
@@ -64,7 +64,7 @@ Tensor SyncBatchNorm3d::forward(const Tensor& x) {
       dtype_name(like.dtype()),
       "; convert the input with .to(...) or the module with .to(dtype)");
   if (!is_training() || comm_.size() == 1)
-    return nn::BatchNorm3d::forward(x);
+    return nn::BatchNorm3dImpl::forward(x);
 
   // Values per channel over all ranks (ranks may hold different batch
   // sizes, even none).

@@ -33,20 +33,17 @@ Tensor all_reduce_sum(const Tensor& x, const Communicator& comm);
 /// and buffer names as BatchNorm3d, so checkpoints are interchangeable.
 /// `comm` must outlive the module; every rank must call forward (and
 /// backward) alike, since each is collective.
-///   auto bn = std::make_shared<distributed::SyncBatchNorm3d>(
-///       nn::BatchNorm3dOptions(16), comm);
-class SyncBatchNorm3d : public nn::BatchNorm3d {
+///   distributed::SyncBatchNorm3d bn(nn::BatchNorm3dOptions(16), comm);
+class SyncBatchNorm3dImpl : public nn::BatchNorm3dImpl {
  public:
-  SyncBatchNorm3d(
+  SyncBatchNorm3dImpl(
       const nn::BatchNorm3dOptions& options, const Communicator& comm);
 
-  std::string name() const override {
-    return "SyncBatchNorm3d";
-  }
   Tensor forward(const Tensor& x) override;
 
  private:
   const Communicator& comm_;
 };
+VOXGRAD_MODULE(SyncBatchNorm3d);
 
 }  // namespace voxgrad::distributed

@@ -13,7 +13,7 @@ namespace {
 
 // ceil(a / b) for any sign of a, b > 0.
 inline int64_t cdiv_any(int64_t a, int64_t b) {
-  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+  return a >= 0 ? a / b + (a % b != 0) : -((-a) / b);  // never overflows
 }
 
 // A bump allocator over one buffer, for the small per-call arrays.
