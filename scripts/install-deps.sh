@@ -11,6 +11,8 @@ packages=(
   libstb-dev                              # PNG writing in the examples
   clang libclang-rt-14-dev                # the checkpoint fuzzer (libFuzzer)
   libopenmpi-dev openmpi-bin              # voxgrad::distributed
+  libassimp-dev zlib1g-dev                # voxgrad::data: meshes, .npz
+  libnanoflann-dev                        # voxgrad::metrics: k-d trees
 )
 
 missing=()

@@ -4,8 +4,9 @@
 #        -> clang ASan+UBSan build (-Werror) -> ctest
 # The Release ctest includes the conformance runner, the example smoke tests
 # and the find_package consumer (tests/package); the sanitizer ctest also
-# fuzzes the checkpoint loader for 30 s (libFuzzer). Two compilers, so both
-# must accept the code. ctest's summary is the last thing printed.
+# fuzzes the checkpoint loader and the .npy reader for 30 s each (libFuzzer).
+# Two compilers, so both must accept the code. ctest's summary is the last
+# thing printed.
 # JOBS=N sets the build/test parallelism (default: 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."

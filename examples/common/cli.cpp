@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/error.hpp"
 
 namespace voxgrad::examples {
@@ -161,6 +163,16 @@ std::string ArgParser::usage() const {
 int run_main(const char* program, const std::function<int()>& body) {
   try {
     return body();
+  } catch (const nlohmann::json::exception& e) {
+    // Every JSON the examples read is checked field by field; this guard
+    // keeps a missed case from printing nlohmann's raw "[json.exception...]".
+    std::string what = e.what();
+    const size_t close = what.find("] ");
+    if (what.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
+      what = what.substr(close + 2);
+    std::cerr << program << ": error: unexpected JSON content: " << what
+              << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << program << ": error: " << e.what() << "\n";
     return 1;

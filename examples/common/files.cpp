@@ -5,9 +5,8 @@
 #include <sstream>
 #include <system_error>
 
-#include <unistd.h>
-
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 
 namespace voxgrad::examples {
 
@@ -15,31 +14,16 @@ void make_dirs(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   VOXGRAD_CHECK(
-      !ec && std::filesystem::is_directory(dir), "cannot create folder '", dir,
-      "': ", ec ? ec.message() : "a file of that name exists");
-}
-
-void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    VOXGRAD_CHECK(out.good(), "cannot open '", tmp, "' for writing");
-    out << text;
-    out.flush();
-    VOXGRAD_CHECK(out.good(), "cannot write '", tmp, "' (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
-    VOXGRAD_FAIL("cannot replace '", path, "': ", why);
-  }
+      !ec && std::filesystem::is_directory(dir), "cannot create folder ",
+      quote(dir), ": ", ec ? ec.message() : "a file of that name exists");
+  // A file the outputs' atomic writes would create there, never committed:
+  // its destructor removes it again.
+  AtomicFile probe(dir + "/.write-test", "output folder");
 }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  VOXGRAD_CHECK(in.good(), "cannot open '", path, "' for reading");
+  VOXGRAD_CHECK(in.good(), "cannot open ", quote(path), " for reading");
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();

@@ -1,16 +1,23 @@
 #pragma once
-// File helpers for the examples' outputs. Text outputs are written to a
-// temporary file in the same folder and renamed over the target, so a
-// reader (or a crash) never sees half a file.
+// File helpers for the examples' outputs. Every file they write goes through
+// voxgrad::write_file_atomic / voxgrad::AtomicFile (NOTE [ Atomic file
+// writes ] in voxgrad/core/atomic_file.hpp): a reader, a crash or a full
+// disk never leaves half a file, and a failed write names the file and the
+// reason.
 
 #include <string>
 
+#include "voxgrad/core/atomic_file.hpp"
+
 namespace voxgrad::examples {
 
-/// Creates `dir` and its parents; throws voxgrad::Error naming it on failure.
+/// Text outputs (SVG, OBJ, CSV, JSON) go through the library's helper.
+using voxgrad::write_file_atomic;
+
+/// Creates `dir` and its parents, then checks that a file can be created in
+/// it (so a read-only folder is refused before training, not after); throws
+/// voxgrad::Error naming the folder and the reason.
 void make_dirs(const std::string& dir);
-/// Replaces `path` atomically with `text`.
-void write_file_atomic(const std::string& path, const std::string& text);
 /// The whole file; throws voxgrad::Error naming the path when unreadable.
 std::string read_file(const std::string& path);
 

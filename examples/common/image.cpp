@@ -1,8 +1,12 @@
 #include "image.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <exception>
 
+#include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 
 // stb is C written for many compilers; its headers are not clean under our
 // warning set (-Wold-style-cast, -Wcast-align, ...), so silence it here only.
@@ -122,12 +126,34 @@ Image tile_grid(const std::vector<Image>& tiles, int columns, int gap, Rgb bg) {
 }
 
 void write_png(const std::string& path, const Image& image) {
-  const int ok = stbi_write_png(
-      path.c_str(), image.width(), image.height(), 3, image.data(),
-      image.width() * 3);
+  // stb encodes into memory and hands the bytes to a callback, which writes
+  // them through AtomicFile: write errors are seen (stbi_write_png's own
+  // fwrite ignores them), and a failure leaves the previous picture.
+  AtomicFile file(path, "write_png");
+  struct Sink {
+    AtomicFile* file;
+    std::exception_ptr error;
+  } sink{&file, nullptr};
+  const int ok = stbi_write_png_to_func(
+      [](void* context, void* data, int size) {
+        auto* s = static_cast<Sink*>(context);
+        if (s->error || size <= 0)
+          return;
+        try {  // no exception may unwind through stb's C frames
+          s->file->write(
+              {static_cast<const uint8_t*>(data), static_cast<size_t>(size)});
+        } catch (...) {
+          s->error = std::current_exception();
+        }
+      },
+      &sink, image.width(), image.height(), 3, image.data(), image.width() * 3);
+  if (sink.error)
+    std::rethrow_exception(sink.error);
   VOXGRAD_CHECK(
-      ok != 0, "write_png: cannot write '", path, "' (", image.width(), " x ",
-      image.height(), "); does the folder exist and is it writable?");
+      ok != 0, "write_png: cannot write ", quote(path),
+      ": stb could not encode the ", image.width(), " x ", image.height(),
+      " picture (out of memory?)");
+  file.commit();
 }
 
 }  // namespace voxgrad::examples

@@ -56,7 +56,8 @@ class Image {
 Image tile_grid(
     const std::vector<Image>& tiles, int columns, int gap, Rgb bg = kWhite);
 
-/// Writes a PNG; throws voxgrad::Error naming the path when it cannot.
+/// Writes a PNG atomically (voxgrad::AtomicFile); throws voxgrad::Error
+/// naming the path and the reason when it cannot, leaving any previous file.
 void write_png(const std::string& path, const Image& image);
 
 }  // namespace voxgrad::examples

@@ -1,6 +1,7 @@
 #include "resume_meta.hpp"
 
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 
 namespace voxgrad::examples {
 
@@ -9,6 +10,42 @@ const nlohmann::json& meta_field(const nlohmann::json& meta, const char* key) {
       meta.is_object() && meta.contains(key), "checkpoint metadata: missing '",
       key, "'");
   return meta[key];
+}
+
+void check_meta_format(
+    const nlohmann::json& meta,
+    const std::string& path,
+    const char* format,
+    int64_t version) {
+  auto shown = [&](const char* key) {
+    return meta.is_object() && meta.contains(key) ? meta[key].dump()
+                                                  : std::string("missing");
+  };
+  const bool format_ok = meta.is_object() && meta.contains("format") &&
+                         meta["format"].is_string() &&
+                         meta["format"].get_ref<const std::string&>() == format;
+  VOXGRAD_CHECK(
+      format_ok, quote(path), " is not a ", format,
+      " checkpoint (metadata 'format' is ", shown("format"), ")");
+  const nlohmann::json* v =
+      meta.contains("version") ? &meta["version"] : nullptr;
+  const bool version_ok =
+      v != nullptr && v->is_number_integer() &&
+      (v->is_number_unsigned()
+           ? version >= 0 &&
+                 v->get<uint64_t>() == static_cast<uint64_t>(version)
+           : v->get<int64_t>() == version);
+  VOXGRAD_CHECK(
+      version_ok, quote(path), ": unsupported ", format, " checkpoint version ",
+      shown("version"), " (this program reads version ", version, ")");
+}
+
+double meta_number(const nlohmann::json& row, size_t i, const char* what) {
+  VOXGRAD_CHECK(
+      row.is_array() && i < row.size() && row[i].is_number(),
+      "checkpoint metadata: ", what, ": entry ", i, " of ", row.dump(),
+      " must be a number");
+  return row[i].get<double>();
 }
 
 int64_t meta_step(const nlohmann::json& meta, int64_t max_steps) {
@@ -25,14 +62,14 @@ nlohmann::json generator_state(const Generator& gen) {
   return {{"seed", gen.seed()}, {"offset", gen.offset()}};
 }
 
-void restore_generator(const nlohmann::json& meta, Generator& gen) {
-  const nlohmann::json& s = meta_field(meta, "noise_generator");
+void restore_generator(
+    const nlohmann::json& meta, Generator& gen, const char* key) {
+  const nlohmann::json& s = meta_field(meta, key);
   VOXGRAD_CHECK(
       s.is_object() && s.contains("seed") && s["seed"].is_number_unsigned() &&
           s.contains("offset") && s["offset"].is_number_unsigned(),
-      "checkpoint metadata: 'noise_generator' must be {\"seed\": u64, "
-      "\"offset\": u64} (got ",
-      s.dump(), ")");
+      "checkpoint metadata: '", key,
+      "' must be {\"seed\": u64, \"offset\": u64} (got ", s.dump(), ")");
   gen.set_state(s["seed"].get<uint64_t>(), s["offset"].get<uint64_t>());
 }
 

@@ -55,6 +55,12 @@ class Settings {
     choices_.push_back({flag, help, std::move(choices), std::move(ref)});
   }
 
+  /// A free-form string (a path); `cadence` as for add_int.
+  void add_text(
+      const char* flag, const char* help, bool cadence, Ref<std::string> ref) {
+    texts_.push_back({flag, help, "", "", cadence, std::move(ref)});
+  }
+
   /// Registers every setting as a flag writing into `config`.
   void add_flags(ArgParser& cli, Config& config) const {
     for (const auto& f : ints_)
@@ -63,6 +69,8 @@ class Settings {
       cli.add(f.flag, &f.ref(config), f.help, f.min, f.max);
     for (const auto& f : choices_)
       cli.add(f.flag, &f.ref(config), f.help, f.choices);
+    for (const auto& f : texts_)
+      cli.add(f.flag, &f.ref(config), f.help);
   }
 
   /// {"steps": 1500, "lr_schedule": "cosine", ...} (dashes become '_').
@@ -74,6 +82,8 @@ class Settings {
     for (const auto& f : doubles_)
       j[key(f.flag)] = f.ref(c);
     for (const auto& f : choices_)
+      j[key(f.flag)] = f.ref(c);
+    for (const auto& f : texts_)
       j[key(f.flag)] = f.ref(c);
     return j;
   }
@@ -116,6 +126,13 @@ class Settings {
           shown(k), ")");
       f.ref(c) = j[k].template get<std::string>();
     }
+    for (const auto& f : texts_) {
+      const std::string k = key(f.flag);
+      VOXGRAD_CHECK(
+          j.contains(k) && j[k].is_string(), where, ": '", k,
+          "' must be a string (got ", shown(k), ")");
+      f.ref(c) = j[k].template get<std::string>();
+    }
     return c;
   }
 
@@ -130,6 +147,7 @@ class Settings {
     for (const auto& f : choices_)
       if (cli.given(f.flag) && f.ref(g) != f.ref(out))
         throw Error(differs(f.flag, f.ref(g), f.ref(out)));
+    merge(texts_, out, g, cli);
     return out;
   }
 
@@ -189,6 +207,7 @@ class Settings {
   std::vector<Field<int64_t>> ints_;
   std::vector<Field<double>> doubles_;
   std::vector<Choice> choices_;
+  std::vector<Field<std::string>> texts_;
 };
 
 }  // namespace voxgrad::examples

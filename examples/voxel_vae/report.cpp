@@ -37,16 +37,20 @@ Image labelled(Image tile, const std::string& text) {
 
 }  // namespace
 
-IouReport held_out_iou(VoxelVAE& model, const VoxelDataset& data) {
+IouReport held_out_iou(
+    VoxelVAE& model, const VoxelDataset& data, int64_t points) {
   NoGradGuard no_grad;
+  const EvalMode eval(model);
   const int64_t n = data.size(Split::Test);
   const int64_t vox = data.resolution() * data.resolution() * data.resolution();
-  std::map<ShapeKind, std::pair<double, int>> kinds;
+  std::map<int64_t, std::pair<double, int>> kinds;
   IouReport r;
   for (int64_t b = 0; b < n; b += kEvalBatch) {
     const int64_t e = std::min(n, b + kEvalBatch);
     const Tensor x = data.range(Split::Test, b, e);
     const Tensor logits = model.forward(x).contiguous();
+    add_reconstructions(
+        r.surface, probabilities(logits), x, {.points = points, .seed = 1});
     for (int64_t i = 0; i < e - b; ++i) {
       const float* t = item(x, i);
       const float* l = item(logits, i);
@@ -60,24 +64,42 @@ IouReport held_out_iou(VoxelVAE& model, const VoxelDataset& data) {
           uni == 0 ? 1.0
                    : static_cast<double>(inter) / static_cast<double>(uni);
       r.mean += iou;
-      auto& k = kinds[data.shape(Split::Test, b + i).kind];
+      auto& k = kinds[data.label(Split::Test, b + i)];
       k.first += iou;
       k.second += 1;
     }
   }
   r.shapes = n;
   r.mean /= static_cast<double>(n);
-  for (const auto& [kind, acc] : kinds)
-    r.per_kind.emplace_back(kind, acc.first / acc.second);
+  for (const auto& [label, acc] : kinds)
+    r.per_kind.emplace_back(
+        data.class_names()[static_cast<size_t>(label)], acc.first / acc.second);
   return r;
+}
+
+GenerationReport sample_metrics(
+    VoxelVAE& model,
+    const VoxelDataset& data,
+    int64_t count,
+    int64_t points,
+    uint64_t seed) {
+  NoGradGuard no_grad;
+  const EvalMode eval(model);
+  count = std::min(count, data.size(Split::Test));
+  Generator gen(seed * 0x9E3779B97F4A7C15ULL + 0x4D4D44ULL);
+  const Tensor s = probabilities(model.decode(fitted_latent_samples(
+      model, data, std::min<int64_t>(1024, data.size(Split::Train)), count,
+      gen)));
+  return generation_report(
+      s, data.range(Split::Test, 0, count), {.points = points, .seed = 2});
 }
 
 std::string per_kind_text(const IouReport& r) {
   std::ostringstream os;
   os.precision(3);
   for (size_t i = 0; i < r.per_kind.size(); ++i)
-    os << (i ? ", " : "") << shape_kind_name(r.per_kind[i].first) << " "
-       << std::fixed << r.per_kind[i].second;
+    os << (i ? ", " : "") << r.per_kind[i].first << " " << std::fixed
+       << r.per_kind[i].second;
   return os.str();
 }
 
@@ -88,6 +110,7 @@ void write_pictures(
     const std::string& dir,
     uint64_t seed) {
   NoGradGuard no_grad;
+  const EvalMode eval(model);
   const int64_t res = data.resolution();
   const int scale = std::max(1, kTile / static_cast<int>(res));
   const View view{.size = kTile};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model.hpp"
+#include "shape_metrics.hpp"
 #include "trainer.hpp"
 #include "voxel_dataset.hpp"
 
@@ -16,16 +17,30 @@ namespace voxgrad::examples {
 
 struct IouReport {
   double mean = 0;  // mean over held-out shapes of |pred & x| / |pred | x|
-  std::vector<std::pair<ShapeKind, double>> per_kind;
+  std::vector<std::pair<std::string, double>> per_kind;  // per class
   int64_t shapes = 0;
+  /// IoU again, and Chamfer-L1/L2 and F-score of the surfaces.
+  ReconstructionReport surface;
 };
 
 /// IoU at threshold 0.5 (logit > 0) of the deterministic reconstruction
-/// decode(mu(x)) over the whole held-out split.
-IouReport held_out_iou(VoxelVAE& model, const VoxelDataset& data);
+/// decode(mu(x)) over the whole held-out split, per class, with the
+/// surface metrics (shape_metrics.hpp; `points` per shape).
+IouReport held_out_iou(
+    VoxelVAE& model, const VoxelDataset& data, int64_t points = 1024);
 
 /// "sphere 0.95, box 0.93, ...".
 std::string per_kind_text(const IouReport& r);
+
+/// MMD-CD, COV-CD and 1-NNA of `count` samples (z from a Gaussian fitted to
+/// training codes, as samples.png) against the first `count` held-out
+/// shapes.
+GenerationReport sample_metrics(
+    VoxelVAE& model,
+    const VoxelDataset& data,
+    int64_t count,
+    int64_t points,
+    uint64_t seed);
 
 /// Writes into `dir`: reconstructions.png, samples.png (z from a Gaussian
 /// fitted to training codes), samples_prior.png (z ~ N(0, I)),

@@ -24,8 +24,8 @@
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
-#include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
+#include "voxgrad/optim/optimizer.hpp"
 
 namespace voxgrad::examples {
 
@@ -102,10 +102,11 @@ class VaeTrainer {
   VoxelDataset data_;
   BatchPrefetcher prefetch_{data_};  // after data_: it uses it
   std::shared_ptr<VoxelVAE> model_;
-  std::unique_ptr<optim::Adam> opt_;
+  std::unique_ptr<optim::Optimizer> opt_;
   std::unique_ptr<optim::LRScheduler> sched_;
   EpochSampler sampler_;
   Generator noise_;
+  Generator augment_;  // draws of the training augmentations
   int64_t step_ = 0;
   TrainHistory history_;
 };

@@ -50,11 +50,11 @@ IouReport train_loop(VaeTrainer& trainer, const LoopOptions& options) {
     // Evaluated before the checkpoint is written, so the saved history of
     // an interrupted run equals the uninterrupted run's up to that step.
     if (s.step % c.eval_every == 0 || s.step == stop) {
-      last = held_out_iou(trainer.model(), trainer.data());
+      last = held_out_iou(trainer.model(), trainer.data(), c.eval_points);
       trainer.record_iou(s.step, last.mean);
       if (log)
         *log << "eval step " << s.step << ": held-out IoU " << last.mean << " ("
-             << per_kind_text(last) << ")" << std::endl;
+             << per_kind_text(last) << "); " << text(last.surface) << std::endl;
       interval.reset();  // keep evaluation out of the training rate
       interval_steps = 0;
     }
@@ -66,7 +66,7 @@ IouReport train_loop(VaeTrainer& trainer, const LoopOptions& options) {
     }
   }
   if (last.shapes == 0)  // resumed at the stop step: nothing to train
-    last = held_out_iou(trainer.model(), trainer.data());
+    last = held_out_iou(trainer.model(), trainer.data(), c.eval_points);
   return last;
 }
 

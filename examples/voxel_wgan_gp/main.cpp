@@ -5,9 +5,11 @@
 //   build/bin/voxel_wgan_gp --out gan_out             # 1500 steps, ~5 min
 //   build/bin/voxel_wgan_gp --check-gp --steps 2     # penalty gradient vs FD
 //
-// The last line on stdout is JSON: {"wasserstein": ..., "steps": ...,
-// "seconds": ...} (and "gp_check_max_error" with --check-gp).
+// The last line on stdout is JSON, also written to --out/metrics.json:
+// {"generation": {MMD-CD, COV-CD, 1-NNA}, "wasserstein": ..., "steps":
+// ..., "seconds": ...} (and "gp_check_max_error" with --check-gp).
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -20,6 +22,7 @@
 #include "plot.hpp"
 #include "progress.hpp"
 #include "render.hpp"
+#include "shape_metrics.hpp"
 #include "trainer.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
@@ -44,7 +47,9 @@ PenaltyCheck run_penalty_check(GanTrainer& t) {
                .generate(randn({2, t.config().arch.latent}, kFloat32, &gen))
                .to(kFloat64);
   }
-  const Tensor real = t.data().batch(Split::Train, {0, 1}).to(kFloat64);
+  // Two real shapes (the same one twice when --train-size is 1).
+  const int64_t second = std::min<int64_t>(1, t.data().size(Split::Train) - 1);
+  const Tensor real = t.data().batch(Split::Train, {0, second}).to(kFloat64);
   const Tensor alpha = rand({2, 1, 1, 1, 1}, kFloat64, &gen);
   critic.to(kFloat64);
   std::cout << "gradient penalty check: d penalty / d critic weights "
@@ -61,6 +66,21 @@ PenaltyCheck run_penalty_check(GanTrainer& t) {
   return c;
 }
 
+// Generated shapes against the first held-out shapes (eval mode).
+GenerationReport evaluate(GanTrainer& t) {
+  NoGradGuard no_grad;
+  t.model().eval();
+  const GanConfig& c = t.config();
+  const int64_t n = std::min(c.eval_samples, t.data().size(Split::Test));
+  Generator gen(static_cast<uint64_t>(c.seed) + 4242);
+  const Tensor s =
+      t.model().generate(randn({n, c.arch.latent}, kFloat32, &gen));
+  t.model().train();
+  return generation_report(
+      s, t.data().range(Split::Test, 0, n),
+      {.points = c.eval_points, .seed = 3});
+}
+
 void write_outputs(GanTrainer& t, const std::string& out) {
   NoGradGuard no_grad;
   t.model().eval();  // batch norm from running statistics
@@ -70,12 +90,13 @@ void write_outputs(GanTrainer& t, const std::string& out) {
   View view{.size = 96};
   view.color = {110, 170, 110};
   write_png(out + "/samples.png", volume_grid(s, 8, view));
-  std::vector<int64_t> idx(16);
-  for (int64_t i = 0; i < 16; ++i)
-    idx[static_cast<size_t>(i)] = i;
   write_png(
       out + "/real.png",
-      volume_grid(t.data().batch(Split::Train, idx), 8, View{.size = 96}));
+      volume_grid(
+          t.data().range(
+              Split::Train, 0,
+              std::min<int64_t>(16, t.data().size(Split::Train))),
+          8, View{.size = 96}));
   const Tensor sc = s.contiguous();
   const int64_t r = t.config().arch.resolution;
   for (int64_t i = 0; i < 4; ++i)
@@ -120,7 +141,7 @@ int run(int argc, const char* const* argv) {
   if (!resume.empty())
     config =
         merge_resumed_gan_config(GanTrainer::peek_config(resume), config, cli);
-  GanTrainer t(config);
+  GanTrainer t(config, &std::cout);
   if (!resume.empty()) {
     t.load_checkpoint(resume);
     t.set_cadence(config);
@@ -170,10 +191,16 @@ int run(int argc, const char* const* argv) {
       t.save_checkpoint(out + "/checkpoint.json");
   }
   write_outputs(t, out);
+  t.model().train();
+  const GenerationReport gen = evaluate(t);
+  std::cout << "samples vs held-out shapes: " << text(gen) << std::endl;
+  result["generation"] = to_json(gen);
+  result["data"] = t.data().describe();
   result["wasserstein"] =
       t.history().empty() ? 0.0 : t.history().back().wasserstein;
   result["steps"] = t.step();
   result["seconds"] = clock.seconds();
+  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
   std::cout << "outputs in " << out << "/" << std::endl
             << result.dump() << std::endl;
   return 0;

@@ -1,5 +1,7 @@
 #include "trainer.hpp"
 
+#include <cmath>
+
 #include "gradient_penalty.hpp"
 #include "resume_meta.hpp"
 #include "settings.hpp"
@@ -12,14 +14,21 @@ namespace voxgrad::examples {
 namespace {
 
 constexpr const char* kFormat = "voxel_wgan_gp";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: data source and metric settings
 
 const Settings<GanConfig>& settings() {
   static const Settings<GanConfig> s = [] {
     Settings<GanConfig> t;
     const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](GanConfig& c) -> decltype(c.expr)& { return c.expr; }
-    t.add_int("steps", "generator steps of the run", 1, big, false, REF(steps));
+    // The checkpoint keeps the whole history (6 JSON values, about 130
+    // bytes a step at worst): 250k steps stay well inside what
+    // voxgrad::load reads back (64 MiB of metadata, 4 Mi values).
+    t.add_int(
+        "steps",
+        "generator steps of the run (at most 250000, so the "
+        "checkpoint stays resumable)",
+        1, 250'000, false, REF(steps));
     t.add_int(
         "batch", "shapes per critic and generator step", 1, 4096, false,
         REF(batch));
@@ -37,6 +46,19 @@ const Settings<GanConfig>& settings() {
         "data-seed", "seed of the procedural data set", 0, seed_max, false,
         REF(data_seed));
     t.add_int("train-size", "training shapes", 1, big, false, REF(train_size));
+    t.add_int(
+        "test-size", "held-out procedural shapes", 1, 1'000'000, false,
+        REF(test_size));
+    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
+    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
+    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
+    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
+    t.add_int(
+        "eval-samples", "samples and held-out shapes for MMD/COV/1-NNA", 2,
+        100000, true, REF(eval_samples));
+    t.add_int(
+        "eval-points", "surface points per shape for the Chamfer distance", 16,
+        1'000'000, true, REF(eval_points));
     t.add_int(
         "resolution", "voxels per side (a multiple of 8)", 8, 64, false,
         REF(arch.resolution));
@@ -72,17 +94,26 @@ GanConfig merge_resumed_gan_config(
   return settings().merge_resumed(saved, given, cli);
 }
 
-GanTrainer::GanTrainer(const GanConfig& config)
+GanTrainer::GanTrainer(const GanConfig& config, std::ostream* log)
     : config_(config),
       data_(
           {static_cast<uint64_t>(config.data_seed), config.arch.resolution,
-           config.train_size, 1}),
+           config.train_size, config.test_size, config.source, log}),
       model_([&] {
         manual_seed(static_cast<uint64_t>(config.seed));
         return std::make_shared<WganGp>(config.arch);
       }()),
-      sampler_(config.train_size, static_cast<uint64_t>(config.seed)),
+      sampler_(data_.size(Split::Train), static_cast<uint64_t>(config.seed)),
       noise_(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ULL + 7) {
+  // The generator's first BatchNorm3d normalises batch x (resolution/8)^3
+  // values per channel; one value cannot be normalised (it would fail at
+  // the first step, after the output folder was made).
+  const int64_t s = config.arch.resolution / 8;
+  VOXGRAD_CHECK(
+      config.batch * s * s * s >= 2, "--batch ", config.batch,
+      " with --resolution ", config.arch.resolution,
+      " leaves the generator's first BatchNorm3d a single value per channel "
+      "to normalise; use --batch 2 or more, or --resolution 16 or more");
   // One Adam over two groups, so one checkpoint holds both: each phase
   // clears the other network's gradients, and Adam skips parameters
   // without a gradient. betas (0.5, 0.9) as in the WGAN-GP paper's code.
@@ -91,6 +122,16 @@ GanTrainer::GanTrainer(const GanConfig& config)
           optim::ParamGroup(model_->generator().parameters()),
           optim::ParamGroup(model_->critic().parameters())},
       optim::AdamOptions(config.lr).betas({0.5, 0.9}));
+}
+
+void GanTrainer::check_finite(const char* what, double value) const {
+  // A diverged run stops before the optimizer spreads NaN into the weights
+  // and before a checkpoint could hold a non-finite loss (voxgrad::save
+  // refuses one): the last checkpoint written stays resumable.
+  VOXGRAD_CHECK(
+      std::isfinite(value), "the ", what, " of step ", step_ + 1, " is ", value,
+      ": training diverged (try a smaller --lr or --lambda); the last "
+      "checkpoint in the output folder is kept");
 }
 
 GanStats GanTrainer::train_step() {
@@ -113,6 +154,7 @@ GanStats GanTrainer::train_step() {
     const Tensor gp =
         gradient_penalty(critic, real, fake, alpha, config_.lambda);
     const Tensor loss = gp - w;
+    check_finite("critic loss", loss.item());
     loss.backward();
     opt_->step();
     s.critic_loss = loss.item();
@@ -122,6 +164,7 @@ GanStats GanTrainer::train_step() {
   const Tensor z = randn({b, z_dim}, kFloat32, &noise_);
   opt_->zero_grad();
   const Tensor g_loss = -mean(critic(model_->generate(z)));
+  check_finite("generator loss", g_loss.item());
   g_loss.backward();
   model_->critic().zero_grad();  // only the generator learns here
   opt_->step();
@@ -151,10 +194,7 @@ GanConfig GanTrainer::peek_config(const std::string& path) {
   nn::Module nothing;  // strict off: verify the file, load no tensor
   const nlohmann::json meta =
       load(path, nothing, nullptr, LoadOptions{.strict = false});
-  VOXGRAD_CHECK(
-      meta.is_object() && meta.value("format", "") == kFormat &&
-          meta.value("version", -1) == kVersion,
-      "'", path, "' is not a voxel_wgan_gp checkpoint of version ", kVersion);
+  check_meta_format(meta, path, kFormat, kVersion);
   return gan_config_from_json(meta_field(meta, "config"));
 }
 
@@ -165,13 +205,26 @@ void GanTrainer::load_checkpoint(const std::string& path) {
     Generator noise = noise_;
     restore_generator(meta, noise);
     std::vector<GanStats> hist;
-    for (const auto& row : meta_field(meta, "history")) {
+    const nlohmann::json& rows = meta_field(meta, "history");
+    VOXGRAD_CHECK(
+        rows.is_array(), "checkpoint metadata: 'history' must be a list of ",
+        "[step, critic_loss, wasserstein, penalty, generator_loss] (got ",
+        rows.type_name(), ")");
+    for (const auto& row : rows) {
       VOXGRAD_CHECK(
           row.is_array() && row.size() == 5 && row[0].is_number_integer(),
-          "checkpoint metadata: bad history entry ", row.dump());
+          "checkpoint metadata: 'history': each entry must be [step, "
+          "critic_loss, wasserstein, penalty, generator_loss] (got ",
+          row.dump(), ")");
+      const char* what = "'history'";
       hist.push_back(
-          {row[0].get<int64_t>(), row[1].get<double>(), row[2].get<double>(),
-           row[3].get<double>(), row[4].get<double>()});
+          {row[0].get<int64_t>(), meta_number(row, 1, what),
+           meta_number(row, 2, what), meta_number(row, 3, what),
+           meta_number(row, 4, what)});
+      VOXGRAD_CHECK(
+          hist.back().step == static_cast<int64_t>(hist.size()),
+          "checkpoint metadata: 'history': steps must run 1, 2, ... (entry ",
+          hist.size(), " is step ", hist.back().step, ")");
     }
     VOXGRAD_CHECK(
         static_cast<int64_t>(hist.size()) == step,

@@ -23,8 +23,12 @@ namespace voxgrad::examples {
 
 struct GanConfig {
   GanArch arch;
+  DataSource source;
   int64_t data_seed = 1;
   int64_t train_size = 20000;
+  int64_t test_size = 256;  // held-out shapes (procedural), for the metrics
+  int64_t eval_samples = 32;
+  int64_t eval_points = 1024;
   int64_t steps = 1500;  // generator steps
   int64_t batch = 16;
   int64_t n_critic = 5;
@@ -52,7 +56,7 @@ struct GanStats {
 
 class GanTrainer {
  public:
-  explicit GanTrainer(const GanConfig& config);
+  explicit GanTrainer(const GanConfig& config, std::ostream* log = nullptr);
   GanStats train_step();
   int64_t step() const {
     return step_;
@@ -63,6 +67,7 @@ class GanTrainer {
   void set_cadence(const GanConfig& c) {
     config_.ckpt_every = c.ckpt_every;
     config_.log_every = c.log_every;
+    config_.source.cache = c.source.cache;
   }
   WganGp& model() {
     return *model_;
@@ -78,6 +83,9 @@ class GanTrainer {
   static GanConfig peek_config(const std::string& path);
 
  private:
+  /// Throws naming `what` and the step when `value` is not finite.
+  void check_finite(const char* what, double value) const;
+
   GanConfig config_;
   VoxelDataset data_;
   BatchPrefetcher prefetch_{data_};  // after data_: it uses it

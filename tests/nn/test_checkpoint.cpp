@@ -459,7 +459,8 @@ TEST_CASE("save refuses what would not round-trip, and bad paths") {
   CHECK_ERROR_CONTAINS(
       save(dir / "x.json", m, nullptr, {{"s", "\xff"}}), "save", "UTF-8");
   CHECK_ERROR_CONTAINS(
-      save(dir / "no/such/dir/x.json", m), "cannot create a temp file", "no");
+      save(dir / "no/such/dir/x.json", m), "cannot create a temporary file",
+      "no/such/dir/x.json", "No such file or directory");
   CHECK_FALSE(fs::exists(dir / "x.json"));
   // An optimizer over other tensors than the model's cannot be named.
   Tiny other;

@@ -36,12 +36,25 @@
 //   state). It detects corruption; it is no defence against a forger, which
 //   is what the loader's validation is for.
 // * Loading validates everything before changing anything and reports every
-//   problem in one voxgrad::Error. Input limits (hostile files): nesting
-//   depth 64, 4 Mi JSON values, 16 tensor dimensions; shapes are checked
-//   against the data length before allocating.
-// * Saving is atomic: a temp file in the same folder, fsync, rename over the
-//   target, fsync of the folder. A crash at any point leaves either the old
-//   or the new checkpoint (plus, at worst, a stale ".<name>.tmp-*" file).
+//   problem in one voxgrad::Error: names, shapes, dtypes, that every tensor
+//   of the model can be written (not an expanded view), the optimizer's
+//   options and state. Input limits (hostile files): the file's size, checked
+//   before it is read, against what the model and optimizer can hold
+//   (max_checkpoint_bytes); nesting depth 64, 4 Mi JSON values, 16 tensor
+//   dimensions; shapes are checked against the data length before
+//   allocating. Optimizer state of another float dtype than its parameter is
+//   cast to the parameter's dtype (as PyTorch's load_state_dict does).
+// * Saving is symmetric with loading: save() refuses, naming the JSON path
+//   and the rule, whatever load() would refuse from the same model and
+//   optimizer (non-finite or out-of-range optimizer options, e.g. a
+//   scheduler's lr of inf; metadata with inf/NaN, binary values, invalid
+//   UTF-8, more than kMaxCheckpointMetadataBytes, too deep or too many
+//   values; expanded-view tensors; more than 16 dimensions).
+// * Saving is atomic (NOTE [ Atomic file writes ] in
+//   voxgrad/core/atomic_file.hpp): a temp file in the same folder, fsync,
+//   rename over the target, fsync of the folder. A crash at any point leaves
+//   either the old or the new checkpoint (plus, after a crash, a stale
+//   ".<name>.tmp-*" file; a failure that throws removes it).
 
 #include <cstddef>
 #include <cstdint>
@@ -69,10 +82,29 @@ struct LoadOptions {
   bool allow_nonfinite = false;
   /// When set and !strict, receives the names that were skipped.
   nn::LoadResult* result = nullptr;
+  /// The largest file load() reads, checked before reading it. 0 (the
+  /// default): max_checkpoint_bytes(model, opt, strict).
+  uint64_t max_bytes = 0;
 };
 
-/// Writes the checkpoint atomically. Metadata must be JSON without binary
-/// values or non-finite numbers (they would not survive the round trip).
+/// The most metadata save() writes and load() reads back, as compact JSON.
+inline constexpr uint64_t kMaxCheckpointMetadataBytes = uint64_t{64} << 20;
+/// Without strict, load() also reads this much of tensors it then skips.
+inline constexpr uint64_t kMaxSkippedCheckpointBytes = uint64_t{1} << 30;
+
+/// The largest checkpoint file load() reads for `model` by default: its
+/// parameters and buffers as the format writes them (generously, allowing
+/// for pretty-printing), up to four float64 optimizer-state tensors per
+/// parameter, kMaxCheckpointMetadataBytes of metadata, and without `strict`
+/// kMaxSkippedCheckpointBytes more. save() never writes a larger file.
+uint64_t max_checkpoint_bytes(
+    const nn::Module& model, const optim::Optimizer* opt, bool strict = true);
+
+/// Writes the checkpoint atomically. Refuses (voxgrad::Error naming the path,
+/// the JSON path and the rule, writing nothing) whatever load() could not
+/// read back into the same model and optimizer: metadata with binary values,
+/// non-finite numbers or invalid UTF-8, or beyond load()'s limits; optimizer
+/// options out of range (an lr a scheduler drove to inf).
 ///   voxgrad::save("ckpt.cbor", model, &opt, {{"step", 1000}});
 void save(
     const std::string& path,
@@ -82,8 +114,9 @@ void save(
 
 /// Reads, validates, then loads the model (and the optimizer, if given; the
 /// file must then hold optimizer state). Returns the metadata. On any
-/// problem throws one voxgrad::Error naming the path and every problem, and
-/// changes nothing.
+/// problem (including a file larger than options.max_bytes, checked before
+/// reading, and running out of memory) throws one voxgrad::Error naming the
+/// path and every problem, and changes nothing.
 ///   auto meta = voxgrad::load("ckpt.json", model, &opt);
 nlohmann::json load(
     const std::string& path,

@@ -22,8 +22,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kMaxDims = 16;
-
 // ---- base64 ----------------------------------------------------------------
 
 size_t base64_length(size_t nbytes) {
@@ -147,6 +145,10 @@ void to_from_little_endian(uint8_t* bytes, size_t nbytes, size_t item) {
 namespace checkpoint_detail {
 
 json encode_tensor(const Tensor& t) {
+  VOXGRAD_CHECK(
+      t.dim() <= static_cast<int64_t>(kMaxDims), "a tensor of ", t.dim(),
+      " dimensions ", shape_str(t.shape()), "; checkpoints hold at most ",
+      kMaxDims);
   NoGradGuard no_grad;
   const Tensor c = t.contiguous();
   const size_t nbytes = static_cast<size_t>(c.numel()) * itemsize(c.dtype());
@@ -170,7 +172,8 @@ Tensor decode_tensor(
     const std::string& where,
     const Tensor* expect,
     bool allow_nonfinite,
-    Problems& problems) {
+    Problems& problems,
+    bool any_float_dtype) {
   if (!j.is_object()) {
     problems.add(
         where + ": must be a tensor {\"shape\", \"dtype\", \"data\"} (got " +
@@ -180,7 +183,7 @@ Tensor decode_tensor(
   bool ok = true;
   for (const auto& [k, v] : j.items())
     if (k != "shape" && k != "dtype" && k != "data") {
-      problems.add(where + ": unexpected key " + quote(k));
+      problems.add(where + ": unexpected key " + quote_key(k));
       ok = false;
     }
   const auto dt_it = j.find("dtype");
@@ -235,8 +238,8 @@ Tensor decode_tensor(
   }
   if (!ok)
     return {};
-  if (expect != nullptr &&
-      (shape != expect->shape() || dtype != expect->dtype())) {
+  if (expect != nullptr && (shape != expect->shape() ||
+                            (dtype != expect->dtype() && !any_float_dtype))) {
     problems.add(
         where + ": " + dtype_tag(dtype) + " " + shape_str(shape) +
         " does not match the model's " + dtype_tag(expect->dtype()) + " " +

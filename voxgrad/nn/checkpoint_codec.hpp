@@ -13,17 +13,22 @@
 
 namespace voxgrad::checkpoint_detail {
 
+/// Tensors of more dimensions are refused by save() and load().
+inline constexpr size_t kMaxDims = 16;
+
 /// The tensor object of `t` (its contiguous elements, little-endian).
 nlohmann::json encode_tensor(const Tensor& t);
 
-/// Reads a tensor object. With `expect`, its shape and dtype must match
-/// (checked before any allocation). Returns an undefined tensor after
+/// Reads a tensor object. With `expect`, its shape must match, and its dtype
+/// too unless `any_float_dtype` (optimizer state, cast on load as PyTorch
+/// does); checked before any allocation. Returns an undefined tensor after
 /// adding the problems.
 Tensor decode_tensor(
     const nlohmann::json& j,
     const std::string& where,
     const Tensor* expect,
     bool allow_nonfinite,
-    Problems& problems);
+    Problems& problems,
+    bool any_float_dtype = false);
 
 }  // namespace voxgrad::checkpoint_detail

@@ -8,15 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <filesystem>
+#include <new>
 #include <system_error>
 
+#include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
-#include "voxgrad/nn/checkpoint_problems.hpp"
 
 namespace voxgrad {
 
@@ -43,7 +44,10 @@ bool is_cbor_path(const std::string& path) {
   return lower == ".cbor";
 }
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(
+    const std::string& path,
+    uint64_t max_bytes,
+    const std::string& limit_reason) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   VOXGRAD_CHECK(
@@ -61,7 +65,19 @@ std::vector<uint8_t> read_file(const std::string& path) {
   VOXGRAD_CHECK(
       S_ISREG(st.st_mode), "load(", quote(path),
       "): not a regular file (a checkpoint is a file saved by voxgrad::save)");
-  std::vector<uint8_t> buf(static_cast<size_t>(st.st_size));
+  const auto size = static_cast<uint64_t>(st.st_size);
+  VOXGRAD_CHECK(
+      size <= max_bytes, "load(", quote(path), "): the file has ", size,
+      " bytes, more than ", max_bytes, " (", limit_reason,
+      "); nothing was read or changed");
+  std::vector<uint8_t> buf;
+  try {
+    buf.resize(static_cast<size_t>(size));
+  } catch (const std::bad_alloc&) {
+    VOXGRAD_FAIL(
+        "load(", quote(path), "): out of memory reading its ", size,
+        " bytes; nothing was changed");
+  }
   size_t got = 0;
   while (got < buf.size()) {
     const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
@@ -79,72 +95,16 @@ std::vector<uint8_t> read_file(const std::string& path) {
 }
 
 void write_atomically(const std::string& path, std::span<const uint8_t> data) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const std::string base = target.filename().string();
-  VOXGRAD_CHECK(
-      !base.empty() && base != "." && base != "..", "save(", quote(path),
-      "): the path names a folder, not a file");
-  const fs::path dir =
-      target.has_parent_path() ? target.parent_path() : fs::path(".");
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 1000 && fd < 0; ++attempt) {
-    tmp = (dir / ("." + base + ".tmp-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++)))
-              .string();
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    VOXGRAD_CHECK(
-        fd >= 0 || errno == EEXIST, "save(", quote(path),
-        "): cannot create a temp file in ", quote(dir.string()), ": ",
-        errno_text(errno));
-  }
-  VOXGRAD_CHECK(
-      fd >= 0, "save(", quote(path), "): no free temp file name in the folder");
-  const auto fail = [&](const char* what) {
-    const int e = errno;
-    if (fd >= 0)
-      ::close(fd);
-    ::unlink(tmp.c_str());
-    VOXGRAD_FAIL(
-        "save(", quote(path), "): ", what, " ", quote(tmp), ": ", errno_text(e),
-        "; the previous checkpoint is unchanged");
-  };
+  AtomicFile f(path, "save");
   size_t done = 0;
   while (done < data.size()) {
     const size_t chunk = std::min(kChunk, data.size() - done);
-    size_t sent = 0;
-    while (sent < chunk) {
-      const ssize_t n = ::write(fd, data.data() + done + sent, chunk - sent);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        fail("cannot write");
-      sent += static_cast<size_t>(n);
-    }
+    f.write(data.subspan(done, chunk));
     done += chunk;
     if (g_write_hook)
-      g_write_hook(tmp, done, data.size());
+      g_write_hook(f.temp_path(), done, data.size());
   }
-  if (::fsync(fd) != 0)
-    fail("cannot fsync");
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0)
-    fail("cannot close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    fail("cannot rename over the target");
-  // Make the rename itself durable.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    const int r = ::fsync(dfd);
-    const int e = errno;
-    ::close(dfd);
-    VOXGRAD_CHECK(
-        r == 0 || e == EINVAL || e == EROFS, "save(", quote(path),
-        "): written, but cannot fsync the folder: ", errno_text(e));
-  }
+  f.commit();
 }
 
 }  // namespace checkpoint_detail

@@ -6,10 +6,12 @@
 
 #include <cmath>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 #include "voxgrad/nn/checkpoint_problems.hpp"
 
 namespace voxgrad {
@@ -18,10 +20,8 @@ namespace {
 
 using json = nlohmann::json;
 using checkpoint_detail::kMaxDepth;
-using checkpoint_detail::printable;
-using checkpoint_detail::quote;
-
-constexpr size_t kMaxValues = size_t{1} << 22;
+using checkpoint_detail::kMaxValues;
+using checkpoint_detail::quote_key;
 
 /// Builds the DOM like nlohmann's own SAX DOM parser, but refuses nesting
 /// deeper than kMaxDepth, more than kMaxValues values, duplicate keys, CBOR
@@ -64,7 +64,7 @@ class LimitedDomBuilder {
   }
   bool key(string_t& k) {
     if (stack_.back()->contains(k))
-      return fail("duplicate key " + quote(k));
+      return fail("duplicate key " + quote_key(k));
     key_ = std::move(k);
     return true;
   }
@@ -152,6 +152,10 @@ json parse_document(
         bytes.data(), bytes.data() + bytes.size(), &sax,
         cbor ? json::input_format_t::cbor : json::input_format_t::json,
         /*strict=*/true);
+  } catch (const std::bad_alloc&) {
+    VOXGRAD_FAIL(
+        "load(", quote(name), "): out of memory parsing its ", bytes.size(),
+        " bytes; nothing was changed");
   } catch (const std::exception& e) {
     VOXGRAD_FAIL(
         "load(", quote(name), "): cannot parse the file as ",

@@ -12,8 +12,10 @@
 
 namespace voxgrad::checkpoint_detail {
 
-/// Nesting depth the parser accepts.
+/// Nesting depth the parser accepts (the root object is level 1).
 inline constexpr size_t kMaxDepth = 64;
+/// JSON values (objects, arrays and scalars; not keys) the parser accepts.
+inline constexpr size_t kMaxValues = size_t{1} << 22;
 
 /// The document in `bytes` (CBOR when `cbor`, else JSON text). Throws a
 /// voxgrad::Error naming `name` and, where known, the byte offset, for

@@ -12,17 +12,16 @@
 #include <nlohmann/json.hpp>
 
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/quote.hpp"
 
 namespace voxgrad::checkpoint_detail {
 
 /// Problems listed in one message; the rest are counted.
 inline constexpr size_t kMaxListed = 40;
 
-/// `s` for a message: non-printable bytes as \xNN, cut at `max` bytes.
-std::string printable(std::string_view s, size_t max);
-
-/// `s` quoted for a message.
-std::string quote(std::string_view s);
+/// A name or key read from a file, quoted for a message and cut at 80
+/// bytes (paths are quoted whole, with voxgrad::quote).
+std::string quote_key(std::string_view s);
 
 /// A JSON value shortened for a message.
 std::string brief(const nlohmann::json& j);
@@ -39,7 +38,8 @@ class Problems {
     return count_ == 0;
   }
   [[noreturn]] void raise(std::string_view name) const {
-    std::string msg = "load(" + quote(name) + "): " + std::to_string(count_) +
+    std::string msg = "load(" + voxgrad::quote(name) +
+                      "): " + std::to_string(count_) +
                       " problem(s), nothing was changed:";
     for (const auto& p : list_)
       msg += "\n  " + p;

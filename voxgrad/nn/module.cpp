@@ -73,11 +73,14 @@ std::string Module::name() const {
 
 Tensor AnyModule::forward(const Tensor& x) const {
   VOXGRAD_CHECK(module_ != nullptr, "AnyModule: forward on an empty module");
+  // typeid of a named reference, not of *module_: clang warns that the
+  // dereference (a shared_ptr operator call) is evaluated inside typeid.
+  const Module& held = *module_;
   VOXGRAD_CHECK(
       forward_ != nullptr, module_->name(),
       ": no forward(const Tensor&) returning a Tensor was known when this "
       "module was added (its type then was ",
-      detail::type_name(typeid(*module_)),
+      detail::type_name(typeid(held)),
       " or a base of it); call its own forward through its type");
   return forward_(*module_, x);
 }

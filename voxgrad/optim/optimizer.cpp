@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/core/mem_overlap.hpp"
 
 namespace voxgrad::optim {
 
@@ -234,31 +236,78 @@ const ParamState* Optimizer::state(const Tensor& param) const {
 
 void Optimizer::step() {
   NoGradGuard no_grad;
-  for (auto& group : groups_) {
-    std::vector<ParamUpdate> work;
-    std::vector<std::pair<Tensor, Tensor>> write_back;  // (param, its copy)
-    for (const Tensor& p : group.params()) {
+  // Every check and every allocation this step can foresee happen first, so
+  // a step that fails changes nothing: no parameter, no state, no step count.
+  struct Work {
+    const OptimizerOptions* options;
+    Tensor param;       // the parameter itself
+    Tensor target;      // what update() writes: param, or a contiguous copy
+    Tensor grad;        // contiguous
+    ParamState* state;  // null before the parameter's first step
+    std::map<std::string, Tensor> cast;  // state buffers in param's dtype
+  };
+  std::vector<Work> work;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const ParamGroup& group = groups_[gi];
+    for (size_t i = 0; i < group.params().size(); ++i) {
+      const Tensor& p = group.params()[i];
       const Tensor g = p.grad();
       if (!g.defined())
         continue;
+      const std::string which =
+          "parameter " + std::to_string(i) + " of group " + std::to_string(gi) +
+          " (" + dtype_name(p.dtype()) + " " + shape_str(p.shape()) + ")";
       VOXGRAD_CHECK(
           g.shape() == p.shape() && g.dtype() == p.dtype(), name(),
-          ".step: gradient ", dtype_name(g.dtype()), " ", shape_str(g.shape()),
-          " does not match its parameter ", dtype_name(p.dtype()), " ",
-          shape_str(p.shape()));
-      ParamState& st = state_[p.impl().get()];  // references stay valid
-      st.step += 1;
-      if (p.is_contiguous()) {
-        work.push_back({p, g.contiguous(), &st});
-      } else {
-        write_back.emplace_back(p, copy_of(p));
-        work.push_back({write_back.back().second, g.contiguous(), &st});
+          ".step: the gradient of ", which, " is ", dtype_name(g.dtype()), " ",
+          shape_str(g.shape()), "; it must have the parameter's dtype and ",
+          "shape (was the parameter converted with to() after backward? "
+          "zero_grad() and run backward again); nothing was changed");
+      const std::string w = write_problem(p);
+      VOXGRAD_CHECK(
+          w.empty(), name(), ".step: ", which, " is ", w,
+          "; nothing was changed");
+      Work item{&group.options(), p, p, g.contiguous(), nullptr, {}};
+      const auto it = state_.find(p.impl().get());
+      if (it != state_.end()) {
+        item.state = &it->second;
+        for (const auto& [bname, buf] : it->second.buffers) {
+          VOXGRAD_CHECK(
+              buf.shape() == p.shape(), name(), ".step: the state '", bname,
+              "' of ", which, " has shape ", shape_str(buf.shape()),
+              " (was the parameter replaced by one of another shape?); "
+              "nothing was changed");
+          // A parameter converted with Module::to() after earlier steps:
+          // its state follows it, as PyTorch's load_state_dict casts state
+          // to the parameter's dtype.
+          if (buf.dtype() != p.dtype())
+            item.cast.emplace(bname, buf.to(p.dtype()).contiguous());
+        }
       }
+      if (!p.is_contiguous())
+        item.target = copy_of(p);
+      work.push_back(std::move(item));
     }
-    if (!work.empty())
-      update_group(group.options(), work);
-    for (auto& [p, copy] : write_back)
-      Tensor(p).copy_(copy);
+  }
+  // One update_group call per group (the fused optimizers update all its
+  // parameters in one pass); work is in group order.
+  for (size_t b = 0; b < work.size();) {
+    size_t e = b;
+    std::vector<ParamUpdate> batch;
+    for (; e < work.size() && work[e].options == work[b].options; ++e) {
+      Work& item = work[e];
+      if (item.state == nullptr)
+        item.state = &state_[item.param.impl().get()];
+      for (auto& [bname, t] : item.cast)
+        item.state->buffers[bname] = std::move(t);
+      item.state->step += 1;
+      batch.push_back({item.target, item.grad, item.state});
+    }
+    update_group(*work[b].options, batch);
+    for (size_t i = b; i < e; ++i)
+      if (work[i].target.impl() != work[i].param.impl())
+        work[i].param.copy_(work[i].target);
+    b = e;
   }
 }
 

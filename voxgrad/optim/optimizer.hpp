@@ -131,7 +131,11 @@ class Optimizer {
   /// "SGD", "Adam", "AdamW".
   virtual std::string name() const = 0;
 
-  /// One update of every parameter that has a gradient.
+  /// One update of every parameter that has a gradient. Everything is
+  /// checked first (each gradient has its parameter's shape and dtype, no
+  /// parameter is an expanded view): a step that throws changes nothing,
+  /// not even the step counts. State kept from steps before Module::to()
+  /// changed a parameter's dtype is converted to the new dtype first.
   void step();
   /// Clears the gradients: to undefined (set_to_none), or zeroes them.
   void zero_grad(bool set_to_none = true);
@@ -166,11 +170,13 @@ class Optimizer {
   OptimizerStateDict state_dict(const NamedTensors& names = {}) const;
   /// Every reason `sd` cannot be loaded (empty if it can): wrong type,
   /// groups that list other parameters, invalid options, state for unknown
-  /// parameters, missing/unexpected buffers, shape or dtype mismatches.
+  /// parameters, missing/unexpected buffers, shape mismatches. State of
+  /// another float dtype than its parameter is fine (it is cast on load).
   std::vector<std::string> check_state_dict(
       const OptimizerStateDict& sd, const NamedTensors& names = {}) const;
   /// Checks first (throws listing every problem, changing nothing), then
-  /// replaces options and state; buffers are copied.
+  /// replaces options and state; buffers are copied, cast to their
+  /// parameter's dtype as PyTorch's load_state_dict does.
   void load_state_dict(
       const OptimizerStateDict& sd, const NamedTensors& names = {});
 

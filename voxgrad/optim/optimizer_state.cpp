@@ -178,7 +178,10 @@ std::vector<std::string> Optimizer::check_state_dict(
             where + "." + bname + ": no tensor (undefined or unreadable)");
         continue;
       }
-      if (buf.shape() != param.shape() || buf.dtype() != param.dtype())
+      // Another float dtype is fine: load_state_dict casts it to the
+      // parameter's (as PyTorch does).
+      const bool floating = buf.dtype() == kFloat32 || buf.dtype() == kFloat64;
+      if (buf.shape() != param.shape() || !floating)
         problems.push_back(
             where + "." + bname + ": " + dtype_name(buf.dtype()) + " " +
             shape_str(buf.shape()) + " does not match the parameter " +
@@ -199,6 +202,22 @@ void Optimizer::load_state_dict(
   for (const auto& [impl, n] : by_impl)
     by_name.emplace(n, impl);
   NoGradGuard no_grad;
+  // The new state is built (and cast) before anything is replaced.
+  std::unordered_map<const TensorImpl*, const Tensor*> params;
+  for (const auto& g : groups_)
+    for (const Tensor& p : g.params())
+      params.emplace(p.impl().get(), &p);
+  std::unordered_map<const TensorImpl*, ParamState> state;
+  for (const auto& [pname, st] : sd.state) {
+    const TensorImpl* impl = by_name.at(pname);
+    const Dtype dtype = params.at(impl)->dtype();
+    ParamState copy;
+    copy.step = st.step;
+    for (const auto& [bname, buf] : st.buffers)
+      copy.buffers.emplace(
+          bname, buf.dtype() == dtype ? copy_of(buf) : copy_of(buf.to(dtype)));
+    state.emplace(impl, std::move(copy));
+  }
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     nlohmann::json opts = sd.param_groups[gi].options;
     groups_[gi].initial_lr.reset();
@@ -209,14 +228,7 @@ void Optimizer::load_state_dict(
     const auto p = groups_[gi].options().from_json(opts);
     VOXGRAD_ASSERT(p.empty());
   }
-  state_.clear();
-  for (const auto& [pname, st] : sd.state) {
-    ParamState copy;
-    copy.step = st.step;
-    for (const auto& [bname, buf] : st.buffers)
-      copy.buffers.emplace(bname, copy_of(buf));
-    state_.emplace(by_name.at(pname), std::move(copy));
-  }
+  state_ = std::move(state);
 }
 
 }  // namespace voxgrad::optim

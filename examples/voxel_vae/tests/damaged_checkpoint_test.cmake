@@ -58,8 +58,11 @@ file(WRITE ${WORK}/truncated.json "${truncated}")
 expect_failure(truncated "truncated.json" ${WORK}/truncated.json)
 
 # One base64 character of a tensor changed: only the checksum can tell.
-string(FIND "${good}" "\"data\":\"" at)
-math(EXPR at "${at} + 20")
+# (A tensor's "data": the config before "params" has a "data" key too.)
+string(FIND "${good}" "\"params\"" params_at)
+string(SUBSTRING "${good}" ${params_at} -1 params)
+string(FIND "${params}" "\"data\":\"" at)
+math(EXPR at "${params_at} + ${at} + 20")
 string(SUBSTRING "${good}" ${at} 1 c)
 if(c STREQUAL "A")
   set(c2 "B")

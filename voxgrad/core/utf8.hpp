@@ -1,0 +1,20 @@
+#pragma once
+// UTF-8 validity, as Python's and nlohmann's strict decoders see it: what a
+// .npy 3.0 header and every checkpoint string must be.
+
+#include <cstddef>
+#include <string_view>
+
+namespace voxgrad {
+
+/// The offset of the first byte of `s` that is not part of valid UTF-8 (an
+/// overlong form, a surrogate, a code point past U+10FFFF, a bad or missing
+/// continuation byte), or s.size() when all of `s` is valid.
+///   utf8_error_offset("ok") == 2
+size_t utf8_error_offset(std::string_view s);
+
+inline bool valid_utf8(std::string_view s) {
+  return utf8_error_offset(s) == s.size();
+}
+
+}  // namespace voxgrad
