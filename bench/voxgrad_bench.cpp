@@ -51,6 +51,7 @@
 #include <utility>
 #include <vector>
 
+#include "model_bench.hpp"
 #include "tests/conv_shapes.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/core/grad_mode.hpp"
@@ -442,6 +443,8 @@ void run_hash() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (voxgrad::bench::wants_model_bench(argc, argv))  // bench/model_bench.cpp
+    return voxgrad::bench::model_bench_main(argc, argv);
   const Options o = parse(argc, argv);
   try {
     if (o.hash) {

@@ -46,6 +46,15 @@ std::vector<int64_t> EpochSampler::next_batch(int64_t batch) {
   return out;
 }
 
+std::vector<int64_t> EpochSampler::peek_batch(int64_t batch) const {
+  if (batch >= 1 && cursor_ + batch <= size_) {  // within this epoch
+    const auto first = order_.begin() + static_cast<std::ptrdiff_t>(cursor_);
+    return {first, first + static_cast<std::ptrdiff_t>(batch)};
+  }
+  EpochSampler ahead = *this;
+  return ahead.next_batch(batch);
+}
+
 nlohmann::json EpochSampler::state() const {
   return {
       {"size", size_}, {"seed", seed_}, {"epoch", epoch_}, {"cursor", cursor_}};

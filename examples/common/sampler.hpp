@@ -24,6 +24,9 @@ class EpochSampler {
   /// The next `batch` items; a batch that runs past the end of an epoch
   /// continues with the next epoch's shuffle.
   std::vector<int64_t> next_batch(int64_t batch);
+  /// The items next_batch(batch) would return, leaving the state as it is
+  /// (what a prefetcher needs).
+  std::vector<int64_t> peek_batch(int64_t batch) const;
 
   int64_t epoch() const {
     return epoch_;

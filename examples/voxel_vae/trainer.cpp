@@ -134,11 +134,16 @@ void VaeTrainer::set_cadence(const VaeConfig& c) {
 }
 
 StepStats VaeTrainer::train_step() {
-  const std::vector<int64_t> global = sampler_.next_batch(config_.batch);
   const ShardRange mine = shard_range(config_.batch, dp_.rank, dp_.world);
-  Tensor x = data_.batch(
-      Split::Train,
-      {global.begin() + mine.first, global.begin() + mine.first + mine.count});
+  auto my_items = [&](const std::vector<int64_t>& global) {
+    return std::vector<int64_t>(
+        global.begin() + mine.first, global.begin() + mine.first + mine.count);
+  };
+  Tensor x = prefetch_.take(
+      Split::Train, my_items(sampler_.next_batch(config_.batch)));
+  // The next step's shapes are voxelized while this step computes.
+  prefetch_.prefetch(
+      Split::Train, my_items(sampler_.peek_batch(config_.batch)));
   // The augmentation draws for the whole global batch are reserved on every
   // rank alike (so W ranks x B/W see what 1 x B sees), this rank's part used.
   const data::AugmentOptions aug = augment_options(config_);

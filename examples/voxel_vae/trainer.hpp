@@ -20,6 +20,7 @@
 
 #include "config.hpp"
 #include "model.hpp"
+#include "prefetch.hpp"
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
@@ -99,6 +100,7 @@ class VaeTrainer {
   VaeConfig config_;
   DataParallel dp_;
   VoxelDataset data_;
+  BatchPrefetcher prefetch_{data_};  // after data_: it uses it
   std::shared_ptr<VoxelVAE> model_;
   std::unique_ptr<optim::Optimizer> opt_;
   std::unique_ptr<optim::LRScheduler> sched_;

@@ -139,7 +139,9 @@ GanStats GanTrainer::train_step() {
   auto critic = [this](const Tensor& x) { return model_->critique(x); };
   GanStats s;
   for (int64_t k = 0; k < config_.n_critic; ++k) {
-    const Tensor real = data_.batch(Split::Train, sampler_.next_batch(b));
+    const Tensor real = prefetch_.take(Split::Train, sampler_.next_batch(b));
+    // The next critic step's shapes are voxelized while this one computes.
+    prefetch_.prefetch(Split::Train, sampler_.peek_batch(b));
     const Tensor z = randn({b, z_dim}, kFloat32, &noise_);
     Tensor fake;
     {

@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "model.hpp"
+#include "prefetch.hpp"
 #include "sampler.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
@@ -87,6 +88,7 @@ class GanTrainer {
 
   GanConfig config_;
   VoxelDataset data_;
+  BatchPrefetcher prefetch_{data_};  // after data_: it uses it
   std::shared_ptr<WganGp> model_;
   std::unique_ptr<optim::Adam> opt_;
   EpochSampler sampler_;

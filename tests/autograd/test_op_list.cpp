@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
 #include "voxgrad/autograd/nn_ops.hpp"
+#include "voxgrad/autograd/pointwise_backward.hpp"
 #include "voxgrad/autograd/pool_ops.hpp"
 
 namespace voxgrad {
@@ -177,6 +178,39 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
   add("prelu", {"one slope, 1-d input",
                 {off_zero64({5}), normal64({1})},
                 [](const TensorList& in) { return prelu(in[0], in[1]); }});
+  // The activations' backward ops (voxgrad/autograd/pointwise_backward.hpp):
+  // operand 1 is the activation's output or input, kept off the kinks.
+  add("relu_backward",
+      {"", {normal64({4, 5}), off_zero64({4, 5})}, [](const TensorList& in) {
+         return relu_backward(in[0], in[1]);
+       }});
+  add("leaky_relu_backward", {"slope 0.2, broadcast grad",
+                              {normal64({5}), off_zero64({4, 5})},
+                              [](const TensorList& in) {
+                                return leaky_relu_backward(in[0], in[1], 0.2);
+                              }});
+  add("sigmoid_backward",
+      {"",
+       {normal64({4, 5}), leaf(uniform({4, 5}, 0.05, 0.95, kFloat64, &gen()))},
+       [](const TensorList& in) { return sigmoid_backward(in[0], in[1]); }});
+  add("tanh_backward",
+      {"",
+       {normal64({4, 5}), leaf(uniform({4, 5}, -0.9, 0.9, kFloat64, &gen()))},
+       [](const TensorList& in) { return tanh_backward(in[0], in[1]); }});
+  add("silu_backward",
+      {"", {normal64({4, 5}), normal64({4, 5})}, [](const TensorList& in) {
+         return silu_backward(in[0], in[1]);
+       }});
+  {
+    const Tensor x = leaf(
+        tensor({-2.0, -0.3, 0.1, 0.35, 0.65, 1.5, 3.0, -1.0}, {8}, kFloat64));
+    add("softplus_backward", {"beta 2, threshold 1, both branches",
+                              {normal64({8}), x},
+                              [](const TensorList& in) {
+                                return softplus_backward(
+                                    in[0], in[1], 2.0, 1.0);
+                              }});
+  }
   add("pow_scalar", {"fractional",
                      {positive64({3, 4})},
                      [](const TensorList& in) { return pow(in[0], 2.5); }});
@@ -438,6 +472,37 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
          [w](const TensorList& in) {
            return binary_cross_entropy_op(in[0], in[1], w);
          }});
+    add("binary_cross_entropy_backward",
+        {"",
+         {normal64({3, 4}), leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen())),
+          leaf(uniform({3, 4}, 0.1, 0.9, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_backward(in[0], in[1], in[2]);
+         }});
+    add("binary_cross_entropy_with_logits",
+        {"",
+         {normal64({3, 4}), leaf(uniform({3, 4}, 0.0, 1.0, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_with_logits_op(in[0], in[1]);
+         }});
+    add("binary_cross_entropy_with_logits_backward",
+        {"",
+         {normal64({3, 4}), normal64({3, 4}),
+          leaf(uniform({3, 4}, 0.0, 1.0, kFloat64, &gen()))},
+         [](const TensorList& in) {
+           return binary_cross_entropy_with_logits_backward(
+               in[0], in[1], in[2]);
+         }});
+    add("mse_loss",
+        {"", {normal64({3, 4}), normal64({3, 4})}, [](const TensorList& in) {
+           return mse_loss_op(in[0], in[1]);
+         }});
+    add("mse_loss_backward",
+        {"",
+         {normal64({3, 4}), normal64({3, 4}), normal64({3, 4})},
+         [](const TensorList& in) {
+           return mse_loss_backward(in[0], in[1], in[2]);
+         }});
   }
   // Activation checkpointing: the recomputed block, a parameter it reads
   // (gradient through the node's extra edge) and double backward.
@@ -620,7 +685,8 @@ TEST_CASE(
       const Tensor y0 = oc.fn(in0);
       const Tensor g = randn(y0.shape(), y0.dtype(), &gen());
       TensorList want;
-      REQUIRE(grads_or_error(y0, in0, g, want).empty());
+      const std::string err0 = grads_or_error(y0, in0, g, want);
+      REQUIRE_MESSAGE(err0.empty(), err0);
       // Targets: each input, then the output (index in.size()).
       for (size_t j = 0; j <= oc.inputs.size(); ++j) {
         CAPTURE(j);

@@ -1,7 +1,7 @@
 #pragma once
 // Differentiable ops behind nn/ layers that are not compositions of the
-// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp), binary
-// cross entropy (voxgrad/autograd/ops/loss.cpp), cross entropy
+// functional API: 3-D upsampling (voxgrad/autograd/ops/upsample.cpp), the
+// losses' fused ops (voxgrad/autograd/ops/loss.cpp), cross entropy
 // (voxgrad/autograd/ops/softmax.cpp) and embedding lookups
 // (voxgrad/autograd/ops/embedding.cpp). Users normally reach them
 // through nn::Upsample / nn::functional::interpolate and nn::BCELoss, which
@@ -109,6 +109,30 @@ Tensor embedding_op(
     const Tensor& indices,
     std::optional<int64_t> padding_idx,
     bool scale_grad_by_freq);
+
+/// binary_cross_entropy_op's input gradient, grad (x - t) / max(x (1 - x),
+/// 1e-12), as one fused op (differentiable again).
+Tensor binary_cross_entropy_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
+
+/// Unreduced, unweighted BCE with logits, (1 - t) x + log(1 + exp(-x))
+/// (stable for any x), in one pass; gradients grad (sigmoid(x) - t) and
+/// -grad x. nn::functional::binary_cross_entropy_with_logits uses it when
+/// there is no weight or pos_weight. Same shape and dtype required.
+Tensor binary_cross_entropy_with_logits_op(
+    const Tensor& input, const Tensor& target);
+
+/// Its input gradient grad (sigmoid(x) - t) as one fused op.
+Tensor binary_cross_entropy_with_logits_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
+
+/// Unreduced squared error (x - t)^2 in one pass (nn::functional::mse_loss);
+/// input gradient 2 (x - t) grad. Same shape and dtype required.
+Tensor mse_loss_op(const Tensor& input, const Tensor& target);
+
+/// Its input gradient 2 (x - t) grad as one fused op.
+Tensor mse_loss_backward(
+    const Tensor& grad, const Tensor& input, const Tensor& target);
 
 }  // namespace voxgrad
 

@@ -81,8 +81,7 @@ namespace functional {
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
   check_pair(input, target, "mse_loss", "input", "target");
-  const Tensor d = input - target;
-  return reduce(d * d, r, "mse_loss");
+  return reduce(mse_loss_op(input, target), r, "mse_loss");
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
@@ -112,6 +111,8 @@ Tensor binary_cross_entropy_with_logits(
   check_pair(input, target, op, "input", "target");
   check_broadcast(weight, input, op, "weight");
   check_broadcast(pos_weight, input, op, "pos_weight");
+  if (!weight.defined() && !pos_weight.defined())  // one fused pass
+    return reduce(binary_cross_entropy_with_logits_op(input, target), r);
   // log(1 + exp(-x)) without overflow. Threshold 40 instead of softplus's
   // default 20: above it softplus returns its argument, off by exp(-20) ~ 2e-9,
   // visible in float64; exp(40) still fits float32.

@@ -1,6 +1,9 @@
 #include "voxgrad/optim/adam.hpp"
 
 #include <cmath>
+#include <vector>
+
+#include "voxgrad/core/kernels/optim_update.hpp"
 
 namespace voxgrad::optim {
 
@@ -74,71 +77,77 @@ template class AdamOptionsBase<AdamWOptions>;
 
 namespace {
 
+// The state buffer `name` of a parameter, created as zeros on first use.
+Tensor& buffer(ParamState& state, const Tensor& param, const char* name) {
+  auto it = state.buffers.find(name);
+  if (it == state.buffers.end())
+    it = state.buffers.emplace(name, zeros(param.shape(), param.dtype())).first;
+  return it->second;
+}
+
+// One fused pass (kernels::adam_update) over the group's parameters of
+// dtype T. Scalars in double as PyTorch computes them in Python, then
+// rounded to T where a tensor op would round them.
+template <class T, class Options>
+void adam_pass(
+    const Options& o, bool decoupled, std::vector<ParamUpdate>& params) {
+  const double beta1 = o.betas().first, beta2 = o.betas().second;
+  const double lr = o.lr(), wd = o.weight_decay();
+  std::vector<kernels::AdamTensor<T>> tensors;
+  for (ParamUpdate& u : params) {
+    if (u.param.dtype() != dtype_of<T>())
+      continue;
+    ParamState& st = *u.state;
+    Tensor& exp_avg = buffer(st, u.param, "exp_avg");
+    Tensor& exp_avg_sq = buffer(st, u.param, "exp_avg_sq");
+    Tensor* max_sq =
+        o.amsgrad() ? &buffer(st, u.param, "max_exp_avg_sq") : nullptr;
+    const double t = static_cast<double>(st.step);
+    const double bias_correction1 = 1 - std::pow(beta1, t);
+    const double bias_correction2 = 1 - std::pow(beta2, t);
+    kernels::AdamTensor<T> k;
+    k.p = u.param.mutable_data<T>();
+    k.g = u.grad.data<T>();
+    k.m = exp_avg.mutable_data<T>();
+    k.v = exp_avg_sq.mutable_data<T>();
+    k.vmax = max_sq ? max_sq->mutable_data<T>() : nullptr;
+    k.n = u.param.numel();
+    k.neg_step = static_cast<T>(-(lr / bias_correction1));
+    k.bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+    tensors.push_back(k);
+  }
+  if (tensors.empty())
+    return;
+  kernels::AdamScalars<T> s;
+  s.sign = o.maximize() ? T(-1) : T(1);
+  s.l2 = !decoupled && wd != 0;
+  s.wd = static_cast<T>(wd);
+  s.decoupled = decoupled;
+  s.decay = static_cast<T>(1 - lr * wd);
+  s.b1 = static_cast<T>(beta1);
+  s.one_minus_b1 = static_cast<T>(1 - beta1);
+  s.b2 = static_cast<T>(beta2);
+  s.one_minus_b2 = static_cast<T>(1 - beta2);
+  s.eps = static_cast<T>(o.eps());
+  kernels::adam_update(tensors.data(), static_cast<int64_t>(tensors.size()), s);
+}
+
 template <class Options>
-void adam_update(
+void adam_group(
+    const Options& o, bool decoupled, std::vector<ParamUpdate>& params) {
+  adam_pass<float>(o, decoupled, params);
+  adam_pass<double>(o, decoupled, params);
+}
+
+template <class Options>
+void adam_one(
     const Options& o,
     bool decoupled,
     Tensor& param,
     const Tensor& grad,
     ParamState& state) {
-  auto buffer = [&](const char* name) -> Tensor& {
-    auto it = state.buffers.find(name);
-    if (it == state.buffers.end())
-      it = state.buffers.emplace(name, zeros(param.shape(), param.dtype()))
-               .first;
-    return it->second;
-  };
-  Tensor& exp_avg = buffer("exp_avg");
-  Tensor& exp_avg_sq = buffer("exp_avg_sq");
-  Tensor* max_sq = o.amsgrad() ? &buffer("max_exp_avg_sq") : nullptr;
-
-  const double beta1 = o.betas().first, beta2 = o.betas().second;
-  const double lr = o.lr(), wd = o.weight_decay();
-  // Scalars in double as PyTorch computes them in Python, then rounded to
-  // the parameter's type where a tensor op would round them.
-  const double t = static_cast<double>(state.step);
-  const double bias_correction1 = 1 - std::pow(beta1, t);
-  const double bias_correction2 = 1 - std::pow(beta2, t);
-  const double step_size = lr / bias_correction1;
-  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-
-  dispatch(param.dtype(), [&]<class T>() {
-    T* p = param.mutable_data<T>();
-    const T* g = grad.data<T>();
-    T* m = exp_avg.mutable_data<T>();
-    T* v = exp_avg_sq.mutable_data<T>();
-    T* vmax = max_sq ? max_sq->mutable_data<T>() : nullptr;
-    const int64_t n = param.numel();
-    const T sign = o.maximize() ? T(-1) : T(1);
-    const bool l2 = !decoupled && wd != 0;
-    const T wd_t = static_cast<T>(wd);
-    const T decay = static_cast<T>(1 - lr * wd);
-    const T b1 = static_cast<T>(beta1),
-            one_minus_b1 = static_cast<T>(1 - beta1);
-    const T b2 = static_cast<T>(beta2),
-            one_minus_b2 = static_cast<T>(1 - beta2);
-    const T bc2_sqrt = static_cast<T>(bias_correction2_sqrt);
-    const T eps = static_cast<T>(o.eps());
-    const T neg_step = static_cast<T>(-step_size);
-    for (int64_t i = 0; i < n; ++i) {
-      T gi = sign * g[i];
-      if (l2)
-        gi = gi + wd_t * p[i];
-      if (decoupled)
-        p[i] = p[i] * decay;
-      m[i] = m[i] * b1 + one_minus_b1 * gi;
-      v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-      T v_hat = v[i];
-      if (vmax) {
-        // torch.maximum: NaN wins.
-        if (!(vmax[i] >= v[i]) && !std::isnan(vmax[i]))
-          vmax[i] = v[i];
-        v_hat = vmax[i];
-      }
-      const T denom = std::sqrt(v_hat) / bc2_sqrt + eps;
-      p[i] = p[i] + neg_step * m[i] / denom;
-    }
-  });
+  std::vector<ParamUpdate> one{{param, grad, &state}};
+  adam_group(o, decoupled, one);
 }
 
 }  // namespace
@@ -175,8 +184,12 @@ void Adam::update(
     Tensor& param,
     const Tensor& grad,
     ParamState& state) {
-  adam_update(
-      static_cast<const AdamOptions&>(options), false, param, grad, state);
+  adam_one(static_cast<const AdamOptions&>(options), false, param, grad, state);
+}
+
+void Adam::update_group(
+    const OptimizerOptions& options, std::vector<ParamUpdate>& params) {
+  adam_group(static_cast<const AdamOptions&>(options), false, params);
 }
 
 // ---- AdamW
@@ -211,8 +224,12 @@ void AdamW::update(
     Tensor& param,
     const Tensor& grad,
     ParamState& state) {
-  adam_update(
-      static_cast<const AdamWOptions&>(options), true, param, grad, state);
+  adam_one(static_cast<const AdamWOptions&>(options), true, param, grad, state);
+}
+
+void AdamW::update_group(
+    const OptimizerOptions& options, std::vector<ParamUpdate>& params) {
+  adam_group(static_cast<const AdamWOptions&>(options), true, params);
 }
 
 }  // namespace voxgrad::optim

@@ -6,6 +6,8 @@
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
 //   v_hat = amsgrad ? (v_max = max(v_max, v)) : v
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+// A step updates every parameter of a group in one fused, parallel pass
+// (kernels::adam_update) with the bits of the element-by-element formula.
 
 #include <utility>
 
@@ -126,6 +128,9 @@ class Adam : public Optimizer {
       Tensor& param,
       const Tensor& grad,
       ParamState& state) override;
+  void update_group(
+      const OptimizerOptions& options,
+      std::vector<ParamUpdate>& params) override;
   bool accepts(const OptimizerOptions& options) const override;
 };
 
@@ -147,6 +152,9 @@ class AdamW : public Optimizer {
       Tensor& param,
       const Tensor& grad,
       ParamState& state) override;
+  void update_group(
+      const OptimizerOptions& options,
+      std::vector<ParamUpdate>& params) override;
   bool accepts(const OptimizerOptions& options) const override;
 };
 

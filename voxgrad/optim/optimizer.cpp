@@ -289,16 +289,32 @@ void Optimizer::step() {
       work.push_back(std::move(item));
     }
   }
-  for (Work& item : work) {
-    if (item.state == nullptr)
-      item.state = &state_[item.param.impl().get()];
-    for (auto& [bname, t] : item.cast)
-      item.state->buffers[bname] = std::move(t);
-    item.state->step += 1;
-    update(*item.options, item.target, item.grad, *item.state);
-    if (item.target.impl() != item.param.impl())
-      item.param.copy_(item.target);
+  // One update_group call per group (the fused optimizers update all its
+  // parameters in one pass); work is in group order.
+  for (size_t b = 0; b < work.size();) {
+    size_t e = b;
+    std::vector<ParamUpdate> batch;
+    for (; e < work.size() && work[e].options == work[b].options; ++e) {
+      Work& item = work[e];
+      if (item.state == nullptr)
+        item.state = &state_[item.param.impl().get()];
+      for (auto& [bname, t] : item.cast)
+        item.state->buffers[bname] = std::move(t);
+      item.state->step += 1;
+      batch.push_back({item.target, item.grad, item.state});
+    }
+    update_group(*work[b].options, batch);
+    for (size_t i = b; i < e; ++i)
+      if (work[i].target.impl() != work[i].param.impl())
+        work[i].param.copy_(work[i].target);
+    b = e;
   }
+}
+
+void Optimizer::update_group(
+    const OptimizerOptions& options, std::vector<ParamUpdate>& params) {
+  for (ParamUpdate& u : params)
+    update(options, u.param, u.grad, *u.state);
 }
 
 void Optimizer::zero_grad(bool set_to_none) {

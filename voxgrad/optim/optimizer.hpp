@@ -111,6 +111,14 @@ struct OptimizerStateDict {
   std::map<std::string, ParamState> state;
 };
 
+/// One parameter in a group's update: the contiguous tensor to update in
+/// place, its contiguous gradient, and its state (step already counted).
+struct ParamUpdate {
+  Tensor param;
+  Tensor grad;
+  ParamState* state = nullptr;
+};
+
 /// Which buffers a stepped parameter's state holds.
 struct BufferSpec {
   std::vector<std::string> required;
@@ -191,6 +199,12 @@ class Optimizer {
       Tensor& param,
       const Tensor& grad,
       ParamState& state) = 0;
+
+  /// Applies one update to every parameter of a group that has a gradient
+  /// (under NoGradGuard). The default calls update() per parameter; SGD,
+  /// Adam and AdamW override it with one fused pass over all of them.
+  virtual void update_group(
+      const OptimizerOptions& options, std::vector<ParamUpdate>& params);
 
   /// True when `options` is this optimizer's kind (SGDOptions for SGD, ...).
   virtual bool accepts(const OptimizerOptions& options) const = 0;

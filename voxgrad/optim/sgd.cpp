@@ -1,6 +1,9 @@
 #include "voxgrad/optim/sgd.hpp"
 
 #include <cmath>
+#include <vector>
+
+#include "voxgrad/core/kernels/optim_update.hpp"
 
 namespace voxgrad::optim {
 
@@ -81,47 +84,63 @@ BufferSpec SGD::state_buffers(const OptimizerOptions& options) const {
   return {{}, {"momentum_buffer"}};
 }
 
+namespace {
+
+// One fused pass (kernels::sgd_update) over the group's parameters of
+// dtype T. A momentum buffer appears on a parameter's first step with
+// momentum != 0 and then takes the update as is (PyTorch's rule).
+template <class T>
+void sgd_pass(const SGDOptions& o, std::vector<ParamUpdate>& params) {
+  std::vector<kernels::SgdTensor<T>> tensors;
+  for (ParamUpdate& u : params) {
+    if (u.param.dtype() != dtype_of<T>())
+      continue;
+    kernels::SgdTensor<T> k;
+    k.p = u.param.mutable_data<T>();
+    k.g = u.grad.data<T>();
+    k.n = u.param.numel();
+    if (o.momentum() != 0) {
+      auto& buffers = u.state->buffers;
+      auto it = buffers.find("momentum_buffer");
+      k.fresh = it == buffers.end();
+      if (k.fresh)
+        it = buffers
+                 .emplace(
+                     "momentum_buffer", zeros(u.param.shape(), u.param.dtype()))
+                 .first;
+      k.buf = it->second.mutable_data<T>();
+    }
+    tensors.push_back(k);
+  }
+  if (tensors.empty())
+    return;
+  kernels::SgdScalars<T> s;
+  s.sign = o.maximize() ? T(-1) : T(1);
+  s.has_wd = o.weight_decay() != 0;
+  s.wd = static_cast<T>(o.weight_decay());
+  s.neg_lr = static_cast<T>(-o.lr());
+  s.momentum = static_cast<T>(o.momentum());
+  s.keep = static_cast<T>(1 - o.dampening());
+  s.nesterov = o.nesterov();
+  kernels::sgd_update(tensors.data(), static_cast<int64_t>(tensors.size()), s);
+}
+
+}  // namespace
+
 void SGD::update(
     const OptimizerOptions& options,
     Tensor& param,
     const Tensor& grad,
     ParamState& state) {
+  std::vector<ParamUpdate> one{{param, grad, &state}};
+  update_group(options, one);
+}
+
+void SGD::update_group(
+    const OptimizerOptions& options, std::vector<ParamUpdate>& params) {
   const auto& o = static_cast<const SGDOptions&>(options);
-  dispatch(param.dtype(), [&]<class T>() {
-    T* p = param.mutable_data<T>();
-    const T* g = grad.data<T>();
-    const int64_t n = param.numel();
-    const bool has_wd = o.weight_decay() != 0;
-    const T wd = static_cast<T>(o.weight_decay());
-    const T neg_lr = static_cast<T>(-o.lr());
-    const T sign = o.maximize() ? T(-1) : T(1);
-    if (o.momentum() == 0) {
-      for (int64_t i = 0; i < n; ++i) {
-        T d = sign * g[i];
-        if (has_wd)
-          d = d + wd * p[i];
-        p[i] = p[i] + neg_lr * d;
-      }
-      return;
-    }
-    const T mom = static_cast<T>(o.momentum());
-    const T keep = static_cast<T>(1 - o.dampening());
-    auto it = state.buffers.find("momentum_buffer");
-    const bool fresh = it == state.buffers.end();
-    if (fresh)
-      it = state.buffers
-               .emplace("momentum_buffer", zeros(param.shape(), param.dtype()))
-               .first;
-    T* buf = it->second.mutable_data<T>();
-    for (int64_t i = 0; i < n; ++i) {
-      T d = sign * g[i];
-      if (has_wd)
-        d = d + wd * p[i];
-      buf[i] = fresh ? d : buf[i] * mom + keep * d;
-      d = o.nesterov() ? d + mom * buf[i] : buf[i];
-      p[i] = p[i] + neg_lr * d;
-    }
-  });
+  sgd_pass<float>(o, params);
+  sgd_pass<double>(o, params);
 }
 
 }  // namespace voxgrad::optim

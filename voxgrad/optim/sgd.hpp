@@ -103,6 +103,9 @@ class SGD : public Optimizer {
       Tensor& param,
       const Tensor& grad,
       ParamState& state) override;
+  void update_group(
+      const OptimizerOptions& options,
+      std::vector<ParamUpdate>& params) override;
   bool accepts(const OptimizerOptions& options) const override;
 };
 

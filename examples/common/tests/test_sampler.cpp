@@ -1,10 +1,12 @@
 // The training order: each epoch is a permutation, the state round-trips
-// through JSON (what a checkpoint stores), and bad states are refused.
+// through JSON (what a checkpoint stores), and bad states are refused; the
+// prefetcher hands out exactly the batches the sampler names.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <numeric>
 
+#include "prefetch.hpp"
 #include "sampler.hpp"
 #include "voxgrad/core/error.hpp"
 
@@ -59,4 +61,38 @@ TEST_CASE("shard splits a global batch into contiguous rank slices") {
   CHECK(shard(g, 1, 2) == std::vector<int64_t>{3, 4});
   CHECK(shard(g, 0, 1) == g);
   CHECK_THROWS_AS(shard(g, 2, 2), voxgrad::Error);
+}
+
+TEST_CASE("peek_batch names the next batch and leaves the sampler alone") {
+  EpochSampler s(10, 3);
+  for (int step = 0; step < 12; ++step) {  // batches of 4 cross epochs
+    CAPTURE(step);
+    const nlohmann::json before = s.state();
+    const auto peeked = s.peek_batch(4);
+    CHECK(s.state() == before);
+    CHECK(s.next_batch(4) == peeked);
+  }
+  CHECK_THROWS_AS(s.peek_batch(0), voxgrad::Error);
+}
+
+TEST_CASE("a prefetched batch is the batch made on the spot, bit for bit") {
+  const VoxelDataset data({.seed = 5, .resolution = 16, .train_size = 40});
+  BatchPrefetcher pf(data);
+  EpochSampler s(40, 1);
+  for (int step = 0; step < 4; ++step) {
+    const auto items = s.next_batch(3);
+    const voxgrad::Tensor x = pf.take(Split::Train, items);
+    pf.prefetch(Split::Train, s.peek_batch(3));
+    const voxgrad::Tensor want = data.batch(Split::Train, items);
+    REQUIRE(x.shape() == want.shape());
+    CHECK(x.to_vector<float>() == want.to_vector<float>());
+  }
+  // Items other than the prefetched ones are made on the spot; a bad
+  // prefetch reports its error only to a take() that asks for it.
+  pf.prefetch(Split::Train, {0, 99});
+  CHECK(
+      pf.take(Split::Train, {1, 2}).to_vector<float>() ==
+      data.batch(Split::Train, {1, 2}).to_vector<float>());
+  pf.prefetch(Split::Train, {0, 99});
+  CHECK_THROWS_AS(pf.take(Split::Train, {0, 99}), voxgrad::Error);
 }

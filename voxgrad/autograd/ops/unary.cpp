@@ -1,13 +1,15 @@
 // Pointwise functions, forward and backward side by side. Backward formulas
 // use differentiable ops only, so second derivatives come for free; where an
 // op's derivative is cheapest from its output, record() hands the output back
-// (saving it inside the closure would be a reference cycle).
+// (saving it inside the closure would be a reference cycle). The
+// activations' backwards are single fused ops (pointwise_backward.hpp).
 
 #include <cmath>
 #include <limits>
 
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/autograd/pointwise_backward.hpp"
 #include "voxgrad/core/kernels/elementwise.hpp"
 
 namespace voxgrad {
@@ -108,7 +110,7 @@ Tensor relu(const Tensor& x) {
   return record(
       Op::relu, kernels::unary(UnaryOp::Relu, defined(x, "relu")), {x}, {},
       [](const BackwardArgs& g) -> TensorList {
-        return {g.grad * gt(g.out, 0.0)};
+        return {relu_backward(g.grad, g.out)};
       },
       /*save_output=*/true);
 }
@@ -122,7 +124,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
       Op::leaky_relu,
       kernels::unary(ParamOp::LeakyRelu, defined(x, "leaky_relu"), s), {x}, {x},
       [x, s](const BackwardArgs& g) -> TensorList {
-        return {g.grad * (gt(x, 0.0) * (1.0 - s) + s)};
+        return {leaky_relu_backward(g.grad, x, s)};
       });
 }
 
@@ -131,7 +133,7 @@ Tensor sigmoid(const Tensor& x) {
       Op::sigmoid, kernels::unary(UnaryOp::Sigmoid, defined(x, "sigmoid")), {x},
       {},
       [](const BackwardArgs& g) -> TensorList {
-        return {g.grad * g.out * (1.0 - g.out)};
+        return {sigmoid_backward(g.grad, g.out)};
       },
       /*save_output=*/true);
 }
@@ -140,7 +142,7 @@ Tensor tanh(const Tensor& x) {
   return record(
       Op::tanh, kernels::unary(UnaryOp::Tanh, defined(x, "tanh")), {x}, {},
       [](const BackwardArgs& g) -> TensorList {
-        return {g.grad * (1.0 - g.out * g.out)};
+        return {tanh_backward(g.grad, g.out)};
       },
       /*save_output=*/true);
 }
@@ -149,8 +151,7 @@ Tensor silu(const Tensor& x) {
   return record(
       Op::silu, kernels::unary(UnaryOp::Silu, defined(x, "silu")), {x}, {x},
       [x](const BackwardArgs& g) -> TensorList {
-        const Tensor s = sigmoid(x);
-        return {g.grad * s * (1.0 + x * (1.0 - s))};
+        return {silu_backward(g.grad, x)};
       });
 }
 
@@ -164,9 +165,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
       kernels::unary(
           ParamOp::Softplus, defined(x, "softplus"), beta, threshold),
       {x}, {x}, [x, beta, threshold](const BackwardArgs& g) -> TensorList {
-        const Tensor z = x * beta;
-        const Tensor linear = gt(z, threshold);
-        return {g.grad * (linear + (1.0 - linear) * sigmoid(z))};
+        return {softplus_backward(g.grad, x, beta, threshold)};
       });
 }
 

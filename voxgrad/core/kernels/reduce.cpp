@@ -1,45 +1,41 @@
+// Reductions: the split of axes into kept and reduced ones and the fixed
+// blocking here; the loops in reduce_impl.hpp, compiled per instruction set
+// (NOTE [ ISA dispatch ] in isa.hpp, NOTE [ Sums independent of the ISA ] in
+// reduce_impl.hpp).
+
 #include "voxgrad/core/kernels/reduce.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <xsimd/xsimd.hpp>
 
-#include "voxgrad/core/parallel.hpp"
+#include "voxgrad/core/kernels/reduce_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
+namespace detail {
+
+template <class T>
+const ReduceTable<T>& reduce_generic() {
+  static constexpr ReduceTable<T> kTable =
+      make_reduce_table<T, xsimd::default_arch>("generic");
+  return kTable;
+}
+template const ReduceTable<float>& reduce_generic<float>();
+template const ReduceTable<double>& reduce_generic<double>();
+
+}  // namespace detail
+
 namespace {
 
 constexpr int64_t kBlock = int64_t{1} << 16;  // reduced elements per work unit
-
-// Sum of a contiguous run, in float SIMD pieces of 1024 added in double.
-template <class T>
-double sum_run(const T* p, int64_t n) {
-  using B = xsimd::batch<T>;
-  constexpr int64_t W = B::size;
-  double total = 0;
-  for (int64_t j0 = 0; j0 < n; j0 += 1024) {
-    const int64_t m = std::min<int64_t>(1024, n - j0);
-    const T* q = p + j0;
-    B a0(T(0)), a1(T(0));
-    int64_t j = 0;
-    for (; j + 2 * W <= m; j += 2 * W) {
-      a0 += B::load_unaligned(q + j);
-      a1 += B::load_unaligned(q + j + W);
-    }
-    T part = xsimd::hadd(a0 + a1);
-    for (; j < m; ++j)
-      part += q[j];
-    total += static_cast<double>(part);
-  }
-  return total;
-}
 
 struct Layout {
   Shape kept_sizes, red_sizes;
   Strides kept_strides, red_strides;
 };
 
+// Kept axes in order; reduced axes innermost = smallest stride, then merged
+// where they form contiguous runs.
 Layout split_axes(const Tensor& x, const std::vector<int64_t>& axes) {
   Layout l;
   std::vector<bool> reduced(static_cast<size_t>(x.dim()), false);
@@ -54,7 +50,6 @@ Layout split_axes(const Tensor& x, const std::vector<int64_t>& axes) {
       l.kept_strides.push_back(x.strides()[i]);
     }
   }
-  // Innermost = smallest stride, then merge axes that are contiguous runs.
   std::stable_sort(red.begin(), red.end(), [&](size_t a, size_t b) {
     return x.strides()[a] > x.strides()[b];
   });
@@ -77,6 +72,26 @@ Layout split_axes(const Tensor& x, const std::vector<int64_t>& axes) {
   return l;
 }
 
+/// True when the kept axes (size > 1) form one run of stride 1 in x.
+bool kept_contiguous(const Layout& l) {
+  int64_t expected = 1;
+  for (size_t i = l.kept_sizes.size(); i-- > 0;) {
+    if (l.kept_sizes[i] == 1)
+      continue;
+    if (l.kept_strides[i] != expected)
+      return false;
+    expected *= l.kept_sizes[i];
+  }
+  return true;
+}
+
+template <class T>
+const detail::ReduceTable<T>& table() {
+  return pick_isa(
+      &detail::reduce_generic<T>, &detail::reduce_avx2<T>,
+      &detail::reduce_avx512<T>);
+}
+
 template <class T>
 Tensor reduce_t(
     ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes) {
@@ -85,66 +100,40 @@ Tensor reduce_t(
     out_shape[static_cast<size_t>(a)] = 1;
   Tensor out = empty(out_shape, x.dtype());
   const Layout l = split_axes(x, axes);
-  const int64_t nout = out.numel();
-  const int64_t rlen = numel(l.red_sizes);
-  const int64_t inner = l.red_sizes.back(), inner_stride = l.red_strides.back();
-  const int64_t nb =
-      nout >= 8 ? 1 : std::max<int64_t>(1, (rlen + kBlock - 1) / kBlock);
-  const int64_t per_block = nb == 1 ? rlen : kBlock;
-  std::vector<double> partial(static_cast<size_t>(nout * nb));
-  const T* px = x.data<T>();
-  const size_t nk = l.kept_sizes.size(), nr = l.red_sizes.size();
-
-  const int64_t grain =
-      std::max<int64_t>(1, 32768 / std::max<int64_t>(1, per_block));
-  parallel_for(0, nout * nb, grain, [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t o = u / nb, b = u % nb;
-      int64_t base = 0, r = o;
-      for (size_t i = nk; i-- > 0;) {
-        base += (r % l.kept_sizes[i]) * l.kept_strides[i];
-        r /= l.kept_sizes[i];
-      }
-      int64_t k = b * per_block;
-      const int64_t kend = std::min(rlen, k + per_block);
-      double acc = op == ReduceOp::Sum ? 0.0 : -INFINITY;
-      while (k < kend) {
-        // Offset of reduced index k, then a run along the innermost axis.
-        int64_t off = base, rem = k / inner;
-        for (size_t i = nr - 1; i-- > 0;) {
-          off += (rem % l.red_sizes[i]) * l.red_strides[i];
-          rem /= l.red_sizes[i];
-        }
-        const int64_t j0 = k % inner;
-        const int64_t m = std::min(inner - j0, kend - k);
-        const T* p = px + off + j0 * inner_stride;
-        if (op == ReduceOp::Sum) {
-          if (inner_stride == 1) {
-            acc += sum_run(p, m);
-          } else {
-            for (int64_t j = 0; j < m; ++j)
-              acc += static_cast<double>(p[j * inner_stride]);
-          }
-        } else {
-          for (int64_t j = 0; j < m; ++j) {
-            const double v = static_cast<double>(p[j * inner_stride]);
-            if (v > acc || std::isnan(v))
-              acc = v;
-            if (std::isnan(acc))
-              break;
-          }
-        }
-        k += m;
-      }
-      partial[static_cast<size_t>(u)] = acc;
-    }
-  });
+  detail::ReduceArgs<T> args;
+  args.x = x.data<T>();
+  args.sum = op == ReduceOp::Sum;
+  args.nk = static_cast<int64_t>(l.kept_sizes.size());
+  args.nr = static_cast<int64_t>(l.red_sizes.size());
+  args.kept_sizes = l.kept_sizes.data();
+  args.kept_strides = l.kept_strides.data();
+  args.red_sizes = l.red_sizes.data();
+  args.red_strides = l.red_strides.data();
+  args.nout = out.numel();
+  args.rlen = numel(l.red_sizes);
+  // Few outputs: split each one's reduction into fixed blocks (combined in
+  // order below), so that long reductions still run in parallel.
+  args.blocks = args.nout >= 8
+                    ? 1
+                    : std::max<int64_t>(1, (args.rlen + kBlock - 1) / kBlock);
+  args.per_block = args.blocks == 1 ? args.rlen : kBlock;
+  std::vector<double> partial(static_cast<size_t>(args.nout * args.blocks));
+  if (args.nout == 0) {
+    // nothing to compute
+  } else if (
+      args.sum && args.blocks == 1 && l.red_strides.back() != 1 &&
+      kept_contiguous(l)) {
+    table<T>().sum_outer(args, partial.data());
+  } else {
+    table<T>().reduce(args, partial.data());
+  }
   T* po = out.mutable_data<T>();
-  for (int64_t o = 0; o < nout; ++o) {
+  const int64_t nb = args.blocks;
+  for (int64_t o = 0; o < args.nout; ++o) {
     double acc = partial[static_cast<size_t>(o * nb)];
     for (int64_t b = 1; b < nb; ++b) {
       const double v = partial[static_cast<size_t>(o * nb + b)];
-      if (op == ReduceOp::Sum) {
+      if (args.sum) {
         acc += v;
       } else if (v > acc || std::isnan(v)) {
         acc = v;
@@ -158,6 +147,9 @@ Tensor reduce_t(
 }  // namespace
 
 Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes) {
+  profiler::Scope scope(
+      op == ReduceOp::Sum ? "sum" : "amax", profiler::Kind::Op,
+      x.numel() * static_cast<int64_t>(itemsize(x.dtype())));
   return dispatch(
       x.dtype(), [&]<class T>() { return reduce_t<T>(op, x, axes); });
 }

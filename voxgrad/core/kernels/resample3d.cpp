@@ -1,12 +1,30 @@
+// 3-D resampling: the per-axis index maps (PyTorch's index rules) are built
+// here; the separable loop is in resample3d_impl.hpp, compiled per
+// instruction set (NOTE [ ISA dispatch ] in isa.hpp).
+
 #include "voxgrad/core/kernels/resample3d.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "voxgrad/core/parallel.hpp"
+#include "voxgrad/core/kernels/resample3d_impl.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::kernels {
+namespace detail {
+
+template <class T>
+const ResampleTable<T>& resample3d_generic() {
+  static constexpr ResampleTable<T> kTable =
+      make_resample3d_table<T, xsimd::default_arch>("generic");
+  return kTable;
+}
+template const ResampleTable<float>& resample3d_generic<float>();
+template const ResampleTable<double>& resample3d_generic<double>();
+
+}  // namespace detail
+
 namespace {
 
 /// One axis of a separable map in CSR form: output index o reads the input
@@ -115,71 +133,9 @@ AxisMap<T> transposed(const AxisMap<T>& m) {
   return t;
 }
 
-// x: (P, md.in, mh.in, mw.in) contiguous; y: (P, md.out, mh.out, mw.out)
-// contiguous. y = (A_d ⊗ A_h ⊗ A_w) x per plane. Parallel over (plane, output
-// depth) slices of y. For each input depth slice a slice uses, the W pass
-// (a gather) runs once per input row into `rows`, then rows are combined
-// into the output slice with vectorisable axpys. Every element is summed over
-// d, then h entries of w-sums, in a fixed order: any thread count gives the
-// same bits.
 template <class T>
-void apply_map(
-    const T* x,
-    T* y,
-    int64_t planes,
-    const AxisMap<T>& md,
-    const AxisMap<T>& mh,
-    const AxisMap<T>& mw) {
-  const int64_t iH = mh.in, iW = mw.in, iHW = iH * iW, iDHW = md.in * iHW;
-  const int64_t oH = mh.out, oW = mw.out, oHW = oH * oW;
-  const bool gather = md.unit && mh.unit && mw.unit;
-  std::vector<char> row_used(static_cast<size_t>(iH), 0);
-  for (int64_t i : mh.idx)
-    row_used[static_cast<size_t>(i)] = 1;
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, oHW));
-  parallel_for(0, planes * md.out, grain, [&](int64_t u0, int64_t u1) {
-    std::vector<T> rows(gather ? 0 : static_cast<size_t>(iH * oW));
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t od = u % md.out;
-      const T* xp = x + (u / md.out) * iDHW;
-      T* yp = y + u * oHW;
-      if (gather) {
-        const T* xd = xp + md.idx[od] * iHW;
-        for (int64_t oh = 0; oh < oH; ++oh) {
-          const T* xr = xd + mh.idx[oh] * iW;
-          T* yr = yp + oh * oW;
-          for (int64_t ow = 0; ow < oW; ++ow)
-            yr[ow] = xr[mw.idx[ow]];
-        }
-        continue;
-      }
-      std::fill(yp, yp + oHW, T(0));
-      for (int64_t a = md.start[od]; a < md.start[od + 1]; ++a) {
-        const T* xd = xp + md.idx[a] * iHW;
-        for (int64_t ih = 0; ih < iH; ++ih) {
-          if (!row_used[static_cast<size_t>(ih)])
-            continue;
-          const T* xr = xd + ih * iW;
-          T* r = rows.data() + ih * oW;
-          for (int64_t ow = 0; ow < oW; ++ow) {
-            T s = 0;
-            for (int64_t c = mw.start[ow]; c < mw.start[ow + 1]; ++c)
-              s += mw.w[c] * xr[mw.idx[c]];
-            r[ow] = s;
-          }
-        }
-        for (int64_t oh = 0; oh < oH; ++oh) {
-          T* yr = yp + oh * oW;
-          for (int64_t b = mh.start[oh]; b < mh.start[oh + 1]; ++b) {
-            const T wdh = md.w[a] * mh.w[b];
-            const T* r = rows.data() + mh.idx[b] * oW;
-            for (int64_t ow = 0; ow < oW; ++ow)
-              yr[ow] += wdh * r[ow];
-          }
-        }
-      }
-    }
-  });
+detail::AxisMapView<T> view(const AxisMap<T>& m) {
+  return {m.in, m.out, m.start.data(), m.idx.data(), m.w.data(), m.unit};
 }
 
 }  // namespace
@@ -195,6 +151,16 @@ void resample3d(
     bool align_corners,
     const std::array<std::optional<double>, 3>& scales,
     bool adjoint) {
+  const bool nearest = mode == ResampleMode::Nearest;
+  profiler::Scope scope(
+      adjoint ? (nearest ? "upsample_nearest3d_backward"
+                         : "upsample_trilinear3d_backward")
+              : (nearest ? "upsample_nearest3d" : "upsample_trilinear3d"),
+      profiler::Kind::Op,
+      planes *
+          (src_size[0] * src_size[1] * src_size[2] +
+           dst_size[0] * dst_size[1] * dst_size[2]) *
+          static_cast<int64_t>(sizeof(T)));
   std::vector<AxisMap<T>> maps;
   for (size_t a = 0; a < 3; ++a) {
     const int64_t from = adjoint ? dst_size[a] : src_size[a];
@@ -204,7 +170,22 @@ void resample3d(
                        : linear_map<T>(from, to, align_corners, scales[a]);
     maps.push_back(adjoint ? transposed(m) : std::move(m));
   }
-  apply_map<T>(src, dst, planes, maps[0], maps[1], maps[2]);
+  // Which input rows the H map reads (the others need no W pass).
+  std::vector<char> row_used(static_cast<size_t>(maps[1].in), 0);
+  for (int64_t i : maps[1].idx)
+    row_used[static_cast<size_t>(i)] = 1;
+  detail::ResampleArgs<T> args;
+  args.x = src;
+  args.y = dst;
+  args.planes = planes;
+  args.d = view(maps[0]);
+  args.h = view(maps[1]);
+  args.w = view(maps[2]);
+  args.row_used = row_used.data();
+  pick_isa(
+      &detail::resample3d_generic<T>, &detail::resample3d_avx2<T>,
+      &detail::resample3d_avx512<T>)
+      .apply(args);
 }
 
 #define VOXGRAD_INSTANTIATE(T)                              \

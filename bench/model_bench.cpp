@@ -1,0 +1,272 @@
+// voxgrad-bench --model vae|wgan: whole training steps of the examples'
+// models (examples/voxel_vae, examples/voxel_wgan_gp) on a fixed synthetic
+// batch (no data generation), timed like the kernel cases:
+//
+//   voxgrad-bench --model vae [--model wgan] [--threads T] [--reps R]
+//                 [--warmup W] [--json] [--profile] [--trace PREFIX]
+//
+//   vae   one VAE step at the example's defaults (batch 16, 32^3, width 16,
+//         latent 64): zero_grad, forward, BCE-with-logits + KL, backward,
+//         Adam, cosine LR step
+//   wgan  one WGAN-GP critic step (batch 16, 16^3, width 16): generator
+//         forward without grad, critic on real and fake, the gradient
+//         penalty (a double backward), backward, Adam
+// bench/torch_models.py is the PyTorch twin (same models, batch, steps and
+// JSON). Each JSON line: {"model", "pass": "step", "threads", "median_ms",
+// "min_ms", "reps", "step_peak_increment_mib"}: the last is how far the
+// resident set grew above its level before the timed steps (VmHWM after
+// resetting it through /proc/self/clear_refs), as the twin measures it.
+// With --profile, voxgrad::profiler's tables for R more steps follow (by op
+// and by module); --trace PREFIX also writes PREFIX_<model>.json, the
+// Chrome trace of one step.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "examples/voxel_vae/model.hpp"
+#include "examples/voxel_wgan_gp/gradient_penalty.hpp"
+#include "examples/voxel_wgan_gp/model.hpp"
+#include "model_bench.hpp"
+#include "voxgrad/autograd/ops.hpp"
+#include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/core/parallel.hpp"
+#include "voxgrad/core/profiler.hpp"
+#include "voxgrad/core/random.hpp"
+#include "voxgrad/optim/adam.hpp"
+#include "voxgrad/optim/lr_scheduler.hpp"
+
+namespace voxgrad::bench {
+namespace {
+
+namespace ex = voxgrad::examples;
+
+struct ModelOptions {
+  std::vector<std::string> models;
+  int threads = 0;
+  int reps = 11;
+  int warmup = 3;
+  bool json = false;
+  bool profile = false;
+  std::string trace;  // --trace PREFIX: PREFIX_<model>.json of one step
+};
+
+[[noreturn]] void usage(const std::string& msg) {
+  std::fprintf(
+      stderr,
+      "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan [--model ...] "
+      "[--threads T] [--reps R] [--warmup W] [--json] [--profile] "
+      "[--trace PREFIX]\n",
+      msg.c_str());
+  std::exit(2);
+}
+
+int to_int(const std::string& flag, const std::string& v, int min) {
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < min || n > 1000000)
+    usage(
+        flag + " needs an integer >= " + std::to_string(min) + " (got \"" + v +
+        "\")");
+  return static_cast<int>(n);
+}
+
+ModelOptions parse(int argc, char** argv) {
+  ModelOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--model") {
+      const std::string v = value();
+      if (v != "vae" && v != "wgan")
+        usage("unknown model \"" + v + "\"; valid models: vae, wgan");
+      o.models.push_back(v);
+    } else if (a == "--threads") {
+      o.threads = to_int(a, value(), 1);
+    } else if (a == "--reps") {
+      o.reps = to_int(a, value(), 1);
+    } else if (a == "--warmup") {
+      o.warmup = to_int(a, value(), 0);
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--profile") {
+      o.profile = true;
+    } else if (a == "--trace") {
+      o.trace = value();
+      o.profile = true;
+    } else {
+      usage("unknown argument \"" + a + "\" with --model");
+    }
+  }
+  return o;
+}
+
+/// A fixed occupancy batch: voxels on with probability 0.3.
+Tensor synthetic_voxels(int64_t n, int64_t r, uint64_t seed) {
+  Generator g(seed);
+  NoGradGuard no_grad;
+  return lt(rand({n, 1, r, r, r}, kFloat32, &g), 0.3);
+}
+
+/// The VAE step of examples/voxel_vae/trainer.cpp without the data.
+std::function<void()> vae_step() {
+  manual_seed(0);
+  auto model = std::make_shared<ex::VoxelVAE>(ex::VaeArch{});
+  auto opt = std::make_shared<optim::Adam>(
+      model->parameters(), optim::AdamOptions(2e-3));
+  auto sched =
+      std::make_shared<optim::CosineAnnealingLR>(*opt, 4000, 0.05 * 2e-3);
+  const Tensor x = synthetic_voxels(16, 32, 1);
+  Generator g(2);
+  const Tensor eps = randn({16, 64}, kFloat32, &g);
+  return [model, opt, sched, x, eps] {
+    opt->zero_grad();
+    const ex::VaeLoss l = ex::vae_loss(model->forward(x, eps), x, 1.0);
+    l.loss.backward();
+    opt->step();
+    sched->step();
+    (void)l.loss.item();
+  };
+}
+
+/// One critic step of examples/voxel_wgan_gp/trainer.cpp without the data.
+std::function<void()> wgan_critic_step() {
+  manual_seed(0);
+  auto model = std::make_shared<ex::WganGp>(ex::GanArch{});
+  auto opt = std::make_shared<optim::Adam>(
+      std::vector<optim::ParamGroup>{
+          optim::ParamGroup(model->generator().parameters()),
+          optim::ParamGroup(model->critic().parameters())},
+      optim::AdamOptions(1e-4).betas({0.5, 0.9}));
+  const int64_t b = 16;
+  const Tensor real = synthetic_voxels(b, 16, 1);
+  Generator g(2);
+  const Tensor z = randn({b, 64}, kFloat32, &g);
+  const Tensor alpha = rand({b, 1, 1, 1, 1}, kFloat32, &g);
+  return [model, opt, real, z, alpha] {
+    auto critic = [&](const Tensor& x) { return model->critique(x); };
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = model->generate(z);
+    }
+    opt->zero_grad();
+    const Tensor w = mean(critic(real)) - mean(critic(fake));
+    const Tensor gp = ex::gradient_penalty(critic, real, fake, alpha, 10.0);
+    const Tensor loss = gp - w;
+    loss.backward();
+    opt->step();
+    (void)loss.item();
+  };
+}
+
+int64_t status_kib(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0)
+      return std::strtoll(line.c_str() + key.size(), nullptr, 10);
+  return -1;
+}
+
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  return static_cast<bool>(f.flush());
+}
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool wants_model_bench(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--model")
+      return true;
+  return false;
+}
+
+int model_bench_main(int argc, char** argv) {
+  const ModelOptions o = parse(argc, argv);
+  try {
+    if (o.threads > 0)
+      set_num_threads(o.threads);
+    const int threads = num_threads();
+    if (!o.json)
+      std::printf(
+          "voxgrad-bench: %d thread(s)\n%-6s %-6s %10s %10s %5s %12s\n",
+          threads, "model", "pass", "median_ms", "min_ms", "reps", "peak+MiB");
+    for (const std::string& name : o.models) {
+      const std::function<void()> step =
+          name == "vae" ? vae_step() : wgan_critic_step();
+      for (int i = 0; i < o.warmup; ++i)
+        step();
+      const int64_t base = status_kib("VmRSS");
+      const bool peak_ok = reset_peak_rss();
+      std::vector<double> t;
+      for (int i = 0; i < o.reps; ++i) {
+        const double t0 = now_ms();
+        step();
+        t.push_back(now_ms() - t0);
+      }
+      const int64_t peak = status_kib("VmHWM");
+      std::sort(t.begin(), t.end());
+      const double med = t[t.size() / 2], mn = t.front();
+      const double inc = peak_ok && peak >= 0 && base >= 0
+                             ? static_cast<double>(peak - base) / 1024.0
+                             : -1.0;
+      if (o.json)
+        std::printf(
+            "{\"model\": \"%s\", \"pass\": \"step\", \"threads\": %d, "
+            "\"median_ms\": %.4g, \"min_ms\": %.4g, \"reps\": %d, "
+            "\"step_peak_increment_mib\": %.1f}\n",
+            name.c_str(), threads, med, mn, o.reps, inc);
+      else
+        std::printf(
+            "%-6s %-6s %10.3f %10.3f %5d %12.1f\n", name.c_str(), "step", med,
+            mn, o.reps, inc);
+      std::fflush(stdout);
+      if (o.profile) {
+        // The timed steps once more under the profiler, and one step's trace.
+        {
+          profiler::Session session;
+          for (int i = 0; i < o.reps; ++i)
+            step();
+          std::printf(
+              "\nprofile of %d %s steps, %d thread(s):\n%s\n%s\n", o.reps,
+              name.c_str(), threads, profiler::table(40).c_str(),
+              profiler::module_table(40).c_str());
+        }
+        if (!o.trace.empty()) {
+          profiler::Session session;
+          step();
+          const std::string path = o.trace + "_" + name + ".json";
+          profiler::write_chrome_trace(path);
+          std::printf("trace of one step: %s\n", path.c_str());
+        }
+        std::fflush(stdout);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "voxgrad-bench: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace voxgrad::bench

@@ -1,0 +1,26 @@
+// The reduction loops for AVX2 (this file is compiled with -mavx2 -mfma;
+// reduce.cpp calls into it only after checking the CPU supports it).
+
+#include "voxgrad/core/kernels/reduce_table.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include "voxgrad/core/kernels/reduce_impl.hpp"
+#endif
+
+namespace voxgrad::kernels::detail {
+
+template <class T>
+const ReduceTable<T>& reduce_avx2() {
+#if defined(__AVX2__) && defined(__FMA__)
+  static constexpr ReduceTable<T> kTable =
+      make_reduce_table<T, xsimd::avx2>("avx2");
+  return kTable;
+#else
+  return reduce_generic<T>();  // built without the flags
+#endif
+}
+
+template const ReduceTable<float>& reduce_avx2<float>();
+template const ReduceTable<double>& reduce_avx2<double>();
+
+}  // namespace voxgrad::kernels::detail
