@@ -124,10 +124,11 @@ TEST_CASE_TEMPLATE(
       {ParamOp::Softplus, {1.0, 20.0}}, {ParamOp::Softplus, {2.0, 5.0}},
       {ParamOp::Affine, {0.25, -1.5}},
   };
-  for (const auto& [op, ab] : params) {
+  for (const auto& entry : params) {  // clang 14: no captured bindings
+    const ParamOp op = entry.first;
+    const double a = entry.second.first, b = entry.second.second;
     const std::string name = "param " + std::to_string(static_cast<int>(op));
-    check_identical_everywhere(
-        name, [&] { return vk::unary(op, x, ab.first, ab.second); });
+    check_identical_everywhere(name, [&] { return vk::unary(op, x, a, b); });
   }
   for (BinaryOp op :
        {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div,
@@ -157,8 +158,9 @@ TEST_CASE_TEMPLATE(
       {&a, {2}}, {&a, {0}},   {&a, {1}},  {&a, {0, 2}}, {&a, {0, 1}},
       {&a, {}},  {&big, {1}}, {&big, {}}, {&big, {0}},
   };
-  for (const auto& [t, axes] : cases) {
-    std::vector<int64_t> ax = axes;
+  for (const auto& c : cases) {  // clang 14: no captured bindings
+    const Tensor* t = c.first;
+    std::vector<int64_t> ax = c.second;
     if (ax.empty())
       for (int64_t i = 0; i < t->dim(); ++i)
         ax.push_back(i);
