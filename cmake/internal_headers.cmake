@@ -4,4 +4,4 @@
 # static voxgrad_internal). One list, used by install() in CMakeLists.txt and
 # by tests/public_headers.cmake. A regex over the path below voxgrad/.
 set(VOXGRAD_INTERNAL_HEADERS_REGEX
-  "/kernels/|/conv_ops\\.hpp$|/checkpoint_(codec|file|parse|problems)\\.hpp$")
+  "/kernels/|/conv_ops\\.hpp$|/pool_ops\\.hpp$|/checkpoint_(codec|file|parse|problems)\\.hpp$")

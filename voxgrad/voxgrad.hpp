@@ -8,7 +8,6 @@
 #include "voxgrad/autograd/nn_ops.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
-#include "voxgrad/autograd/pool_ops.hpp"
 #include "voxgrad/core/allocator.hpp"
 #include "voxgrad/core/dtype.hpp"
 #include "voxgrad/core/error.hpp"

@@ -72,7 +72,7 @@ TEST_CASE("index arguments: dtype, range and shape are checked and named") {
   CHECK_ERROR_CONTAINS(x.max(5), "max", "axis 5");
 }
 
-TEST_CASE("scatter: the last repeated index wins; scatter_add adds in order") {
+TEST_CASE("scatter: the last repeated index wins, scatter_add adds in order") {
   const Tensor self = zeros({4}, kFloat64);
   const Tensor idx = ints({2, 0, 2, 2, 0}, {5});
   const Tensor src = tensor({1, 2, 3, 4, 5}, kFloat64);
@@ -96,7 +96,7 @@ TEST_CASE("scatter: the last repeated index wins; scatter_add adds in order") {
   CHECK(index_add(base, 0, big_idx, big_src).to_vector<float>() == want);
 }
 
-TEST_CASE("max(dim) sends the gradient to the first maximum; amax splits it") {
+TEST_CASE("max(dim) sends the gradient to the first maximum, amax splits it") {
   const Tensor x =
       tensor({1, 3, 3, 2, 7, 7}, {2, 3}, kFloat64).requires_grad_();
   auto [v, i] = x.max(1);
@@ -151,7 +151,7 @@ TEST_CASE("scatter_add with an index smaller than src: unused src gets 0") {
       std::vector<double>{1, 2, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0});
 }
 
-TEST_CASE("masked_fill takes int64 and float masks; take_along_dim works") {
+TEST_CASE("masked_fill takes int64 and float masks, take_along_dim works") {
   const Tensor x = ramp({2, 3}).requires_grad_();
   const Tensor m = ints({0, 1, 0}, {3});
   const Tensor y = masked_fill(x, m, -1.0);

@@ -72,7 +72,8 @@ TEST_CASE("int64 factories refuse values that are not whole numbers") {
 }
 
 TEST_CASE(
-    "randint covers [low, high), is seeded and thread-count independent") {
+    "randint covers low up to high (excluded), is seeded and thread-count "
+    "independent") {
   Generator g(7);
   const Tensor r = randint(-3, 4, {20000}, &g);
   CHECK(r.dtype() == kInt64);
@@ -162,7 +163,7 @@ TEST_CASE("int64 views and copies keep the values") {
       cat({ints({1}, {1}), ones({1})}), "cat", "int64", "float32");
 }
 
-TEST_CASE("int64 comparisons give int64 masks; where takes them") {
+TEST_CASE("int64 comparisons give int64 masks, where takes them") {
   const Tensor a = ints({1, 5, kBig, -2}, {4});
   const Tensor b = ints({1, 4, kBig - 1, 0}, {4});
   CHECK(eq(a, b).dtype() == kInt64);

@@ -62,7 +62,7 @@ TEST_CASE("Embedding max_norm renormalises looked-up rows in place") {
       std::vector<double>{2, 2});
 }
 
-TEST_CASE("Embedding::from_pretrained freezes by default; errors are named") {
+TEST_CASE("Embedding::from_pretrained freezes by default, errors are named") {
   const Tensor w = randn({4, 3});
   auto e = Embedding::from_pretrained(w);
   CHECK_FALSE(e->weight().requires_grad());
@@ -83,7 +83,7 @@ TEST_CASE("Embedding::from_pretrained freezes by default; errors are named") {
       "int64", "float32 or float64");
 }
 
-TEST_CASE("EmbeddingBag: bags from offsets or rows; errors are named") {
+TEST_CASE("EmbeddingBag: bags from offsets or rows, errors are named") {
   manual_seed(1);
   EmbeddingBag bag(
       EmbeddingBagOptions(6, 2).mode(EmbeddingBagMode::Sum).padding_idx(0));

@@ -15,7 +15,13 @@ TEST_CASE("F holds every functional op, root names are the same functions") {
   CHECK((&F::silu == &voxgrad::silu));
   CHECK((&F::softplus == &voxgrad::softplus));
   CHECK((&F::log_sigmoid == &voxgrad::log_sigmoid));
-  CHECK((&F::pad == &voxgrad::pad));
+  // pad is overloaded (a constant value, or a PaddingMode): both.
+  using PadValue =
+      Tensor (*)(const Tensor&, const std::vector<int64_t>&, double);
+  using PadMode =
+      Tensor (*)(const Tensor&, const std::vector<int64_t>&, PaddingMode);
+  CHECK((PadValue(&F::pad) == PadValue(&voxgrad::pad)));
+  CHECK((PadMode(&F::pad) == PadMode(&voxgrad::pad)));
   CHECK((&F::linear == &nn::functional::linear));
   CHECK((&F::batch_norm == &nn::functional::batch_norm));
   CHECK((&F::group_norm == &nn::functional::group_norm));

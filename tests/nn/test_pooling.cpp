@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "test_util.hpp"
+#include "voxgrad/autograd/pool_ops.hpp"
 
 namespace voxgrad::nn {
 namespace {

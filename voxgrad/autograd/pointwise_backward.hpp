@@ -8,6 +8,9 @@
 // backwards call them; users rarely need to.
 
 #include "voxgrad/core/tensor.hpp"
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -27,3 +30,5 @@ Tensor softplus_backward(
     const Tensor& grad, const Tensor& x, double beta, double threshold);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

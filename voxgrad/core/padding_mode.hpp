@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
@@ -51,3 +54,5 @@ void check_padding_fits(
     int64_t hi);
 
 }  // namespace voxgrad
+
+VOXGRAD_PUBLIC_END

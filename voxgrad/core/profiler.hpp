@@ -28,6 +28,9 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "voxgrad/export.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::profiler {
 
@@ -151,3 +154,5 @@ double recorded_ms();
 bool enabled_by_env();
 
 }  // namespace voxgrad::profiler
+
+VOXGRAD_PUBLIC_END

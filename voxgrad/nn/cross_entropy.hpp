@@ -9,7 +9,10 @@
 #include <string>
 #include <utility>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/loss.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -155,3 +158,5 @@ class NLLLossImpl : public Loss {
 VOXGRAD_MODULE(NLLLoss);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

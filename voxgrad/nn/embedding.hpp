@@ -11,7 +11,10 @@
 #include <utility>
 
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -396,3 +399,5 @@ class EmbeddingBagImpl : public Module {
 VOXGRAD_MODULE(EmbeddingBag);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

@@ -9,7 +9,10 @@
 #include <string>
 #include <utility>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -183,3 +186,5 @@ Tensor instance_norm(
 
 }  // namespace functional
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

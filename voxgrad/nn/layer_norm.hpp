@@ -8,7 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -114,3 +117,5 @@ Tensor layer_norm(const Tensor& x, const LayerNormFuncOptions& options);
 
 }  // namespace functional
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

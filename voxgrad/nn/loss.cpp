@@ -112,7 +112,7 @@ Tensor binary_cross_entropy_with_logits(
   check_broadcast(weight, input, op, "weight");
   check_broadcast(pos_weight, input, op, "pos_weight");
   if (!weight.defined() && !pos_weight.defined())  // one fused pass
-    return reduce(binary_cross_entropy_with_logits_op(input, target), r);
+    return reduce(binary_cross_entropy_with_logits_op(input, target), r, op);
   // log(1 + exp(-x)) without overflow. Threshold 40 instead of softplus's
   // default 20: above it softplus returns its argument, off by exp(-20) ~ 2e-9,
   // visible in float64; exp(40) still fits float32.

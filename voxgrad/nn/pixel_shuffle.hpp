@@ -19,7 +19,10 @@
 
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -102,3 +105,5 @@ Tensor pixel_unshuffle3d(
 }  // namespace functional
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

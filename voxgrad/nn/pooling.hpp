@@ -19,8 +19,11 @@
 #include <optional>
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/conv.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -231,3 +234,5 @@ Tensor adaptive_avg_pool3d(
 }  // namespace functional
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

@@ -5,7 +5,10 @@
 
 #include <string>
 
+#include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
+
+VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
@@ -68,3 +71,5 @@ class LogSoftmaxImpl : public Module {
 VOXGRAD_MODULE(LogSoftmax);
 
 }  // namespace voxgrad::nn
+
+VOXGRAD_PUBLIC_END

@@ -25,6 +25,7 @@ using kernels::MathOp;
 namespace {
 const Tensor& defined(const Tensor& x, const char* op) {
   VOXGRAD_CHECK(x.defined(), op, ": the input is undefined");
+  require_floating(x.dtype(), op, "the input");
   return x;
 }
 

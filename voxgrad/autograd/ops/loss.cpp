@@ -37,6 +37,7 @@ void check_loss_pair(
       input.shape() == target.shape(), op, ": input ", shape_str(input.shape()),
       " and target ", shape_str(target.shape()), " must have the same shape");
   require_floating(input.dtype(), op, "input");
+  require_floating(target.dtype(), op, "target");
   VOXGRAD_CHECK(
       input.dtype() == target.dtype(), op, ": input is ",
       dtype_name(input.dtype()), " but target is ", dtype_name(target.dtype()),
@@ -45,8 +46,10 @@ void check_loss_pair(
 
 /// A backward op's operands: one dtype, shapes that broadcast.
 void check_backward_operands(const char* op, const TensorList& in) {
-  for (const Tensor& t : in)
+  for (const Tensor& t : in) {
     VOXGRAD_CHECK(t.defined(), op, ": an operand is undefined");
+    require_floating(t.dtype(), op, "an operand");
+  }
   Shape s = in[0].shape();
   for (const Tensor& t : in) {
     VOXGRAD_CHECK(

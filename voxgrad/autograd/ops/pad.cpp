@@ -52,6 +52,8 @@ Tensor constant_pad(
     src = src.slice(static_cast<int64_t>(a), lo, hi);
     dst_starts.push_back({a, std::max<int64_t>(0, before)});
   }
+  if (x.dtype() == kInt64)
+    integral_value(value, op, "value");  // named here, not as full()'s
   Tensor out = full(shape, value, x.dtype());
   Tensor region = out.detach();
   for (auto [a, start] : dst_starts)
@@ -146,6 +148,7 @@ Tensor pad(
   if (mode == PaddingMode::Zeros)
     return pad(x, pads, 0.0);
   VOXGRAD_CHECK(x.defined(), "pad: the input is undefined");
+  require_floating(x.dtype(), "pad", "the input of a non-zeros mode");
   const kernels::Pad3dGeometry g =
       mode_geometry("pad", x.shape(), pads, mode, false);
   Tensor out =
@@ -163,6 +166,7 @@ Tensor pad(
 Tensor pad_adjoint(
     const Tensor& g, const std::vector<int64_t>& pads, PaddingMode mode) {
   VOXGRAD_CHECK(g.defined(), "pad_adjoint: the input is undefined");
+  require_floating(g.dtype(), "pad_adjoint", "the input");
   Tensor out;
   if (mode == PaddingMode::Zeros) {
     // The transpose of zero padding is the crop.

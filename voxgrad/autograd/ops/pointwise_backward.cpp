@@ -21,6 +21,8 @@ namespace {
 
 void check_pair(const char* op, const Tensor& grad, const Tensor& y) {
   VOXGRAD_CHECK(grad.defined() && y.defined(), op, ": an operand is undefined");
+  require_floating(grad.dtype(), op, "grad");
+  require_floating(y.dtype(), op, "the saved operand");
   VOXGRAD_CHECK(
       grad.dtype() == y.dtype(), op, ": operands must have one dtype (got ",
       dtype_name(grad.dtype()), " and ", dtype_name(y.dtype()), ")");

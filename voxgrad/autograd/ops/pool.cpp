@@ -37,6 +37,7 @@ void check_5d(
     const char* op,
     const char* what) {
   VOXGRAD_CHECK(t.defined(), op, ": ", what, " is undefined");
+  require_floating(t.dtype(), op, what);
   VOXGRAD_CHECK(
       t.dim() == 5 && t.size(2) == spatial[0] && t.size(3) == spatial[1] &&
           t.size(4) == spatial[2],

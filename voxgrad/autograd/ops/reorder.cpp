@@ -35,6 +35,7 @@ std::vector<int64_t> unique_axes(
 
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
   VOXGRAD_CHECK(x.defined(), "flip: the input is undefined");
+  require_floating(x.dtype(), "flip", "the input");
   const std::vector<int64_t> axes = unique_axes(x, dims, "flip");
   Tensor out = empty(x.shape(), x.dtype());
   if (x.numel() > 0) {
@@ -61,6 +62,7 @@ Tensor roll(
     const std::vector<int64_t>& shifts,
     const std::vector<int64_t>& dims) {
   VOXGRAD_CHECK(x.defined(), "roll: the input is undefined");
+  require_floating(x.dtype(), "roll", "the input");
   if (dims.empty()) {
     // PyTorch: no dims rolls the flattened tensor by the one shift.
     VOXGRAD_CHECK(

@@ -14,6 +14,7 @@ using autograd::record;
 
 Tensor cumsum(const Tensor& x, int64_t dim) {
   VOXGRAD_CHECK(x.defined(), "cumsum: the input is undefined");
+  require_floating(x.dtype(), "cumsum", "the input");
   const int64_t a = normalize_axis(dim, x.dim(), "cumsum");
   return record(
       Op::cumsum, kernels::cumsum(x, a), {x}, {},

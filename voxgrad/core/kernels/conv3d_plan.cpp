@@ -769,20 +769,6 @@ const char* pass_name(Pass pass) {
   return "?";
 }
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Auto:
-      return "auto";
-    case Isa::Generic:
-      return "generic";
-    case Isa::Avx2:
-      return "avx2";
-    case Isa::Avx512:
-      return "avx512";
-  }
-  return "?";
-}
-
 const char* path_name(Path path) {
   switch (path) {
     case Path::GatherDirect:

@@ -37,15 +37,16 @@
 
 #include "voxgrad/core/dtype.hpp"
 #include "voxgrad/core/kernels/conv_geometry.hpp"
+#include "voxgrad/core/kernels/isa.hpp"
 
 namespace voxgrad::kernels {
 
 /// The three kernels (conv direction; ConvTranspose3d's forward is BwdData).
 enum class Pass { Fwd, BwdData, BwdWeight };
 
-/// Instruction sets the executors are compiled for. Auto: the forced one
-/// (set_conv3d_isa, VOXGRAD_ISA), else the best this CPU runs.
-enum class Isa { Auto, Generic, Avx2, Avx512 };
+// Instruction sets: kernels::Isa of isa.hpp, shared with the other kernel
+// families. For conv, Auto means the forced one (set_conv3d_isa,
+// VOXGRAD_ISA), else the best this CPU runs.
 
 /// The executors, one per path (voxgrad/core/kernels/conv3d_engine/<name>.hpp).
 ///  - GatherDirect: fwd, and bwd_data of convs with height and width stride
@@ -63,7 +64,6 @@ enum class Path { GatherDirect, GatherTile, WgradLanes, WgradChannels };
 enum class Layout { Halo, Shifted };
 
 const char* pass_name(Pass pass);        // "fwd", "bwd_data", "bwd_weight"
-const char* isa_name(Isa isa);           // "auto", "generic", "avx2", "avx512"
 const char* path_name(Path path);        // "gather/direct", ..., "wgrad/lanes"
 const char* layout_name(Layout layout);  // "halo", "shifted"
 
