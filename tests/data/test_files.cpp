@@ -251,7 +251,7 @@ TEST_CASE("load_mesh hostile files: errors naming the file") {
   const std::string dir = test::scratch_dir("bad_meshes");
   test::write_text(dir + "/empty.off", "");
   test::write_text(
-      dir + "/garbage.obj", std::string("\x00\x01\x02 not a mesh\n", 19));
+      dir + "/garbage.obj", std::string("\x00\x01\x02 not a mesh\n", 16));
   test::write_text(dir + "/points.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\n");
   // A binary STL whose second vertex is NaN: assimp's readers drop or
   // replace what they cannot parse, so no NaN arrives (check_mesh would

@@ -158,7 +158,11 @@ TEST_CASE("metadata save refuses is exactly what load would refuse") {
       {{{"s", "ok\xc3("}}, "metadata.s is a string that is not valid UTF-8"},
       {{{"\xff", 1}}, "a key of metadata is not valid UTF-8"},
   };
-  for (const auto& [meta, expect] : bad) {
+  for (const auto& entry : bad) {
+    // Named copies, not a structured binding: clang 14 cannot capture a
+    // binding in the lambda CHECK_ERROR_CONTAINS makes.
+    const json& meta = entry.first;
+    const char* expect = entry.second;
     CAPTURE(expect);
     CHECK_ERROR_CONTAINS(save(p, m, nullptr, meta), expect);
   }

@@ -135,8 +135,11 @@ TriangleMesh decode(const std::string& b, const std::string& path) {
   TriangleMesh m;
   m.vertices.resize(nv);
   m.triangles.resize(nt);
-  std::memcpy(m.vertices.data(), b.data() + 17, nv * sizeof(Vec3));
-  std::memcpy(m.triangles.data(), b.data() + 17 + nv * sizeof(Vec3), nt * 24);
+  // An empty vector's data() may be null, and memcpy(nullptr, ..., 0) is UB.
+  if (nv > 0)
+    std::memcpy(m.vertices.data(), b.data() + 17, nv * sizeof(Vec3));
+  if (nt > 0)
+    std::memcpy(m.triangles.data(), b.data() + 17 + nv * sizeof(Vec3), nt * 24);
   return m;
 }
 
