@@ -95,6 +95,13 @@ ISA=$(head -1 "$OUT/voxgrad_table.txt" | sed -n 's/.*conv kernels \([a-z0-9]*\).
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 DETAIL="family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p' | head -1); $(lscpu | grep -o 'avx512f' | head -1 || true) $(lscpu | grep -o ' avx2 ' | head -1 || true)"
 CACHES=$(lscpu | sed -n 's/^\(L[123][di]* cache\): *\(.*\)/\1 \2/p' | paste -sd ';' | sed 's/;/; /g')
+# Some VMs' lscpu lists no caches; the kernel's per-CPU view usually has them.
+if [ -z "$CACHES" ]; then
+  CACHES=$(for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+    [ -r "$c/size" ] && echo "L$(cat "$c/level")$(sed 's/Data/d/;s/Instruction/i/;s/Unified//' "$c/type") $(cat "$c/size") per core"
+  done | paste -sd ';' | sed 's/;/; /g')
+  CACHES=${CACHES:-not reported by this machine}
+fi
 CORES=$(nproc)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 DIRTY=$(git -C "$ROOT" status --porcelain -- core bench autograd nn | head -1)

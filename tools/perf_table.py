@@ -86,14 +86,17 @@ def main():
     mem = {}
     table = os.path.join(d, "voxgrad_table.txt")
     if os.path.exists(table):
+        # The column is found by its header: voxgrad-bench's table gained
+        # min/max columns once, and a fixed index read "reps" as "extra%".
+        col = None
         with open(table) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) >= 7 and parts[0] in CASES and parts[1] in PASSES:
-                    try:
-                        mem[(parts[0], parts[1])] = float(parts[6])
-                    except ValueError:
-                        pass
+                if "extra%" in parts:
+                    col = parts.index("extra%")
+                elif (col is not None and len(parts) > col
+                      and parts[0] in CASES and parts[1] in PASSES):
+                    mem[(parts[0], parts[1])] = float(parts[col])
     peak = load_json(os.path.join(d, "fma_peak.json"), {"fma": []})
     machine = load_json(os.path.join(d, "machine.json"), {})
     anchors = os.path.join(d, "anchors", "results")
