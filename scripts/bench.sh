@@ -9,7 +9,8 @@
 # measure the FMA peak (bench/tools/fma_peak.cpp); run voxgrad-bench at 2
 # threads; run the anchor harness (../shared/anchors/perf/run_all.sh, on a
 # copy: the shared folder stays untouched); run voxgrad-bench at 2 threads
-# again and at 1 thread; write docs/performance.md with tools/perf_table.py.
+# again and at 1 thread; time whole training steps beside PyTorch
+# (scripts/model_bench.sh); write docs/performance.md with tools/perf_table.py.
 #
 # The machine may be shared: the script waits (up to WAIT_MAX seconds, default
 # 1200) until the CPUs have been at least IDLE_MIN % idle (default 85) over
@@ -89,6 +90,9 @@ stamp "voxgrad-bench, 1 thread"
 "$BENCH" --threads 1 --json >"$OUT/voxgrad_t1.jsonl"
 stamp "voxgrad-bench table (extra memory)"
 "$BENCH" --threads 2 --reps 1 --warmup 1 >"$OUT/voxgrad_table.txt"
+stamp "whole training steps and the GEMM (scripts/model_bench.sh)"
+BUILD_DIR=$BUILD OUT=$OUT/models "$ROOT/scripts/model_bench.sh" \
+  >"$OUT/models.log" 2>&1 || stamp "model bench failed (see $OUT/models.log)"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ISA=$(head -1 "$OUT/voxgrad_table.txt" | sed -n 's/.*conv kernels \([a-z0-9]*\).*/\1/p')
