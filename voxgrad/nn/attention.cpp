@@ -374,8 +374,13 @@ std::tuple<Tensor, Tensor> MultiheadAttentionImpl::forward(
   Tensor weights;
   if (need_weights) {
     weights = w.reshape({N, H, L, S2});
-    if (average_attn_weights)
-      weights = sum(weights, {1}) / static_cast<double>(H);
+    if (average_attn_weights) {
+      // sum over heads / H, as one GEMM (1, H) @ (N, H, L * S): the
+      // reduction kernel is slow over a middle axis of this size.
+      weights = matmul(ones({1, H}, dt), w.reshape({N, H, L * S2}))
+                    .reshape({N, L, S2}) /
+                static_cast<double>(H);
+    }
   }
   if (!batched) {
     out = out.squeeze(1);
