@@ -212,7 +212,8 @@ def main():
             times.append((time.perf_counter() - t0) * 1e3)
         peak_kib = rss_kib("VmHWM")
         out = {"model": name, "impl": "pytorch-" + torch.__version__.split("+")[0],
-               "blas": blas, "threads": args.threads, "batch": args.batch,
+               "blas": blas, "threads": args.threads,
+               "batch": 2 if name == "attention" else args.batch,
                "median_ms": round(statistics.median(times), 4),
                "min_ms": round(min(times), 4), "reps": len(times),
                "idle_rss_mib": round(idle_kib / 1024, 1),
