@@ -1,6 +1,6 @@
-// voxgrad-bench --model vae|wgan: whole training steps of the examples'
-// models (examples/voxel_vae, examples/voxel_wgan_gp) on a fixed synthetic
-// batch (no data generation), timed like the kernel cases:
+// voxgrad-bench --model vae|wgan|attention: whole training steps of the
+// examples' models (examples/voxel_vae, examples/voxel_wgan_gp) on a fixed
+// synthetic batch (no data generation), timed like the kernel cases:
 //
 //   voxgrad-bench --model vae [--model wgan] [--threads T] [--reps R]
 //                 [--warmup W] [--json] [--profile] [--trace PREFIX]
@@ -11,6 +11,9 @@
 //   wgan  one WGAN-GP critic step (batch 16, 16^3, width 16): generator
 //         forward without grad, critic on real and fake, the gradient
 //         penalty (a double backward), backward, Adam
+//   attention  nn::MultiheadAttention self-attention at a 3-D U-Net's 8^3
+//         bottleneck: 512 tokens, batch 2, embed 64, 4 heads, attention
+//         weights returned (averaged); forward, mean(y^2), backward
 // bench/torch_models.py is the PyTorch twin (same models, batch, steps and
 // JSON). Each JSON line: {"model", "pass": "step", "threads", "median_ms",
 // "min_ms", "reps", "step_peak_increment_mib"}: the last is how far the
@@ -39,6 +42,7 @@
 #include "voxgrad/core/parallel.hpp"
 #include "voxgrad/core/profiler.hpp"
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/nn/attention.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 
@@ -60,7 +64,8 @@ struct ModelOptions {
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(
       stderr,
-      "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan [--model ...] "
+      "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan|attention "
+      "[--model ...] "
       "[--threads T] [--reps R] [--warmup W] [--json] [--profile] "
       "[--trace PREFIX]\n",
       msg.c_str());
@@ -88,8 +93,9 @@ ModelOptions parse(int argc, char** argv) {
     };
     if (a == "--model") {
       const std::string v = value();
-      if (v != "vae" && v != "wgan")
-        usage("unknown model \"" + v + "\"; valid models: vae, wgan");
+      if (v != "vae" && v != "wgan" && v != "attention")
+        usage(
+            "unknown model \"" + v + "\"; valid models: vae, wgan, attention");
       o.models.push_back(v);
     } else if (a == "--threads") {
       o.threads = to_int(a, value(), 1);
@@ -170,6 +176,26 @@ std::function<void()> wgan_critic_step() {
   };
 }
 
+/// Self-attention at an 8^3 U-Net bottleneck: (L, N, E) = (512, 2, 64),
+/// 4 heads; forward (with the averaged weights, as PyTorch's default),
+/// mean(y^2), backward.
+std::function<void()> attention_step() {
+  manual_seed(0);
+  auto mha = std::make_shared<nn::MultiheadAttentionImpl>(
+      nn::MultiheadAttentionOptions(64, 4));
+  Generator g(1);
+  const Tensor x = randn({512, 2, 64}, kFloat32, &g).requires_grad_();
+  return [mha, x] {
+    mha->zero_grad();
+    x.set_grad(Tensor());
+    const auto out = mha->forward(x, x, x);
+    const Tensor y = std::get<0>(out);
+    const Tensor loss = mean(y * y);
+    loss.backward();
+    (void)loss.item();
+  };
+}
+
 int64_t status_kib(const char* field) {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -212,8 +238,9 @@ int model_bench_main(int argc, char** argv) {
           "voxgrad-bench: %d thread(s)\n%-6s %-6s %10s %10s %5s %12s\n",
           threads, "model", "pass", "median_ms", "min_ms", "reps", "peak+MiB");
     for (const std::string& name : o.models) {
-      const std::function<void()> step =
-          name == "vae" ? vae_step() : wgan_critic_step();
+      const std::function<void()> step = name == "vae"    ? vae_step()
+                                         : name == "wgan" ? wgan_critic_step()
+                                                          : attention_step();
       for (int i = 0; i < o.warmup; ++i)
         step();
       const int64_t base = status_kib("VmRSS");

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch twin of `voxgrad-bench --model vae|wgan`: the same models, losses
+"""PyTorch twin of `voxgrad-bench --model vae|wgan|attention`: the same models, losses
 and optimizer steps as examples/voxel_vae and examples/voxel_wgan_gp, timed
 the same way on a fixed synthetic batch (no data generation), printed as the
 same JSON lines, so the two can be compared side by side.
@@ -138,7 +138,26 @@ def make_wgan(args):
     return critic_step
 
 
-MODELS = {"vae": make_vae, "wgan": make_wgan}
+def make_attention(args):
+    """Self-attention at an 8^3 U-Net bottleneck: (L, N, E) = (512, 2, 64),
+    4 heads; forward with the averaged weights, mean(y^2), backward (no
+    optimizer), as voxgrad-bench --model attention. --batch is not used."""
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(64, 4)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(512, 2, 64, generator=g).requires_grad_()
+
+    def step():
+        mha.zero_grad(set_to_none=True)
+        x.grad = None
+        y, _ = mha(x, x, x)
+        loss = (y * y).mean()
+        loss.backward()
+        return loss.item()
+    return step
+
+
+MODELS = {"vae": make_vae, "wgan": make_wgan, "attention": make_attention}
 
 
 def rss_kib(field):
@@ -193,7 +212,8 @@ def main():
             times.append((time.perf_counter() - t0) * 1e3)
         peak_kib = rss_kib("VmHWM")
         out = {"model": name, "impl": "pytorch-" + torch.__version__.split("+")[0],
-               "blas": blas, "threads": args.threads, "batch": args.batch,
+               "blas": blas, "threads": args.threads,
+               "batch": 2 if name == "attention" else args.batch,
                "median_ms": round(statistics.median(times), 4),
                "min_ms": round(min(times), 4), "reps": len(times),
                "idle_rss_mib": round(idle_kib / 1024, 1),
