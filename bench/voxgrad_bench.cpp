@@ -5,6 +5,8 @@
 //                 [--threads T] [--reps R] [--warmup W] [--json]
 //                 [--interleave] [--isa generic|avx2|avx512]
 //   voxgrad-bench --hash
+//   voxgrad-bench --model ... (bench/model_bench.cpp), --layer ...
+//                 (bench/layer_bench.cpp: pooling, softmax, cross-entropy)
 //
 // Each timed call is the op on plain NCDHW tensors, output allocation,
 // layout changes and workspaces included; inputs are allocated and filled
@@ -51,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "layer_bench.hpp"
 #include "model_bench.hpp"
 #include "tests/conv_shapes.hpp"
 #include "voxgrad/autograd/conv_ops.hpp"
@@ -445,6 +448,8 @@ void run_hash() {
 int main(int argc, char** argv) {
   if (voxgrad::bench::wants_model_bench(argc, argv))  // bench/model_bench.cpp
     return voxgrad::bench::model_bench_main(argc, argv);
+  if (voxgrad::bench::wants_layer_bench(argc, argv))  // bench/layer_bench.cpp
+    return voxgrad::bench::layer_bench_main(argc, argv);
   const Options o = parse(argc, argv);
   try {
     if (o.hash) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/golden/kit_layers.json: PyTorch 1.13 references for the
-layers and ops of the research kit's layer half (issue 11): pooling,
-activations and pointwise ops, LayerNorm / InstanceNorm3d / BatchNorm1d and
+layers and ops of the research kit's layer half (issue 11): pooling (with
+indices) and max unpooling, activations and pointwise ops, LayerNorm / InstanceNorm3d / BatchNorm1d and
 PixelShuffle3d / PixelUnshuffle3d. tests/nn/test_kit_golden.cpp reads it.
 
 Run with Debian's Python, which has torch 1.13 (a pyenv `python3` may not):
@@ -369,8 +369,8 @@ for name, size, x in [
            lambda s=size: nn.AdaptiveAvgPool3d(tuple(s)), [([x], True)])
 
 # ---- max pooling (values on a coarse grid: many exact ties) -----------------
-# Values only: the indices (return_indices) wait for voxgrad's int64 dtype;
-# the input gradients show which element of each window was chosen.
+# The input gradients show which element of each window was chosen; the
+# return_indices cases below compare the indices themselves.
 def max_cfg(k, s=None, p=0, d=1, ceil=False):
     k3 = k if isinstance(k, list) else [k] * 3
     s3 = k3 if s is None else (s if isinstance(s, list) else [s] * 3)
@@ -416,6 +416,7 @@ for name, size, x in [
     module(name, "AdaptiveMaxPool3d", {"output_size": size},
            lambda s=size: nn.AdaptiveMaxPool3d(tuple(s)), [([x], True)])
 
+<<<<<<< HEAD
 
 def write(cases, path, seed):
     """Writes `cases` as a golden file (tools/gen_attn_golden.py reuses the
@@ -432,3 +433,115 @@ def write(cases, path, seed):
 
 if __name__ == "__main__":
     write(CASES, OUT, SEED)
+=======
+# ---- max pooling's indices (return_indices) ----------------------------------
+# The int64 indices are compared exactly; ties go to the first element of the
+# scan, NaN to the last.
+def max_idx_module(name, cfg, x):
+    kw = dict(kernel_size=tuple(cfg["kernel_size"]),
+              stride=tuple(cfg["stride"]), padding=tuple(cfg["padding"]),
+              dilation=tuple(cfg["dilation"]), ceil_mode=cfg["ceil_mode"])
+    module(name, "MaxPool3d", dict(cfg, return_indices=True),
+           lambda: nn.MaxPool3d(**kw, return_indices=True), [([x], True)])
+
+
+max_idx_module("maxpool k3 s2 p1 return_indices, ties", max_cfg(3, 2, 1), xq)
+max_idx_module("maxpool k (2,3,2) s (1,2,1) p 1 dilation (2,1,2) ceil_mode "
+               "return_indices, overlapping ties",
+               max_cfg([2, 3, 2], [1, 2, 1], 1, [2, 1, 2], ceil=True), xq)
+max_idx_module("maxpool k2 return_indices with NaN and -inf windows",
+               max_cfg(2), x_nan)
+max_idx_module("maxpool k2 s1 return_indices, unbatched, ties",
+               max_cfg(2, 1), quantized(2, 3, 4, 5))
+for name, size, x in [
+        ("adaptive max (5,6,7) -> (3,4,2) return_indices, ties", [3, 4, 2],
+         xq),
+        ("adaptive max upsampling (3,2,4) -> (5,3,7) return_indices",
+         [5, 3, 7], randn(1, 2, 3, 2, 4)),
+        ("adaptive max unbatched (5,6,7) -> (2,5,3) return_indices",
+         [2, 5, 3], xq[0])]:
+    module(name, "AdaptiveMaxPool3d",
+           {"output_size": size, "return_indices": True},
+           lambda s=size: nn.AdaptiveMaxPool3d(tuple(s), return_indices=True),
+           [([x], True)])
+
+
+# ---- max unpooling -------------------------------------------------------------
+# NOTE [ Max unpooling ] in voxgrad/nn/max_unpool.hpp: a position named by
+# several indices keeps the last value (PyTorch's CPU kernel, asserted here);
+# voxgrad's gradient is that function's derivative (0 for the overwritten
+# repeats), where PyTorch's gives every repeat the gradient. The reference is
+# therefore PyTorch's max_unpool3d of x * last, `last` marking each plane's
+# last writer of every position: the same forward (checked equal to
+# F.max_unpool3d(x) below), and autograd gives the exact derivative. Without
+# repeats `last` is all ones and this is PyTorch's own gradient.
+def last_writers(idx):
+    """1 where no later index of the (n, c) plane names the same position."""
+    flat = idx.reshape(-1, idx.shape[-3] * idx.shape[-2] * idx.shape[-1])
+    mask = torch.zeros(flat.shape, dtype=torch.float64)
+    for p in range(flat.shape[0]):
+        last = {}
+        for j, i in enumerate(flat[p].tolist()):
+            last[i] = j
+        for j in last.values():
+            mask[p, j] = 1
+    return mask.reshape(idx.shape)
+
+
+class Unpool(nn.Module):
+    def __init__(self, idx, k, s, p, size):
+        super().__init__()
+        self.idx, self.k, self.s, self.p, self.size = idx, k, s, p, size
+        self.last = last_writers(idx)
+
+    def forward(self, x):
+        args = (self.idx, self.k, self.s, self.p, self.size)
+        y = F.max_unpool3d(x * self.last.to(x.dtype), *args)
+        assert torch.equal(y, F.max_unpool3d(x.detach(), *args))
+        return y
+
+
+def unpool_module(name, x, idx, k, s=None, p=0, size=None):
+    k3 = k if isinstance(k, list) else [k] * 3
+    s3 = k3 if s is None else (s if isinstance(s, list) else [s] * 3)
+    p3 = p if isinstance(p, list) else [p] * 3
+    repeats = bool((last_writers(idx) == 0).any())
+    cfg = {"kernel_size": k3, "stride": s3, "padding": p3,
+           "output_size": size, "indices": T(idx), "repeats": repeats}
+    module(name, "MaxUnpool3d", cfg,
+           lambda: Unpool(idx, tuple(k3), tuple(s3), tuple(p3), size),
+           [([x], True)])
+    return repeats
+
+
+x_odd = randn(1, 2, 5, 7, 6)
+_, i_k2 = F.max_pool3d(x_odd, 2, return_indices=True)
+assert not unpool_module(
+    "maxunpool k2 at a k2 pool's indices, odd size (output_size with N, C)",
+    randn(*i_k2.shape), i_k2, 2, size=[1, 2, 5, 7, 6])
+_, i_ov = F.max_pool3d(xq, 3, 2, 1, return_indices=True)
+assert unpool_module(
+    "maxunpool k3 s2 p1 at an overlapping pool's indices (repeats)",
+    randn(*i_ov.shape), i_ov, 3, 2, 1, size=[5, 6, 7])
+_, i_dc = F.max_pool3d(xq, (2, 3, 2), (1, 2, 1), 1, (2, 1, 2), ceil_mode=True,
+                       return_indices=True)
+assert unpool_module(
+    "maxunpool at a dilated ceil_mode pool's indices (repeats)",
+    randn(*i_dc.shape), i_dc, [3, 2, 3], [1, 2, 1], 1, size=[5, 6, 7])
+assert unpool_module(
+    "maxunpool k (2,3,2) s (2,2,1) p (0,1,0), default size, random indices",
+    randn(2, 1, 2, 3, 3), torch.randint(0, 4 * 5 * 4, (2, 1, 2, 3, 3)),
+    [2, 3, 2], [2, 2, 1], [0, 1, 0])
+_, i_u = F.max_pool3d(quantized(3, 4, 6, 5), 2, 2, 1, return_indices=True)
+unpool_module("maxunpool k2 p1 unbatched, overlapping-free indices",
+              randn(*i_u.shape), i_u, 2, 2, 1, size=[4, 6, 5])
+
+doc = {"format": "voxgrad-kit-golden", "version": 1,
+       "torch_version": torch.__version__, "seed": SEED, "cases": CASES}
+os.makedirs(os.path.dirname(OUT), exist_ok=True)
+with open(OUT, "w") as f:
+    json.dump(doc, f, separators=(",", ":"))
+    f.write("\n")
+print(f"wrote {len(CASES)} cases, {os.path.getsize(OUT)} bytes to "
+      f"{os.path.normpath(OUT)}", file=sys.stderr)
+>>>>>>> pool-unet

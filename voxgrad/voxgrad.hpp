@@ -30,6 +30,7 @@
 #include "voxgrad/nn/layer_norm.hpp"
 #include "voxgrad/nn/linear.hpp"
 #include "voxgrad/nn/loss.hpp"
+#include "voxgrad/nn/max_unpool.hpp"
 #include "voxgrad/nn/module.hpp"
 #include "voxgrad/nn/normalization.hpp"
 #include "voxgrad/nn/pixel_shuffle.hpp"

@@ -463,6 +463,45 @@ std::map<std::string, std::vector<OpCase>> op_cases() {
                               [mx, idx](const TensorList& in) {
                                 return max_pool3d_gather_op(in[0], idx, mx);
                               }});
+    // Max unpooling at the indices of that pool, whose windows overlap:
+    // positions named more than once (the last repeat wins, so the others'
+    // derivative is 0), and at indices without repeats (a k2 s2 pool).
+    {
+      std::vector<int64_t> counts(2 * 2 * 4 * 6 * 6, 0);
+      for (size_t j = 0; j < idx->size(); ++j)
+        ++counts[j / 36 * 144 + static_cast<size_t>((*idx)[j])];
+      REQUIRE(std::count_if(counts.begin(), counts.end(), [](int64_t n) {
+                return n > 1;
+              }) > 0);
+    }
+    add("max_unpool3d", {"indices with repeats (overlapping pool)",
+                         {normal64({2, 2, 3, 4, 3})},
+                         [idx](const TensorList& in) {
+                           return max_unpool3d_op(in[0], idx, {4, 6, 6});
+                         }});
+    add("max_unpool3d_backward",
+        {"indices with repeats (overlapping pool)",
+         {normal64({2, 2, 4, 6, 6})},
+         [idx](const TensorList& in) {
+           return max_unpool3d_backward_op(in[0], idx, {3, 4, 3});
+         }});
+    PoolSpec3d k2;
+    k2.in = {4, 5, 4};
+    k2.out = {2, 2, 2};
+    k2.kernel = k2.stride = {2, 2, 2};
+    PoolIndices idx2;
+    max_pool3d_op(randn({1, 3, 4, 5, 4}, kFloat64, &gen()), k2, &idx2);
+    add("max_unpool3d", {"indices of a k2 s2 pool, odd output size",
+                         {normal64({1, 3, 2, 2, 2})},
+                         [idx2](const TensorList& in) {
+                           return max_unpool3d_op(in[0], idx2, {4, 5, 4});
+                         }});
+    add("max_unpool3d_backward",
+        {"indices of a k2 s2 pool, odd output size",
+         {normal64({1, 3, 4, 5, 4})},
+         [idx2](const TensorList& in) {
+           return max_unpool3d_backward_op(in[0], idx2, {2, 2, 2});
+         }});
     // BCE (voxgrad/autograd/ops/loss.cpp): input away from 0 and 1, target too.
     const Tensor w = uniform({3, 4}, 0.5, 1.5, kFloat64, &gen());
     add("binary_cross_entropy",

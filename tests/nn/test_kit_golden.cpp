@@ -1,4 +1,6 @@
-// The layers and ops of issue 11's layer half (pooling, activations and
+// The layers and ops of issue 11's layer half (pooling with its indices, max
+// unpooling (NOTE [ Max unpooling ]: the gradient with repeated indices is the
+// derivative, which the generator takes through PyTorch), activations and
 // pointwise ops, LayerNorm / InstanceNorm3d / BatchNorm1d, PixelShuffle3d)
 // against PyTorch 1.13: tests/golden/kit_layers.json, written by
 // tools/gen_kit_golden.py. Every case runs in float64 and in float32 and is
@@ -17,6 +19,7 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <tuple>
 
 #include "test_util.hpp"
 #include "voxgrad/nn/attention.hpp"
@@ -84,6 +87,16 @@ template <class M>
 Built unary(std::shared_ptr<M> m) {
   return {
       m, [m](const TensorList& in) { return TensorList{m->forward(in[0])}; }};
+}
+
+/// forward_with_indices: the values and the int64 indices.
+template <class M>
+Built with_indices(std::shared_ptr<M> m) {
+  return {m, [m](const TensorList& in) {
+            Tensor y, i;
+            std::tie(y, i) = m->forward_with_indices(in[0]);
+            return TensorList{y, i};
+          }};
 }
 
 Built op(std::function<Tensor(const Tensor&)> f) {
@@ -197,18 +210,32 @@ Built build_module(const std::string& target, const json& cfg) {
             .divisor_override(opt_int(cfg.at("divisor_override")))));
   }
   if (target == "MaxPool3d") {
-    return unary(std::make_shared<MaxPool3dImpl>(
+    auto m = std::make_shared<MaxPool3dImpl>(
         MaxPool3dOptions(int3(cfg.at("kernel_size")))
             .stride(int3(cfg.at("stride")))
             .padding(int3(cfg.at("padding")))
             .dilation(int3(cfg.at("dilation")))
-            .ceil_mode(cfg.at("ceil_mode"))));
+            .ceil_mode(cfg.at("ceil_mode")));
+    return cfg.value("return_indices", false) ? with_indices(m) : unary(m);
   }
   if (target == "AdaptiveMaxPool3d") {
     const json& s = cfg.at("output_size");
-    return unary(
-        std::make_shared<AdaptiveMaxPool3dImpl>(AdaptiveMaxPool3dOptions(
-            opt_int(s.at(0)), opt_int(s.at(1)), opt_int(s.at(2)))));
+    auto m = std::make_shared<AdaptiveMaxPool3dImpl>(AdaptiveMaxPool3dOptions(
+        opt_int(s.at(0)), opt_int(s.at(1)), opt_int(s.at(2))));
+    return cfg.value("return_indices", false) ? with_indices(m) : unary(m);
+  }
+  if (target == "MaxUnpool3d") {
+    auto m = std::make_shared<MaxUnpool3dImpl>(
+        MaxUnpool3dOptions(int3(cfg.at("kernel_size")))
+            .stride(int3(cfg.at("stride")))
+            .padding(int3(cfg.at("padding"))));
+    const Tensor indices = from_json(cfg.at("indices"), kInt64);
+    std::optional<std::vector<int64_t>> size;
+    if (!cfg.at("output_size").is_null())
+      size = cfg.at("output_size").get<std::vector<int64_t>>();
+    return {m, [m, indices, size](const TensorList& in) {
+              return TensorList{m->forward(in[0], indices, size)};
+            }};
   }
   if (target == "AdaptiveAvgPool3d") {
     const json& s = cfg.at("output_size");
@@ -361,7 +388,7 @@ TEST_CASE("kit golden: the file is PyTorch 1.13's, both dtypes, seeded") {
   const json& g = golden();
   CHECK(g.at("format") == "voxgrad-kit-golden");
   CHECK(g.at("torch_version").get<std::string>().rfind("1.13", 0) == 0);
-  CHECK(g.at("cases").size() >= 59);
+  CHECK(g.at("cases").size() >= 71);
   for (const json& c : g.at("cases")) {
     CHECK(c.at("results").contains("float64"));
     CHECK(c.at("results").contains("float32"));

@@ -13,7 +13,9 @@
 // to those indices) and that backward's backward (gather at them) are the
 // adjoint pair max_pool3d_backward / max_pool3d_gather, so every derivative
 // order exists (PyTorch's max_pool3d_with_indices_backward and its double
-// backward do the same).
+// backward do the same). Max unpooling is the other adjoint pair on the same
+// indices: scatter where the last repeat wins, and the gather that reads
+// each position for its last writer only.
 
 #include <array>
 #include <memory>
@@ -63,5 +65,25 @@ Tensor max_pool3d_backward_op(
 /// Its adjoint: x (N, C, spec.in) read at `indices`, (N, C, spec.out).
 Tensor max_pool3d_gather_op(
     const Tensor& x, const PoolIndices& indices, const PoolSpec3d& spec);
+
+/// The indices as an int64 tensor of `shape` (a copy: the tensor may be
+/// written, the shared list never is).
+Tensor pool_indices_tensor(const PoolIndices& indices, const Shape& shape);
+
+/// Max unpooling (NOTE [ Max unpooling ] in voxgrad/nn/max_unpool.hpp): x
+/// (N, C, d, h, w) written into zeros (N, C, out) at `indices`, N * C * d * h
+/// * w flat in-plane positions in [0, prod(out)); a position named more than
+/// once takes the value of the last (in row-major order of x).
+Tensor max_unpool3d_op(
+    const Tensor& x,
+    const PoolIndices& indices,
+    const std::array<int64_t, 3>& out);
+/// Its adjoint: grad (N, C, D, H, W) read at `indices` into (N, C, out), 0
+/// where a later index of the plane names the same position (that element
+/// was overwritten, so its derivative is 0).
+Tensor max_unpool3d_backward_op(
+    const Tensor& grad,
+    const PoolIndices& indices,
+    const std::array<int64_t, 3>& out);
 
 }  // namespace voxgrad

@@ -75,6 +75,18 @@ Tensor restore(const Tensor& y, bool unbatched) {
   return unbatched ? y.squeeze(0) : y;
 }
 
+/// Max pooling of x5 by `spec`, and the indices of the maxima as an int64
+/// tensor (a copy of the ones the backward keeps, so writing into it cannot
+/// change a gradient).
+std::tuple<Tensor, Tensor> with_indices(
+    const Tensor& x5, const PoolSpec3d& spec, bool unbatched) {
+  PoolIndices idx;
+  const Tensor y = max_pool3d_op(x5, spec, &idx);
+  return {
+      restore(y, unbatched),
+      restore(pool_indices_tensor(idx, y.shape()), unbatched)};
+}
+
 std::string size_str(const Tensor& x5) {
   return detail::concat(
       "(", x5.size(1), ", ", x5.size(2), ", ", x5.size(3), ", ", x5.size(4),
@@ -196,6 +208,11 @@ Tensor MaxPool3dImpl::forward(const Tensor& x) {
   return functional::max_pool3d(x, options_);
 }
 
+std::tuple<Tensor, Tensor> MaxPool3dImpl::forward_with_indices(
+    const Tensor& x) {
+  return functional::max_pool3d_with_indices(x, options_);
+}
+
 std::string MaxPool3dImpl::extra_repr() const {
   return max_repr(options_);
 }
@@ -237,6 +254,11 @@ Tensor AdaptiveMaxPool3dImpl::forward(const Tensor& x) {
   return functional::adaptive_max_pool3d(x, options_);
 }
 
+std::tuple<Tensor, Tensor> AdaptiveMaxPool3dImpl::forward_with_indices(
+    const Tensor& x) {
+  return functional::adaptive_max_pool3d_with_indices(x, options_);
+}
+
 std::string AdaptiveMaxPool3dImpl::extra_repr() const {
   return "output_size=" + options_.output_size().str();
 }
@@ -254,12 +276,29 @@ Tensor max_pool3d(const Tensor& x, const MaxPool3dFuncOptions& o) {
   return restore(max_pool3d_op(x5, s), unbatched);
 }
 
+std::tuple<Tensor, Tensor> max_pool3d_with_indices(
+    const Tensor& x, const MaxPool3dFuncOptions& o) {
+  constexpr const char* op = "max_pool3d_with_indices";
+  const auto [x5, unbatched] = batched(x, op);
+  const PoolSpec3d s = regular_spec(
+      op, x5, o.kernel_size(), o.stride(), o.padding(), o.dilation(),
+      o.ceil_mode());
+  return with_indices(x5, s, unbatched);
+}
+
 Tensor adaptive_max_pool3d(
     const Tensor& x, const AdaptiveMaxPool3dFuncOptions& o) {
   constexpr const char* op = "adaptive_max_pool3d";
   const auto [x5, unbatched] = batched(x, op);
   return restore(
       max_pool3d_op(x5, adaptive_spec(op, x5, o.output_size())), unbatched);
+}
+
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(
+    const Tensor& x, const AdaptiveMaxPool3dFuncOptions& o) {
+  constexpr const char* op = "adaptive_max_pool3d_with_indices";
+  const auto [x5, unbatched] = batched(x, op);
+  return with_indices(x5, adaptive_spec(op, x5, o.output_size()), unbatched);
 }
 
 Tensor avg_pool3d(const Tensor& x, const AvgPool3dFuncOptions& o) {

@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/conv.hpp"
@@ -149,6 +150,10 @@ class MaxPool3dImpl : public Module {
  public:
   explicit MaxPool3dImpl(const MaxPool3dOptions& options);
   Tensor forward(const Tensor& x);
+  /// (output, indices): indices (int64, the output's shape) hold the flat
+  /// position d * H * W + h * W + w of each maximum in its (n, c) plane of
+  /// the input, as PyTorch's return_indices; nn::MaxUnpool3d reads them.
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& x);
   const MaxPool3dOptions& options() const {
     return options_;
   }
@@ -204,6 +209,8 @@ class AdaptiveMaxPool3dImpl : public Module {
  public:
   explicit AdaptiveMaxPool3dImpl(const AdaptiveMaxPool3dOptions& options);
   Tensor forward(const Tensor& x);
+  /// (output, int64 indices), as MaxPool3dImpl::forward_with_indices.
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& x);
   const AdaptiveMaxPool3dOptions& options() const {
     return options_;
   }
@@ -223,8 +230,16 @@ using AdaptiveMaxPool3dFuncOptions = AdaptiveMaxPool3dOptions;
 using AdaptiveAvgPool3dFuncOptions = AdaptiveAvgPool3dOptions;
 /// F::max_pool3d(x, F::MaxPool3dFuncOptions(3).stride(2).padding(1))
 Tensor max_pool3d(const Tensor& x, const MaxPool3dFuncOptions& options);
+/// auto [y, indices] = F::max_pool3d_with_indices(x, F::MaxPool3dFuncOptions(2))
+/// indices: int64, y's shape, the flat position of each maximum in its
+/// input plane (PyTorch's return_indices=True; for F::max_unpool3d).
+std::tuple<Tensor, Tensor> max_pool3d_with_indices(
+    const Tensor& x, const MaxPool3dFuncOptions& options);
 /// F::adaptive_max_pool3d(x, F::AdaptiveMaxPool3dFuncOptions({4, 4, 4}))
 Tensor adaptive_max_pool3d(
+    const Tensor& x, const AdaptiveMaxPool3dFuncOptions& options);
+/// (output, int64 indices), as max_pool3d_with_indices.
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(
     const Tensor& x, const AdaptiveMaxPool3dFuncOptions& options);
 /// F::avg_pool3d(x, F::AvgPool3dFuncOptions(3).stride(2).padding(1))
 Tensor avg_pool3d(const Tensor& x, const AvgPool3dFuncOptions& options);

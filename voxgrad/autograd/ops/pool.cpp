@@ -1,6 +1,7 @@
 // 3-D pooling ops, forward and backward side by side (voxgrad/autograd/
 // pool_ops.hpp). Average pooling and its adjoint are each other's backward;
-// so are max pooling's scatter-add and gather at its indices.
+// so are max pooling's scatter-add and gather at its indices, and max
+// unpooling's scatter and last-writer gather.
 
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
@@ -186,6 +187,95 @@ Tensor max_pool3d_gather_op(
       Op::max_pool3d_gather, y, {x}, {},
       [indices, spec](const BackwardArgs& g) -> TensorList {
         return {max_pool3d_backward_op(g.grad, indices, spec)};
+      });
+}
+
+Tensor pool_indices_tensor(const PoolIndices& indices, const Shape& shape) {
+  VOXGRAD_ASSERT(
+      indices && static_cast<int64_t>(indices->size()) == numel(shape));
+  if (indices->empty())  // an empty batch: no data pointer to copy from
+    return empty(shape, kInt64);
+  return from_blob(indices->data(), shape);
+}
+
+namespace {
+
+/// Throws unless t is a defined floating (N, C, D, H, W) tensor with one
+/// index per element.
+void check_unpool_input(
+    const Tensor& t,
+    const PoolIndices& indices,
+    const char* op,
+    const char* what) {
+  VOXGRAD_CHECK(t.defined(), op, ": ", what, " is undefined");
+  require_floating(t.dtype(), op, what);
+  VOXGRAD_CHECK(
+      t.dim() == 5, op, ": expected ", what, " (N, C, D, H, W), got ",
+      shape_str(t.shape()));
+  VOXGRAD_CHECK(
+      indices && static_cast<int64_t>(indices->size()) == t.numel(), op,
+      ": expected ", t.numel(), " indices (one per element of ", what, " ",
+      shape_str(t.shape()), "), got ",
+      indices ? static_cast<int64_t>(indices->size()) : int64_t{0});
+}
+
+}  // namespace
+
+Tensor max_unpool3d_op(
+    const Tensor& x,
+    const PoolIndices& indices,
+    const std::array<int64_t, 3>& out) {
+  constexpr const char* op = "max_unpool3d";
+  check_unpool_input(x, indices, op, "input");
+  const Tensor xc = x.detach().contiguous();
+  Tensor y = zeros(with_spatial(x, out), x.dtype());
+  const int64_t planes = x.size(0) * x.size(1);
+  const int64_t small = x.size(2) * x.size(3) * x.size(4);
+  const int64_t large = out[0] * out[1] * out[2];
+  const std::array<int64_t, 3> in{x.size(2), x.size(3), x.size(4)};
+  if (planes * small > 0) {
+    dispatch(x.dtype(), [&]<class T>() {
+      kernels::index_scatter<T>(
+          planes, small, large, xc.data<T>(), indices->data(),
+          y.mutable_data<T>(), /*accumulate=*/false);
+    });
+  }
+  // Nothing saved: the backward reads only the indices.
+  return record(
+      Op::max_unpool3d, y, {x}, {},
+      [indices, in](const BackwardArgs& g) -> TensorList {
+        return {max_unpool3d_backward_op(g.grad, indices, in)};
+      });
+}
+
+Tensor max_unpool3d_backward_op(
+    const Tensor& grad,
+    const PoolIndices& indices,
+    const std::array<int64_t, 3>& out) {
+  constexpr const char* op = "max_unpool3d_backward";
+  VOXGRAD_CHECK(grad.defined(), op, ": grad is undefined");
+  require_floating(grad.dtype(), op, "grad");
+  VOXGRAD_CHECK(
+      grad.dim() == 5, op, ": expected grad (N, C, D, H, W), got ",
+      shape_str(grad.shape()));
+  const Tensor gc = grad.detach().contiguous();
+  Tensor dx = empty(with_spatial(grad, out), grad.dtype());
+  check_unpool_input(dx, indices, op, "the result");
+  const int64_t planes = grad.size(0) * grad.size(1);
+  const int64_t small = out[0] * out[1] * out[2];
+  const int64_t large = grad.size(2) * grad.size(3) * grad.size(4);
+  const std::array<int64_t, 3> in{grad.size(2), grad.size(3), grad.size(4)};
+  if (planes * small > 0) {
+    dispatch(grad.dtype(), [&]<class T>() {
+      kernels::index_gather_last<T>(
+          planes, small, large, gc.data<T>(), indices->data(),
+          dx.mutable_data<T>());
+    });
+  }
+  return record(
+      Op::max_unpool3d_backward, dx, {grad}, {},
+      [indices, in](const BackwardArgs& g) -> TensorList {
+        return {max_unpool3d_op(g.grad, indices, in)};
       });
 }
 

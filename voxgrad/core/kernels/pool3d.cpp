@@ -406,6 +406,35 @@ void index_gather(
 }
 
 template <class T>
+void index_gather_last(
+    int64_t planes,
+    int64_t small,
+    int64_t large,
+    const T* src,
+    const int64_t* idx,
+    T* dst) {
+  check_indices(planes, small, large, idx);
+  const int64_t grain =
+      std::max<int64_t>(1, 32768 / std::max<int64_t>(1, small + large));
+  parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
+    // last[k]: the last j of the plane that writes position k. Only the
+    // positions the plane's indices name are read, and each is written by
+    // the first loop before, so the buffer needs no clearing.
+    thread_local std::vector<int64_t> last;
+    last.resize(static_cast<size_t>(large));
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* s = src + p * large;
+      const int64_t* i = idx + p * small;
+      T* d = dst + p * small;
+      for (int64_t j = 0; j < small; ++j)
+        last[static_cast<size_t>(i[j])] = j;
+      for (int64_t j = 0; j < small; ++j)
+        d[j] = last[static_cast<size_t>(i[j])] == j ? s[i[j]] : T(0);
+    }
+  });
+}
+
+template <class T>
 void index_scatter(
     int64_t planes,
     int64_t small,
@@ -442,6 +471,8 @@ void index_scatter(
   template void avg_pool3d_bwd<T>(                              \
       const PoolWindows3d&, const T*, T*, int64_t);             \
   template void index_gather<T>(                                \
+      int64_t, int64_t, int64_t, const T*, const int64_t*, T*); \
+  template void index_gather_last<T>(                           \
       int64_t, int64_t, int64_t, const T*, const int64_t*, T*); \
   template void index_scatter<T>(                               \
       int64_t, int64_t, int64_t, const T*, const int64_t*, T*, bool);

@@ -94,8 +94,20 @@ void avg_pool3d_bwd(
 ///                in order of j
 ///   scatter:     dst (planes, large) = 0, then dst[p, idx[p, j]] = src[p, j]
 ///                in order of j (the last write wins)
+///   gather_last: dst (planes, small)[p, j] = src[p, idx[p, j]] if no later
+///                j' of plane p has the same index, else 0: the adjoint of
+///                scatter (a position's value comes from its last writer
+///                only), so scatter's exact derivative even with repeats
 template <class T>
 void index_gather(
+    int64_t planes,
+    int64_t small,
+    int64_t large,
+    const T* src,
+    const int64_t* idx,
+    T* dst);
+template <class T>
+void index_gather_last(
     int64_t planes,
     int64_t small,
     int64_t large,
