@@ -416,24 +416,6 @@ for name, size, x in [
     module(name, "AdaptiveMaxPool3d", {"output_size": size},
            lambda s=size: nn.AdaptiveMaxPool3d(tuple(s)), [([x], True)])
 
-<<<<<<< HEAD
-
-def write(cases, path, seed):
-    """Writes `cases` as a golden file (tools/gen_attn_golden.py reuses the
-    harness above through this, for tests/golden/attention.json)."""
-    doc = {"format": "voxgrad-kit-golden", "version": 1,
-           "torch_version": torch.__version__, "seed": seed, "cases": cases}
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
-        f.write("\n")
-    print(f"wrote {len(cases)} cases, {os.path.getsize(path)} bytes to "
-          f"{os.path.normpath(path)}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    write(CASES, OUT, SEED)
-=======
 # ---- max pooling's indices (return_indices) ----------------------------------
 # The int64 indices are compared exactly; ties go to the first element of the
 # scan, NaN to the last.
@@ -536,12 +518,19 @@ _, i_u = F.max_pool3d(quantized(3, 4, 6, 5), 2, 2, 1, return_indices=True)
 unpool_module("maxunpool k2 p1 unbatched, overlapping-free indices",
               randn(*i_u.shape), i_u, 2, 2, 1, size=[4, 6, 5])
 
-doc = {"format": "voxgrad-kit-golden", "version": 1,
-       "torch_version": torch.__version__, "seed": SEED, "cases": CASES}
-os.makedirs(os.path.dirname(OUT), exist_ok=True)
-with open(OUT, "w") as f:
-    json.dump(doc, f, separators=(",", ":"))
-    f.write("\n")
-print(f"wrote {len(CASES)} cases, {os.path.getsize(OUT)} bytes to "
-      f"{os.path.normpath(OUT)}", file=sys.stderr)
->>>>>>> pool-unet
+
+def write(cases, path, seed):
+    """Writes `cases` as a golden file (tools/gen_attn_golden.py reuses the
+    harness above through this, for tests/golden/attention.json)."""
+    doc = {"format": "voxgrad-kit-golden", "version": 1,
+           "torch_version": torch.__version__, "seed": seed, "cases": cases}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {len(cases)} cases, {os.path.getsize(path)} bytes to "
+          f"{os.path.normpath(path)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    write(CASES, OUT, SEED)
