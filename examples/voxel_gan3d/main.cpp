@@ -21,6 +21,7 @@
 #include "progress.hpp"
 #include "render.hpp"
 #include "shape_metrics.hpp"
+#include "step_profile.hpp"
 #include "trainer.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
@@ -136,8 +137,11 @@ int run(int argc, const char* const* argv) {
   int64_t done = 0, d_updates = 0, run_steps = 0;
   GenerationReport last;
   nlohmann::ordered_json evals = nlohmann::ordered_json::array();
+  StepProfile profile(out);  // VOXGRAD_PROFILE=1
   while (t.step() < config.steps) {
+    profile.before_step();
     const Gan3dStats s = t.train_step();
+    profile.after_step();
     ++done;
     ++run_steps;
     d_updates += s.d_updated;

@@ -5,6 +5,7 @@
 
 #include "progress.hpp"
 #include "report.hpp"
+#include "step_profile.hpp"
 
 namespace voxgrad::examples {
 
@@ -25,8 +26,11 @@ IouReport train_loop(VaeTrainer& trainer, const LoopOptions& options) {
   Stopwatch total, interval;
   int64_t interval_steps = 0;
   IouReport last;
+  StepProfile profile(options.out_dir);  // VOXGRAD_PROFILE=1
   while (trainer.step() < stop) {
+    profile.before_step();
     const StepStats s = trainer.train_step();
+    profile.after_step();
     ++interval_steps;
     if (log && (s.step % c.log_every == 0 || s.step == stop)) {
       const double dt = interval.seconds();

@@ -23,6 +23,7 @@
 #include "progress.hpp"
 #include "render.hpp"
 #include "shape_metrics.hpp"
+#include "step_profile.hpp"
 #include "trainer.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
@@ -169,8 +170,11 @@ int run(int argc, const char* const* argv) {
   const double vox = static_cast<double>(
       config.n_critic * config.batch * config.arch.resolution *
       config.arch.resolution * config.arch.resolution);
+  StepProfile profile(out);  // VOXGRAD_PROFILE=1
   while (t.step() < config.steps) {
+    profile.before_step();
     const GanStats s = t.train_step();
+    profile.after_step();
     ++done;
     if (s.step % config.log_every == 0 || s.step == config.steps) {
       char buf[256];

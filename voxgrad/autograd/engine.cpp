@@ -12,6 +12,7 @@
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::autograd {
 namespace {
@@ -146,6 +147,8 @@ TensorList run(
   const Sweep sweep = plan(roots, targets, capture == nullptr);
   std::unordered_map<Node*, Tensor> captured;
 
+  // Kernels run from here on report phase "backward" to the profiler.
+  const profiler::BackwardPhase backward_phase;
   for (Node* n : sweep.order) {
     if (!sweep.needed.at(n))
       continue;
@@ -175,7 +178,10 @@ TensorList run(
       // autograd::grad (an intermediate tensor's node) is not run, and a
       // later sweep through it (a checkpointed block's recomputation
       // reaching the previous block's node) still needs it.
-      TensorList grads = n->apply(g, needs);
+      TensorList grads = [&] {
+        const profiler::NodeScope scope(n->name(), n);
+        return n->apply(g, needs);
+      }();
       VOXGRAD_ASSERT(grads.size() == next.size());
       for (size_t i = 0; i < next.size(); ++i) {
         if (!needs[i] || !grads[i].defined())

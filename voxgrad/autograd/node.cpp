@@ -4,6 +4,7 @@
 #include <string>
 
 #include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad::autograd {
 namespace {
@@ -210,6 +211,8 @@ Tensor record(
   }
   if (save_output)
     node->save_output(out);
+  if (profiler::active())  // its backward is charged to the running module
+    profiler::remember_module(node.get());
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
   return out;

@@ -16,6 +16,7 @@
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 #include "voxgrad/core/kernels/conv3d_plan.hpp"
+#include "voxgrad/core/profiler.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define VOXGRAD_ASAN 1
@@ -76,6 +77,15 @@ const detail::ConvExecutors<T>& executors(Isa isa) {
 //   voxgrad_verbose,conv3d,<pass>,<geometry>,<plan>,<ms>
 template <class T, class Run>
 void run_planned(const ConvGeometry3d& g, Pass pass, Run&& run) {
+  // One profiler event per call, named after the pass; its bytes are the
+  // three tensors the pass reads or writes (x, w, y in some role each).
+  const int64_t bytes =
+      (g.x_numel() + g.w_numel() + g.y_numel()) * int64_t{sizeof(T)};
+  profiler::Scope scope(
+      pass == Pass::Fwd       ? "conv3d_fwd"
+      : pass == Pass::BwdData ? "conv3d_bwd_data"
+                              : "conv3d_bwd_weight",
+      profiler::Kind::Op, bytes);
   const ConvPlan plan = conv3d_plan(g, pass, Isa::Auto, dtype_of<T>());
   const auto t0 = std::chrono::steady_clock::now();
   run(plan, executors<T>(plan.isa));
