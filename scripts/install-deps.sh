@@ -8,6 +8,7 @@ packages=(
   libxtensor-dev libxsimd-dev libtbb-dev  # tensors, SIMD, threads
   nlohmann-json3-dev doctest-dev          # checkpoints/JSON, tests
   clang-format                            # the format check in scripts/test.sh
+  doxygen                                 # the API reference (scripts/docs.sh)
   libstb-dev                              # PNG writing in the examples
   clang libclang-rt-14-dev                # the checkpoint fuzzer (libFuzzer)
   libopenmpi-dev openmpi-bin              # voxgrad::distributed

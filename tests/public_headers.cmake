@@ -9,16 +9,9 @@
 # whole list to wrap at once.
 cmake_minimum_required(VERSION 3.25)
 include(${CMAKE_CURRENT_LIST_DIR}/../cmake/internal_headers.cmake)
-file(GLOB_RECURSE headers RELATIVE ${ROOT} ${ROOT}/voxgrad/*.hpp)
+voxgrad_public_headers(public ${ROOT})
 file(GLOB_RECURSE defs RELATIVE ${ROOT} ${ROOT}/voxgrad/*.def)  # installed too
-set(public)
-set(installed ${defs})
-foreach(h IN LISTS headers)
-  if(NOT "/${h}" MATCHES "${VOXGRAD_INTERNAL_HEADERS_REGEX}")
-    list(APPEND public ${h})
-    list(APPEND installed ${h})
-  endif()
-endforeach()
+set(installed ${defs} ${public})
 set(unwrapped)
 set(bad_includes)
 foreach(h IN LISTS public)

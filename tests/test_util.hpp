@@ -96,6 +96,21 @@ auto with_threads(int n, F&& f) {
   return f();
 }
 
+/// Makes `dir` the current directory until scope exit (for documentation
+/// snippets that write to relative paths).
+struct CurrentDir {
+  std::filesystem::path old = std::filesystem::current_path();
+  explicit CurrentDir(const std::filesystem::path& dir) {
+    std::filesystem::current_path(dir);
+  }
+  ~CurrentDir() {
+    std::error_code ec;
+    std::filesystem::current_path(old, ec);
+  }
+  CurrentDir(const CurrentDir&) = delete;
+  CurrentDir& operator=(const CurrentDir&) = delete;
+};
+
 /// A fresh folder under the system's temporary folder, removed with
 /// everything in it at scope exit.
 struct TempDir {

@@ -1,6 +1,11 @@
 #pragma once
 // Umbrella header: everything a training program needs.
-//   #include <voxgrad/voxgrad.hpp>
+// ```cpp
+// #include <voxgrad/voxgrad.hpp>
+// ```
+// It names nlohmann::json (checkpoint metadata, scheduler state) through
+// <nlohmann/json_fwd.hpp> only; include <nlohmann/json.hpp> to build or read
+// JSON values (ctest umbrella_header_without_json keeps it that way).
 
 #include "voxgrad/autograd/checkpoint.hpp"
 #include "voxgrad/autograd/gradcheck.hpp"

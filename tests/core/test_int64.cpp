@@ -8,6 +8,8 @@
 #include <limits>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 

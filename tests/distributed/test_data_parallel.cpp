@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "dist_test_util.hpp"
 
 namespace voxgrad::test {

@@ -10,11 +10,11 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>  // checkpoint metadata (voxgrad::save, load)
 #include <voxgrad/voxgrad.hpp>
+using namespace voxgrad;
 
 namespace {
-
-using namespace voxgrad;
 
 void names() {
   Tensor x = randn({2, 3, 4});

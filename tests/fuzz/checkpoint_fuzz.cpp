@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/optim/adam.hpp"

@@ -17,6 +17,8 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/optim/adam.hpp"

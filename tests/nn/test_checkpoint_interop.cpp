@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/nn/conv.hpp"

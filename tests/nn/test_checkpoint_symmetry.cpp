@@ -7,12 +7,15 @@
 #include <filesystem>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/core/atomic_file.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 #include "voxgrad/optim/sgd.hpp"
+#include "voxgrad/optim/state_dict.hpp"
 
 namespace voxgrad {
 namespace {

@@ -13,6 +13,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/nn/conv.hpp"
 #include "voxgrad/optim/adam.hpp"

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numbers>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 #include "voxgrad/optim/sgd.hpp"

@@ -3,9 +3,12 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/sgd.hpp"
+#include "voxgrad/optim/state_dict.hpp"
 
 namespace voxgrad::optim {
 namespace {

@@ -17,6 +17,7 @@ namespace voxgrad::autograd {
 
 using CheckpointFn = std::function<Tensor(const TensorList&)>;
 
+/// How autograd::checkpoint recomputes its block.
 struct CheckpointOptions {
   /// Replay the random numbers of the forward in the recomputation, so a
   /// block with dropout gets the same masks (PyTorch's preserve_rng_state).
@@ -33,8 +34,10 @@ struct CheckpointOptions {
 /// included. fn must depend only on `inputs` (and on parameters it reaches
 /// otherwise: their gradients flow through the recomputation too) and must
 /// not write into them.
-///   Tensor h = autograd::checkpoint(
-///       [&](const TensorList& in) { return block(in[0]); }, {x});
+/// ```cpp
+/// Tensor h = autograd::checkpoint(
+///     [&](const TensorList& in) { return block(in[0]); }, {x});
+/// ```
 Tensor checkpoint(
     const CheckpointFn& fn,
     const TensorList& inputs,

@@ -31,8 +31,10 @@ using GradcheckFn = std::function<Tensor(const TensorList&)>;
 /// differences, for every input that requires grad (these must be float64).
 /// Small outputs are checked row by row (the full Jacobian), larger ones
 /// through random projections <u, J>, exactly as many backward sweeps.
-///   auto x = randn({3, 4}, kFloat64).requires_grad_();
-///   gradcheck([](const TensorList& in) { return tanh(in[0]); }, {x});
+/// ```cpp
+/// auto x = randn({3, 4}, kFloat64).requires_grad_();
+/// gradcheck([](const TensorList& in) { return tanh(in[0]); }, {x});
+/// ```
 bool gradcheck(
     const GradcheckFn& fn,
     const TensorList& inputs,

@@ -55,8 +55,10 @@ class HookHandle {
 /// not call it). Several hooks on one leaf run in registration order. The
 /// leaf must be a leaf that requires grad. Hooks run on the thread that
 /// called backward(); an exception from a hook ends that backward.
-///   auto h = autograd::register_post_accumulate_grad_hook(
-///       w, [](const Tensor& w) { std::cout << w.grad() << "\n"; });
+/// ```cpp
+/// auto h = autograd::register_post_accumulate_grad_hook(
+///     w, [](const Tensor& leaf) { std::cout << leaf.grad() << "\n"; });
+/// ```
 [[nodiscard]] HookHandle register_post_accumulate_grad_hook(
     const Tensor& leaf, PostAccumulateGradHook hook);
 

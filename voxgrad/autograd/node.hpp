@@ -33,6 +33,8 @@ struct BackwardArgs {
 /// shape (the one place broadcasting is undone).
 using BackwardFn = std::function<TensorList(const BackwardArgs&)>;
 
+/// One recorded op of the autograd graph: its name, backward function, saved
+/// tensors and edges to the nodes of its inputs (PyTorch's autograd::Node).
 class Node : public std::enable_shared_from_this<Node> {
  public:
   explicit Node(const char* name);
@@ -114,8 +116,10 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t);
 /// be a reference cycle). tests/autograd/test_op_list.cpp writes into every
 /// input of every op after its forward and checks that the backward either
 /// refuses or is unaffected, so an op that forgets a saved tensor fails.
-///   return record(Op::mul, kernels::binary(Mul, a, b), {a, b}, {a, b},
-///                 [a, b](const BackwardArgs& g) -> TensorList { ... });
+/// ```cpp nocompile
+/// return record(Op::mul, kernels::binary(Mul, a, b), {a, b}, {a, b},
+///               [a, b](const BackwardArgs& g) -> TensorList { ... });
+/// ```
 Tensor record(
     Op op,
     Tensor out,
@@ -134,7 +138,9 @@ void backward(
 
 /// Gradients of `outputs` with respect to `inputs`, like torch.autograd.grad;
 /// leaves' .grad() are left alone. retain_graph defaults to create_graph.
-///   Tensor gx = autograd::grad({y}, {x}, {}, true)[0];  // differentiable
+/// ```cpp
+/// Tensor gx = autograd::grad({y}, {x}, {}, true)[0];  // differentiable
+/// ```
 TensorList grad(
     const TensorList& outputs,
     const TensorList& inputs,

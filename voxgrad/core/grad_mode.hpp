@@ -8,6 +8,8 @@ VOXGRAD_PUBLIC_BEGIN
 namespace voxgrad {
 namespace autograd {
 
+/// Whether ops record the graph; thread-local (PyTorch's GradMode). Set it
+/// with NoGradGuard / AutoGradMode rather than directly.
 struct GradMode {
   static bool is_enabled();
   static void set_enabled(bool enabled);
@@ -33,7 +35,9 @@ class AutoGradMode {
 };
 
 /// No graph is recorded while it lives (optimizer steps, evaluation):
-///   { voxgrad::NoGradGuard g; w.copy_(w - lr * w.grad()); }
+/// ```cpp
+/// { voxgrad::NoGradGuard g; w.copy_(w - lr * w.grad()); }
+/// ```
 class NoGradGuard : public AutoGradMode {
  public:
   NoGradGuard() : AutoGradMode(false) {}

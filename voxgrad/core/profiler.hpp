@@ -88,6 +88,8 @@ class ModuleScope {
 /// a "backward" event named after the op and charges it, and the kernels it
 /// runs, to that module.
 void remember_module(const void* node);
+/// Charges a node's backward, and the kernels it runs, to the module that
+/// recorded the node (see remember_module()).
 class NodeScope {
  public:
   NodeScope(const char* op_name, const void* node);

@@ -13,6 +13,9 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad {
 
+/// A counter-based Philox random stream: (seed, offset). A fill draws element
+/// i from counter offset + i, so results do not depend on the thread count;
+/// pass `&gen` to rand / randn (PyTorch's torch::Generator).
 class Generator {
  public:
   explicit Generator(uint64_t seed = 67280421310721ULL) : seed_(seed) {}

@@ -31,6 +31,9 @@ class Node;
 class Generator;
 struct TensorImpl;
 
+/// An n-dimensional array of float32, float64 or int64 values: a handle
+/// (shared, like torch::Tensor) to strided storage, with views, in-place
+/// methods (const: they write through the handle) and reverse-mode autograd.
 class Tensor {
  public:
   /// An undefined tensor (like torch::Tensor()): the "no tensor" value.
@@ -96,7 +99,9 @@ class Tensor {
   const char* grad_fn_name() const;
   bool is_leaf() const;
   /// Reverse-mode sweep from this tensor; `grad` defaults to 1 for scalars.
-  ///   loss.backward();
+  /// ```cpp
+  /// loss.backward();
+  /// ```
   void backward(
       const Tensor& grad = {},
       bool retain_graph = false,
@@ -259,14 +264,18 @@ Tensor rand_like(const Tensor& t, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& t, Generator* gen = nullptr);
 
 /// Uniform integers in [low, high), int64 (torch::randint):
-///   Tensor labels = randint(0, 5, {8, 16, 16, 16});
+/// ```cpp
+/// Tensor labels = randint(0, 5, {8, 16, 16, 16});
+/// ```
 Tensor randint(
     int64_t low, int64_t high, const Shape& shape, Generator* gen = nullptr);
 /// Uniform integers in [0, high).
 Tensor randint(int64_t high, const Shape& shape, Generator* gen = nullptr);
 
 /// Prints dtype, shape and values (elided beyond 1000 elements):
-///   tensor([[0.1, 0.2], [0.3, 0.4]], dtype=float32, shape=[2, 2])
+/// ```text
+/// tensor([[0.1, 0.2], [0.3, 0.4]], dtype=float32, shape=[2, 2])
+/// ```
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- template definitions -------------------------------------------------

@@ -23,6 +23,7 @@ enum class ArrayAxes { ZYX, XYZ };
 /// "zyx" / "xyz"; anything else names the valid values.
 ArrayAxes parse_array_axes(const std::string& text);
 
+/// How a .npy / .npz array becomes an occupancy grid.
 struct ArrayGridOptions {
   double threshold = 0.5;
   ArrayAxes axes = ArrayAxes::ZYX;

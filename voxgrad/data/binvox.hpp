@@ -2,12 +2,14 @@
 // .binvox files (Patrick Min's binvox; ShapeNet's voxel release): a text
 // header, then run-length-encoded occupancy as (value, count) byte pairs.
 //
-//   #binvox 1
-//   dim D H W
-//   translate tx ty tz
-//   scale s
-//   data
-//   <bytes>
+// ```text
+// #binvox 1
+// dim D H W
+// translate tx ty tz
+// scale s
+// data
+// <bytes>
+// ```
 //
 // Voxel (x, y, z) of binvox's own coordinates is run index
 // x * (W * H) + z * W + y (y fastest). read_binvox returns it in voxgrad's
@@ -24,6 +26,7 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
+/// A .binvox file: the grid and its placement in the source's model space.
 struct Binvox {
   VoxelGrid grid;
   /// Where the grid sits in the source's model space: voxel-grid corner and

@@ -29,7 +29,10 @@ inline constexpr int64_t kMaxGridVoxels = int64_t{1} << 30;
 int64_t checked_voxel_count(
     int64_t d, int64_t h, int64_t w, const std::string& what);
 
-///   VoxelGrid g(32, 32, 32);  g.set(z, y, x, true);  Tensor t = g.tensor();
+/// A depth x height x width occupancy grid, z-major, one byte per voxel:
+/// ```cpp
+/// VoxelGrid g(32, 32, 32);  g.set(z, y, x, true);  Tensor t = g.tensor();
+/// ```
 struct VoxelGrid {
   int64_t depth = 0, height = 0, width = 0;
   std::vector<uint8_t> occupancy;  // 0 or 1 per voxel

@@ -17,7 +17,10 @@ namespace voxgrad::data {
 
 using Vec3 = std::array<double, 3>;
 
-///   TriangleMesh m{{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}}, {{0, 1, 2}}};
+/// Vertices and the triangles indexing them:
+/// ```cpp
+/// TriangleMesh m{{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}}, {{0, 1, 2}}};
+/// ```
 struct TriangleMesh {
   std::vector<Vec3> vertices;
   std::vector<std::array<int64_t, 3>> triangles;

@@ -23,7 +23,9 @@ inline constexpr int64_t kMaxMeshFileBytes = int64_t{1} << 31;
 /// dropped. Throws voxgrad::Error naming the path for a missing, empty,
 /// oversized or unreadable file (with the reader's reason) and for a file
 /// without triangles or with non-finite vertices (check_mesh).
-///   TriangleMesh m = load_mesh("chair_0001.off");
+/// ```cpp
+/// TriangleMesh m = load_mesh("chair_0001.off");
+/// ```
 TriangleMesh load_mesh(const std::string& path);
 
 /// Whether `path`'s extension is one load_mesh is meant for here

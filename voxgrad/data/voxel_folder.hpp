@@ -2,10 +2,12 @@
 // A data set of occupancy grids from a folder of meshes or grids, classes
 // from its sub-folders, the way ModelNet and ShapeNet are laid out:
 //
-//   root/<class>/train/<name>.off      ModelNet10 / ModelNet40
-//   root/<class>/test/<name>.off
-//   root/<class>/<id>/model.binvox     ShapeNet's voxel release (no split)
-//   root/<class>/<name>.{obj,off,stl,ply,binvox,npy,npz}
+// ```text
+// root/<class>/train/<name>.off      ModelNet10 / ModelNet40
+// root/<class>/test/<name>.off
+// root/<class>/<id>/model.binvox     ShapeNet's voxel release (no split)
+// root/<class>/<name>.{obj,off,stl,ply,binvox,npy,npz}
+// ```
 //
 // The class is the first folder under root (labels in sorted order); an
 // item is in the test split when a folder between class and file is named
@@ -39,6 +41,7 @@ namespace voxgrad::data {
 enum class Split { Train, Test };
 const char* to_string(Split split);
 
+/// How VoxelFolder turns each source into a grid, and where it caches them.
 struct VoxelFolderOptions {
   int64_t resolution = 32;
   VoxelizeMode mode = VoxelizeMode::Solid;
@@ -55,14 +58,18 @@ struct VoxelFolderOptions {
   double test_fraction = 0.2;
 };
 
+/// One item of a VoxelFolder: its source file and class label.
 struct VoxelItem {
   std::string path;  // relative to root
   int64_t label = 0;
 };
 
-///   VoxelFolder data("ModelNet10", {.resolution = 32});
-///   data.prepare(&std::cout);   // voxelise what the cache lacks
-///   Tensor x = data.batch(Split::Train, {0, 1, 2});  // (3, 1, 32, 32, 32)
+/// A folder of meshes or grids as a data set of occupancy grids:
+/// ```cpp
+/// VoxelFolder data("ModelNet10", {.resolution = 32});
+/// data.prepare(&std::cout);   // voxelise what the cache lacks
+/// Tensor x = data.batch(Split::Train, {0, 1, 2});  // (3, 1, 32, 32, 32)
+/// ```
 class VoxelFolder {
  public:
   /// Finds the items (nothing is read yet). Throws voxgrad::Error naming

@@ -50,7 +50,9 @@ inline constexpr int64_t kMaxVoxelizeWork = int64_t{1} << 33;
 /// rejects, coordinates beyond +-1e6 (normalise first) or work beyond
 /// kMaxVoxelizeWork. Degenerate (zero-area) triangles mark the voxels they
 /// pass through and bound no volume.
-///   VoxelGrid g = voxelize(normalized(load_mesh("a.off"), 0.05), {});
+/// ```cpp
+/// VoxelGrid g = voxelize(normalized(load_mesh("a.off"), 0.05), {});
+/// ```
 VoxelGrid voxelize(const TriangleMesh& mesh, const VoxelizeOptions& options);
 
 /// "solid" / "surface"; anything else names the valid values.

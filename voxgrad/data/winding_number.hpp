@@ -22,7 +22,10 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data {
 
-///   WindingNumber w(mesh);  bool inside = std::abs(w(p)) >= 0.5;
+/// The generalised winding number of a mesh at any point, fast:
+/// ```cpp
+/// WindingNumber w(mesh);  bool inside = std::abs(w(p)) >= 0.5;
+/// ```
 class WindingNumber {
  public:
   /// Keeps a copy of the triangles; check_mesh(mesh) must pass.

@@ -12,6 +12,7 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::data::detail {
 
+/// The entries of a ZIP archive (an .npz) held in memory, read strictly.
 class ZipArchive {
  public:
   /// Parses the directory of an archive held in `bytes` (kept by

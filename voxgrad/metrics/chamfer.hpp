@@ -2,14 +2,16 @@
 // Distances between surfaces given as point sets (point_set.hpp), in the
 // conventions of the papers whose tables they fill:
 //
-//   chamfer_l2 = mean_a min_b |a - b|^2 + mean_b min_a |a - b|^2
-//                (Achlioptas et al. 2018; Yang et al. 2019 "PointFlow")
-//   chamfer_l1 = (mean_a min_b |a - b| + mean_b min_a |a - b|) / 2
-//                (Mescheder et al. 2019 "Occupancy Networks")
-//   F-score at tau (Tatarchenko et al. 2019): precision = share of
-//                predicted points within tau of the target, recall = share
-//                of target points within tau of the prediction,
-//                F = 2 P R / (P + R) (0 when both are 0).
+// ```text
+// chamfer_l2 = mean_a min_b |a - b|^2 + mean_b min_a |a - b|^2
+//              (Achlioptas et al. 2018; Yang et al. 2019 "PointFlow")
+// chamfer_l1 = (mean_a min_b |a - b| + mean_b min_a |a - b|) / 2
+//              (Mescheder et al. 2019 "Occupancy Networks")
+// F-score at tau (Tatarchenko et al. 2019): precision = share of
+//              predicted points within tau of the target, recall = share
+//              of target points within tau of the prediction,
+//              F = 2 P R / (P + R) (0 when both are 0).
+// ```
 //
 // A set against an empty set is +inf apart (F 0); two empty sets are 0
 // apart (F 1): an empty sample matches nothing but an empty target.
@@ -23,6 +25,8 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
+/// Chamfer-L1/L2 and precision, recall and F-score at a distance between
+/// two surfaces (chamfer.hpp's functions compute them).
 struct SurfaceMetrics {
   double chamfer_l1 = 0, chamfer_l2 = 0;
   double precision = 0, recall = 0, fscore = 0;

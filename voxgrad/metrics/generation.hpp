@@ -3,14 +3,16 @@
 // S_g and a held-out reference set S_r (Achlioptas et al. 2018; Yang et al.
 // 2019), with the Chamfer distance CD = chamfer_l2 (chamfer.hpp):
 //
-//   MMD-CD  = mean over Y in S_r of min over X in S_g of CD(X, Y)
-//             (fidelity: each reference has a close sample; lower is better)
-//   COV-CD  = |{ argmin_{Y in S_r} CD(X, Y) : X in S_g }| / |S_r|
-//             (coverage: share of references that are some sample's
-//             nearest; higher is better)
-//   1-NNA   = accuracy of the leave-one-out 1-nearest-neighbour classifier
-//             on S_g u S_r telling samples from references (0.5 is ideal:
-//             the sets are indistinguishable; 1.0 means fully separable)
+// ```text
+// MMD-CD  = mean over Y in S_r of min over X in S_g of CD(X, Y)
+//           (fidelity: each reference has a close sample; lower is better)
+// COV-CD  = |{ argmin_{Y in S_r} CD(X, Y) : X in S_g }| / |S_r|
+//           (coverage: share of references that are some sample's
+//           nearest; higher is better)
+// 1-NNA   = accuracy of the leave-one-out 1-nearest-neighbour classifier
+//           on S_g u S_r telling samples from references (0.5 is ideal:
+//           the sets are indistinguishable; 1.0 means fully separable)
+// ```
 //
 // Ties go to the lowest index (samples first, then references, in order).
 
@@ -23,6 +25,8 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::metrics {
 
+/// MMD-CD, COV-CD and 1-NNA between a set of samples and a set of
+/// references (the generative papers' Chamfer-based metrics).
 struct GenerationMetrics {
   double mmd_cd = 0, cov_cd = 0, nna_cd = 0;
 };
@@ -42,8 +46,11 @@ GenerationMetrics generation_metrics(
     const std::vector<std::vector<double>>& rr);
 
 /// All of it from the point sets of samples and references.
-///   auto m = generation_metrics(surface_points(samples, 2048, 0.5, 1),
-///                               surface_points(refs, 2048, 0.5, 2));
+/// ```cpp
+/// auto m = generation_metrics(
+///     surface_points(samples, 2048, 0.5, 1),
+///     surface_points(refs, 2048, 0.5, 2));
+/// ```
 GenerationMetrics generation_metrics(
     const std::vector<PointSet>& samples, const std::vector<PointSet>& refs);
 

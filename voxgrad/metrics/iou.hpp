@@ -14,7 +14,9 @@ namespace voxgrad::metrics {
 /// Per item of two (N, ...) float tensors of the same shape: voxels with
 /// pred > threshold and target > 0.5 in both / in either. An item empty in
 /// both counts as IoU 1 (perfectly reconstructed nothing).
-///   std::vector<double> v = metrics::iou(sigmoid(logits), x, 0.5);
+/// ```cpp
+/// std::vector<double> v = metrics::iou(sigmoid(logits), x, 0.5);
+/// ```
 std::vector<double> iou(
     const Tensor& pred, const Tensor& target, double threshold = 0.5);
 

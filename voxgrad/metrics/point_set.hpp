@@ -40,7 +40,9 @@ std::vector<PointSet> surface_points(
     const Tensor& batch, int64_t n, double threshold, uint64_t seed);
 
 /// Squared distances to the nearest point of a fixed set.
-///   NearestNeighbors nn(b);  double d2 = nn.squared_distance(p);
+/// ```cpp
+/// NearestNeighbors nn(b);  double d2 = nn.squared_distance(p);
+/// ```
 class NearestNeighbors {
  public:
   /// Builds a k-d tree over `points` (copied); an empty set is allowed (every

@@ -14,6 +14,7 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
+/// max(x, 0) (torch::nn::ReLU).
 class ReLUImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
@@ -35,6 +36,7 @@ struct LeakyReLUOptions {
   double negative_slope_ = 0.01;
 };
 
+/// x for x >= 0, negative_slope * x below (torch::nn::LeakyReLU).
 class LeakyReLUImpl : public Module {
  public:
   explicit LeakyReLUImpl(const LeakyReLUOptions& options = {});
@@ -51,18 +53,21 @@ class LeakyReLUImpl : public Module {
 };
 VOXGRAD_MODULE(LeakyReLU);
 
+/// x * sigmoid(x) (torch::nn::SiLU).
 class SiLUImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
 };
 VOXGRAD_MODULE(SiLU);
 
+/// 1 / (1 + exp(-x)) (torch::nn::Sigmoid).
 class SigmoidImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
 };
 VOXGRAD_MODULE(Sigmoid);
 
+/// tanh(x) (torch::nn::Tanh).
 class TanhImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
@@ -93,6 +98,7 @@ struct SoftplusOptions {
   double threshold_ = 20;
 };
 
+/// log(1 + exp(beta * x)) / beta, linear above threshold (torch::nn::Softplus).
 class SoftplusImpl : public Module {
  public:
   explicit SoftplusImpl(const SoftplusOptions& options = {});
@@ -124,6 +130,7 @@ struct ELUOptions {
   double alpha_ = 1.0;
 };
 
+/// x for x > 0, alpha * (exp(x) - 1) below (torch::nn::ELU).
 class ELUImpl : public Module {
  public:
   explicit ELUImpl(const ELUOptions& options = {});
@@ -155,6 +162,7 @@ struct GELUOptions {
   std::string approximate_ = "none";
 };
 
+/// x * Phi(x), exact or with the tanh approximation (torch::nn::GELU).
 class GELUImpl : public Module {
  public:
   explicit GELUImpl(const GELUOptions& options = {});
@@ -171,6 +179,7 @@ class GELUImpl : public Module {
 };
 VOXGRAD_MODULE(GELU);
 
+/// x * tanh(softplus(x)) (torch::nn::Mish).
 class MishImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
@@ -201,6 +210,7 @@ struct HardtanhOptions {
   double max_val_ = 1.0;
 };
 
+/// x clamped to [min_val, max_val] (torch::nn::Hardtanh).
 class HardtanhImpl : public Module {
  public:
   explicit HardtanhImpl(const HardtanhOptions& options = {});
@@ -217,6 +227,7 @@ class HardtanhImpl : public Module {
 };
 VOXGRAD_MODULE(Hardtanh);
 
+/// x / (1 + |x|) (torch::nn::Softsign).
 class SoftsignImpl : public Module {
  public:
   Tensor forward(const Tensor& x);
@@ -250,7 +261,9 @@ struct PReLUOptions {
 
 /// x > 0 ? x : a x with a learned slope a per channel; parameter `weight`
 /// of shape (num_parameters), as PyTorch's.
-///   nn::PReLU act(nn::PReLUOptions().num_parameters(16));
+/// ```cpp
+/// nn::PReLU act(nn::PReLUOptions().num_parameters(16));
+/// ```
 class PReLUImpl : public Module {
  public:
   explicit PReLUImpl(const PReLUOptions& options = {});

@@ -64,6 +64,8 @@ auto module_cast(
 
 namespace nn {
 
+/// Holds any module whose forward takes and returns one Tensor, type-erased
+/// (torch::nn::AnyModule), for Sequential and ModuleList.
 class AnyModule {
  public:
   /// Empty.

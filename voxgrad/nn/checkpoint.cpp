@@ -14,6 +14,8 @@
 #include <new>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/mem_overlap.hpp"
 #include "voxgrad/core/quote.hpp"
 #include "voxgrad/core/utf8.hpp"
@@ -22,6 +24,7 @@
 #include "voxgrad/nn/checkpoint_parse.hpp"
 #include "voxgrad/nn/checkpoint_problems.hpp"
 #include "voxgrad/optim/optimizer.hpp"
+#include "voxgrad/optim/state_dict.hpp"
 
 namespace voxgrad {
 
@@ -549,6 +552,13 @@ void save(
       bytes.size() <= limit, who, "the checkpoint would have ", bytes.size(),
       " bytes, more than load() reads for this model (", limit, ")");
   write_atomically(path, bytes);
+}
+
+void save(
+    const std::string& path,
+    const nn::Module& model,
+    const optim::Optimizer* opt) {
+  save(path, model, opt, json::object());
 }
 
 nlohmann::json load(

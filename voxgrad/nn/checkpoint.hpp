@@ -3,22 +3,32 @@
 // user metadata in one versioned, checksummed document; JSON text, or the
 // same document as CBOR when the path ends in ".cbor".
 //
-//   voxgrad::save("run/ckpt.json", model, &opt, {{"epoch", 3}});
-//   nlohmann::json meta = voxgrad::load("run/ckpt.json", model, &opt);
+// ```cpp
+// voxgrad::save("run/ckpt.json", model, &opt, {{"epoch", 3}});
+// nlohmann::json meta = voxgrad::load("run/ckpt.json", model, &opt);
+// ```
+//
+// Metadata is an nlohmann::json value, which this header only
+// forward-declares (so that nlohmann/json.hpp, ~100k lines, stays out of
+// every TU that includes <voxgrad/voxgrad.hpp>): a file that passes metadata
+// to save() or calls load() (which returns it) includes <nlohmann/json.hpp>.
+// save() without metadata needs nothing more.
 //
 // NOTE [ Checkpoint format, version 1 ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-//   {"format": "voxgrad-checkpoint", "version": 1,
-//    "params":  {"enc.weight": {"shape": [8, 2, 3, 3, 3], "dtype": "f32",
-//                               "data": "<base64>"}, ...},
-//    "buffers": {...same form...},
-//    "optimizer": null | {"type": "Adam",
-//        "param_groups": [{"params": ["enc.weight", ...], "lr": 0.001,
-//                          "betas": [0.9, 0.999], ..., "initial_lr"?: x}],
-//        "state": {"enc.weight": {"step": 10, "exp_avg": {tensor},
-//                                 "exp_avg_sq": {tensor}}, ...}},
-//    "metadata": {...anything the caller passed...},
-//    "checksum": "fnv1a64:<16 lowercase hex digits>"}
+// ```text
+// {"format": "voxgrad-checkpoint", "version": 1,
+//  "params":  {"enc.weight": {"shape": [8, 2, 3, 3, 3], "dtype": "f32",
+//                             "data": "<base64>"}, ...},
+//  "buffers": {...same form...},
+//  "optimizer": null | {"type": "Adam",
+//      "param_groups": [{"params": ["enc.weight", ...], "lr": 0.001,
+//                        "betas": [0.9, 0.999], ..., "initial_lr"?: x}],
+//      "state": {"enc.weight": {"step": 10, "exp_avg": {tensor},
+//                               "exp_avg_sq": {tensor}}, ...}},
+//  "metadata": {...anything the caller passed...},
+//  "checksum": "fnv1a64:<16 lowercase hex digits>"}
+// ```
 //
 // * Tensors: "data" is the base64 (RFC 4648, standard alphabet, padded) of
 //   the elements' little-endian IEEE-754 bytes in row-major order; dtype is
@@ -64,7 +74,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/module.hpp"
@@ -109,19 +119,28 @@ uint64_t max_checkpoint_bytes(
 /// read back into the same model and optimizer: metadata with binary values,
 /// non-finite numbers or invalid UTF-8, or beyond load()'s limits; optimizer
 /// options out of range (an lr a scheduler drove to inf).
-///   voxgrad::save("ckpt.cbor", model, &opt, {{"step", 1000}});
+/// ```cpp
+/// voxgrad::save("ckpt.cbor", model, &opt, {{"step", 1000}});
+/// ```
 void save(
     const std::string& path,
     const nn::Module& model,
-    const optim::Optimizer* opt = nullptr,
-    const nlohmann::json& metadata = nlohmann::json::object());
+    const optim::Optimizer* opt,
+    const nlohmann::json& metadata);
+/// save() with empty metadata ({}).
+void save(
+    const std::string& path,
+    const nn::Module& model,
+    const optim::Optimizer* opt = nullptr);
 
 /// Reads, validates, then loads the model (and the optimizer, if given; the
 /// file must then hold optimizer state). Returns the metadata. On any
 /// problem (including a file larger than options.max_bytes, checked before
 /// reading, and running out of memory) throws one voxgrad::Error naming the
 /// path and every problem, and changes nothing.
-///   auto meta = voxgrad::load("ckpt.json", model, &opt);
+/// ```cpp
+/// auto meta = voxgrad::load("ckpt.json", model, &opt);
+/// ```
 nlohmann::json load(
     const std::string& path,
     nn::Module& model,

@@ -7,6 +7,8 @@
 #include <streambuf>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 

@@ -30,6 +30,7 @@ concept module_like = nn::module_holder<M> ||
 };
 
 template <class M>
+/// The module class a holder or shared_ptr refers to.
 struct module_type_of {
   using type = typename std::decay_t<M>::element_type;
 };

@@ -4,11 +4,13 @@
 // nn::ConvTranspose3d), with PyTorch's arguments and the layouts of
 // ../shared/SPEC.md:
 //
-//   Conv3d weight           (C_out, C_in, kd, kh, kw)   groups = 1
-//                           (g, C_out/g, C_in/g, k...)  groups = g > 1
-//   ConvTranspose3d weight  (C_in, C_out, kd, kh, kw)   groups = 1
-//                           (g, C_in/g, C_out/g, k...)  groups = g > 1
-//   bias (both)             (1, C_out, 1, 1, 1)
+// ```text
+// Conv3d weight           (C_out, C_in, kd, kh, kw)   groups = 1
+//                         (g, C_out/g, C_in/g, k...)  groups = g > 1
+// ConvTranspose3d weight  (C_in, C_out, kd, kh, kw)   groups = 1
+//                         (g, C_in/g, C_out/g, k...)  groups = g > 1
+// bias (both)             (1, C_out, 1, 1, 1)
+// ```
 //
 // A ConvTranspose3d(in -> out) weight is the weight of the Conv3d(out -> in)
 // whose adjoint it is: the same tensor, read by the other op. See NOTE [ Conv
@@ -86,8 +88,10 @@ class Conv3dPadding {
 /// unbatched (C_in, D, H, W); weight and bias as in the table above.
 /// `padding_mode` pads x in that mode first, as nn.Conv3d(padding_mode=...)
 /// does (reflect needs padding < the input size, circular <= it).
-///   Tensor y = voxgrad::conv3d(x, w, b, /*stride=*/2, /*padding=*/1);
-///   Tensor p = voxgrad::conv3d(x, w, b, 1, 1, 1, 1, voxgrad::kCircular);
+/// ```cpp
+/// Tensor y = voxgrad::conv3d(x, w, b, /*stride=*/2, /*padding=*/1);
+/// Tensor p = voxgrad::conv3d(x, w, b, 1, 1, 1, 1, voxgrad::kCircular);
+/// ```
 Tensor conv3d(
     const Tensor& x,
     const Tensor& weight,
@@ -128,7 +132,10 @@ using voxgrad::PaddingMode;
 
 /// Conv3dOptions(3, 64, 3).stride(2).padding(1): each setter returns *this;
 /// the same name without argument reads the value.
-///   Conv3dOptions(1, 8, 3).padding(1).padding_mode(nn::kCircular)
+/// ```cpp
+/// auto options = nn::Conv3dOptions(1, 8, 3).padding(1).padding_mode(
+///     nn::kCircular);
+/// ```
 class Conv3dOptions {
  public:
   Conv3dOptions(int64_t in_channels, int64_t out_channels, Int3 kernel_size)
@@ -165,6 +172,8 @@ class Conv3dOptions {
   PaddingMode padding_mode_ = PaddingMode::Zeros;
 };
 
+/// ConvTranspose3d's options, chained as in libtorch:
+/// ConvTranspose3dOptions(in, out, k).stride(2).padding(1).output_padding(1).
 class ConvTranspose3dOptions {
  public:
   ConvTranspose3dOptions(
@@ -209,8 +218,10 @@ class ConvTranspose3dOptions {
 /// Conv3d module. Construction validates the options (each error names the
 /// option, its value and the rule) and initialises as PyTorch does: weight
 /// and bias U(-b, b), b = 1/sqrt(fan_in), fan_in = (C_in/g)·kd·kh·kw.
-///   nn::Conv3d conv(nn::Conv3dOptions(1, 16, 3).padding(1));
-///   Tensor y = conv(x);
+/// ```cpp
+/// nn::Conv3d conv(nn::Conv3dOptions(1, 16, 3).padding(1));
+/// Tensor y = conv(x);
+/// ```
 class Conv3dImpl : public Module {
  public:
   explicit Conv3dImpl(const Conv3dOptions& options, Generator* gen = nullptr);
@@ -241,10 +252,12 @@ class Conv3dImpl : public Module {
 VOXGRAD_MODULE(Conv3d);
 
 /// ConvTranspose3d module; fan_in = (C_out/g)·kd·kh·kw as in PyTorch.
-///   nn::ConvTranspose3d up(
-///       nn::ConvTranspose3dOptions(3, 64, 3).stride(2).padding(1));
-///   up(x);                           // (2, 3, 8, 8, 8) -> (2, 64, 15, 15, 15)
-///   up(x, std::vector<int64_t>{16, 16, 16});  // output_padding 1 derived
+/// ```cpp
+/// nn::ConvTranspose3d up(
+///     nn::ConvTranspose3dOptions(3, 64, 3).stride(2).padding(1));
+/// up(x);                           // (2, 3, 8, 8, 8) -> (2, 64, 15, 15, 15)
+/// up(x, std::vector<int64_t>{16, 16, 16});  // output_padding 1 derived
+/// ```
 class ConvTranspose3dImpl : public Module {
  public:
   explicit ConvTranspose3dImpl(

@@ -106,8 +106,10 @@ using NLLLossFuncOptions = NLLLossOptions;
 ///   'mean' divides by the number of positions (N d1 ...).
 /// p = softmax(input, 1), computed stably (fused with the loss for class
 /// indices).
-///   auto loss = F::cross_entropy(logits, labels,
-///                                F::CrossEntropyFuncOptions().ignore_index(0));
+/// ```cpp
+/// auto loss = F::cross_entropy(logits, labels,
+///                              F::CrossEntropyFuncOptions().ignore_index(0));
+/// ```
 Tensor cross_entropy(
     const Tensor& input,
     const Tensor& target,
@@ -124,7 +126,9 @@ Tensor nll_loss(
 }  // namespace functional
 
 /// The weight, if any, is a buffer named "weight" (as in PyTorch).
-///   nn::CrossEntropyLoss loss(nn::CrossEntropyLossOptions().ignore_index(0));
+/// ```cpp
+/// nn::CrossEntropyLoss loss(nn::CrossEntropyLossOptions().ignore_index(0));
+/// ```
 class CrossEntropyLossImpl : public Loss {
  public:
   explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& options = {});
@@ -141,6 +145,7 @@ class CrossEntropyLossImpl : public Loss {
 };
 VOXGRAD_MODULE(CrossEntropyLoss);
 
+/// Negative log-likelihood of log-probabilities (torch::nn::NLLLoss).
 class NLLLossImpl : public Loss {
  public:
   explicit NLLLossImpl(const NLLLossOptions& options = {});

@@ -44,7 +44,9 @@ struct DropoutOptions {
 };
 
 /// Any input shape.
-///   nn::Dropout drop(nn::DropoutOptions(0.1));
+/// ```cpp
+/// nn::Dropout drop(nn::DropoutOptions(0.1));
+/// ```
 class DropoutImpl : public Module {
  public:
   explicit DropoutImpl(const DropoutOptions& options = {});

@@ -159,8 +159,10 @@ struct EmbeddingFuncOptions {
 };
 
 /// Rows of `weight` (num, dim) at int64 `input` (any shape): (*, dim).
-///   auto e = F::embedding(labels, table, F::EmbeddingFuncOptions()
-///                                            .padding_idx(0));
+/// ```cpp
+/// auto e = F::embedding(labels, table, F::EmbeddingFuncOptions()
+///                                          .padding_idx(0));
+/// ```
 Tensor embedding(
     const Tensor& input,
     const Tensor& weight,
@@ -168,8 +170,10 @@ Tensor embedding(
 }  // namespace functional
 
 /// Initialised as PyTorch: weight ~ N(0, 1), the padding row zero.
-///   nn::Embedding embed(nn::EmbeddingOptions(10, 16).padding_idx(0));
-///   Tensor e = embed(class_labels);  // (N) int64 -> (N, 16)
+/// ```cpp
+/// nn::Embedding embed(nn::EmbeddingOptions(10, 16).padding_idx(0));
+/// Tensor e = embed(class_labels);  // (N) int64 -> (N, 16)
+/// ```
 class EmbeddingImpl : public Module {
  public:
   explicit EmbeddingImpl(const EmbeddingOptions& options);
@@ -200,7 +204,9 @@ class Embedding : public ModuleHolder<EmbeddingImpl> {
   using ModuleHolder<EmbeddingImpl>::ModuleHolder;
   /// An Embedding holding a copy of `embeddings` (num, dim); frozen (no
   /// gradient) unless options.freeze(false).
-  ///   auto e = nn::Embedding::from_pretrained(table);
+  /// ```cpp
+  /// auto e = nn::Embedding::from_pretrained(table);
+  /// ```
   static Embedding from_pretrained(
       const Tensor& embeddings,
       const EmbeddingFromPretrainedOptions& options = {});
@@ -358,9 +364,11 @@ struct EmbeddingBagFuncOptions {
 /// a 1-d input is cut at `offsets`. Empty bags give zeros. Gradients: to
 /// each looked-up row (the maximum's row only, per element, in Max mode)
 /// and to per_sample_weights.
-///   auto h = F::embedding_bag(tokens, table, F::EmbeddingBagFuncOptions()
-///                                                .offsets(starts)
-///                                                .mode(EmbeddingBagMode::Sum));
+/// ```cpp
+/// auto h = F::embedding_bag(tokens, table, F::EmbeddingBagFuncOptions()
+///                                              .offsets(starts)
+///                                              .mode(EmbeddingBagMode::Sum));
+/// ```
 Tensor embedding_bag(
     const Tensor& input,
     const Tensor& weight,
@@ -369,8 +377,10 @@ Tensor embedding_bag(
 }  // namespace functional
 
 /// Initialised as PyTorch: weight ~ N(0, 1), the padding row zero.
-///   nn::EmbeddingBag bag(nn::EmbeddingBagOptions(100, 8));
-///   Tensor h = bag(tokens, offsets);  // (B, 8)
+/// ```cpp
+/// nn::EmbeddingBag bag(nn::EmbeddingBagOptions(100, 8));
+/// Tensor h = bag(tokens, offsets);  // (B, 8)
+/// ```
 class EmbeddingBagImpl : public Module {
  public:
   explicit EmbeddingBagImpl(const EmbeddingBagOptions& options);

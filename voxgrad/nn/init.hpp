@@ -20,6 +20,7 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn::init {
 
+/// A weight's fan_in and fan_out, as PyTorch computes them.
 struct Fans {
   int64_t fan_in = 0;
   int64_t fan_out = 0;
@@ -72,7 +73,9 @@ Tensor kaiming_normal_(
 /// conv + shuffle starts as nearest-neighbour upsampling of a conv: no
 /// checkerboard. Needs C_out/g divisible by r^3. A conv bias would differ
 /// across the r^3 channels: build the conv without one, or zero it.
-///   nn::init::icnr_(conv->weight(), 2);
+/// ```cpp
+/// nn::init::icnr_(conv->weight(), 2);
+/// ```
 Tensor icnr_(
     Tensor w,
     const std::function<void(Tensor)>& init,

@@ -16,8 +16,11 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
-/// InstanceNorm3dOptions(16).eps(1e-5).momentum(0.1).affine(false)
-///     .track_running_stats(false)  (PyTorch's defaults)
+/// Options of InstanceNorm3d, here with PyTorch's defaults:
+/// ```cpp
+/// auto options = nn::InstanceNorm3dOptions(16).eps(1e-5).momentum(0.1).affine(
+///     false).track_running_stats(false);
+/// ```
 struct InstanceNormOptions {
   explicit InstanceNormOptions(int64_t num_features)
       : num_features_(num_features) {}
@@ -72,7 +75,9 @@ using InstanceNorm3dOptions = InstanceNormOptions;
 /// (C) with affine; buffers running_mean, running_var and
 /// num_batches_tracked (a float 0-d tensor, as BatchNorm3d's; InstanceNorm
 /// never advances it, as in PyTorch) with track_running_stats.
-///   nn::InstanceNorm3d norm(nn::InstanceNorm3dOptions(16).affine(true));
+/// ```cpp
+/// nn::InstanceNorm3d norm(nn::InstanceNorm3dOptions(16).affine(true));
+/// ```
 class InstanceNorm3dImpl : public Module {
  public:
   explicit InstanceNorm3dImpl(const InstanceNorm3dOptions& options);

@@ -47,7 +47,9 @@ struct LayerNormOptions {
 
 /// Input (*, normalized_shape...): y = (x - mean) / sqrt(var + eps) * weight
 /// + bias, mean and biased var over the trailing normalized_shape axes.
-///   nn::LayerNorm ln(nn::LayerNormOptions({64}).eps(1e-6));
+/// ```cpp
+/// nn::LayerNorm ln(nn::LayerNormOptions({64}).eps(1e-6));
+/// ```
 class LayerNormImpl : public Module {
  public:
   explicit LayerNormImpl(const LayerNormOptions& options);

@@ -40,7 +40,9 @@ struct LinearOptions {
 /// Input (*, in_features) -> output (*, out_features). Initialised as
 /// PyTorch: weight kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)),
 /// bias U(-1/sqrt(in), 1/sqrt(in)).
-///   nn::Linear fc(nn::LinearOptions(4, 8));
+/// ```cpp
+/// nn::Linear fc(nn::LinearOptions(4, 8));
+/// ```
 class LinearImpl : public Module {
  public:
   explicit LinearImpl(const LinearOptions& options);

@@ -273,7 +273,9 @@ class Loss : public Module {
   Reduction reduction_;
 };
 
-///   nn::MSELoss loss;  auto l = loss(prediction, target);
+/// ```cpp
+/// nn::MSELoss loss;  auto l = loss(prediction, target);
+/// ```
 class MSELossImpl : public Loss {
  public:
   explicit MSELossImpl(const MSELossOptions& options = {})
@@ -282,6 +284,7 @@ class MSELossImpl : public Loss {
 };
 VOXGRAD_MODULE(MSELoss);
 
+/// |input - target|, reduced (torch::nn::L1Loss).
 class L1LossImpl : public Loss {
  public:
   explicit L1LossImpl(const L1LossOptions& options = {})
@@ -313,6 +316,7 @@ class BCEWithLogitsLossImpl : public Loss {
 };
 VOXGRAD_MODULE(BCEWithLogitsLoss);
 
+/// Quadratic within delta of the target, linear beyond (torch::nn::HuberLoss).
 class HuberLossImpl : public Loss {
  public:
   explicit HuberLossImpl(const HuberLossOptions& options = {});
@@ -329,6 +333,7 @@ class HuberLossImpl : public Loss {
 };
 VOXGRAD_MODULE(HuberLoss);
 
+/// Huber loss divided by beta (torch::nn::SmoothL1Loss).
 class SmoothL1LossImpl : public Loss {
  public:
   explicit SmoothL1LossImpl(const SmoothL1LossOptions& options = {});
@@ -345,8 +350,10 @@ class SmoothL1LossImpl : public Loss {
 };
 VOXGRAD_MODULE(SmoothL1Loss);
 
-///   nn::KLDivLoss kl(nn::KLDivLossOptions(Reduction::BatchMean));
-///   auto l = kl(log_softmax(logits, 1), target_probs);
+/// ```cpp
+/// nn::KLDivLoss kl(nn::KLDivLossOptions().reduction(Reduction::BatchMean));
+/// auto l = kl(log_softmax(logits, 1), target_probs);
+/// ```
 class KLDivLossImpl : public Loss {
  public:
   explicit KLDivLossImpl(const KLDivLossOptions& options = {});

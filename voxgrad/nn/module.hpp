@@ -80,6 +80,9 @@ struct LoadResult {
   std::vector<std::string> unexpected_keys;
 };
 
+/// Base of every layer (torch::nn::Module): registers parameters, buffers and
+/// children by name, and gives named_parameters(), state_dict(), train() /
+/// eval(), to(dtype). NOTE [ Writing a module ] above says how to write one.
 class Module {
  public:
   Module() = default;

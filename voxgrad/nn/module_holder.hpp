@@ -48,9 +48,11 @@ namespace nn {
 
 /// Shared handle to a module of type Impl (a class derived from nn::Module).
 /// Usually reached through a name made by VOXGRAD_MODULE(Name).
-///   nn::Linear fc(4, 8);      // makes a LinearImpl(4, 8)
-///   Tensor y = fc(x);         // fc->forward(x)
-///   fc->weight();             // the LinearImpl's members
+/// ```cpp
+/// nn::Linear fc(4, 8);      // makes a LinearImpl(4, 8)
+/// Tensor y = fc(x);         // fc->forward(x)
+/// fc->weight();             // the LinearImpl's members
+/// ```
 template <class T>
 class ModuleHolder {
  public:

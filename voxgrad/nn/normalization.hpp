@@ -17,8 +17,11 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::nn {
 
-/// BatchNorm3dOptions(16).momentum(0.1).eps(1e-5).affine(true)
-///     .track_running_stats(true); one struct for every rank, as libtorch's.
+/// Options of every batch norm rank (one struct, as libtorch's):
+/// ```cpp
+/// auto options = nn::BatchNorm3dOptions(16).momentum(0.1).eps(1e-5).affine(
+///     true).track_running_stats(true);
+/// ```
 struct BatchNormOptions {
   explicit BatchNormOptions(int64_t num_features)
       : num_features_(num_features) {}
@@ -77,7 +80,9 @@ using BatchNorm3dOptions = BatchNormOptions;
 /// Parameters weight, bias (C); buffers running_mean (0), running_var (1),
 /// num_batches_tracked (a 0-d tensor; voxgrad has no integer dtype, so it is
 /// a float, exact up to 2^24 batches in float32).
-///   nn::BatchNorm3d bn(nn::BatchNorm3dOptions(16));
+/// ```cpp
+/// nn::BatchNorm3d bn(nn::BatchNorm3dOptions(16));
+/// ```
 class BatchNormImplBase : public Module {
  public:
   /// Virtual for distributed::SyncBatchNorm3d.
@@ -123,7 +128,9 @@ class BatchNormImplBase : public Module {
 };
 
 /// Input (N, C) or (N, C, L).
-///   nn::BatchNorm1d bn(nn::BatchNorm1dOptions(64));
+/// ```cpp
+/// nn::BatchNorm1d bn(nn::BatchNorm1dOptions(64));
+/// ```
 class BatchNorm1dImpl : public BatchNormImplBase {
  public:
   explicit BatchNorm1dImpl(const BatchNorm1dOptions& options)

@@ -8,10 +8,11 @@
 // NOTE [ PixelShuffle3d channel order ]
 // With upscale factor r, input (*, C r^3, D, H, W) and output
 // (*, C, D r, H r, W r):
-//   y[..., c, d r + i, h r + j, w r + k] = x[..., c r^3 + i r^2 + j r + k, d,
-//   h, w]
+// ```text
+// y[..., c, d r + i, h r + j, w r + k] = x[..., c r^3 + i r^2 + j r + k, d, h, w]
+// ```
 // i.e. x.reshape(*, C, r, r, r, D, H, W)
-//       .permute(*, C, D, r_d, H, r_h, W, r_w).reshape(*, C, D r, H r, W r),
+// .permute(*, C, D, r_d, H, r_h, W, r_w).reshape(*, C, D r, H r, W r),
 // exactly as PyTorch's pixel_shuffle is the (C, r, r, H, W) -> (C, H, r, W, r)
 // permutation in 2-D. The sub-position (i, j, k) varies fastest within each
 // group of r^3 channels, depth slowest. PixelUnshuffle3d is the inverse.
@@ -59,7 +60,9 @@ struct PixelUnshuffle3dOptions {
 };
 
 /// (*, C r^3, D, H, W) -> (*, C, D r, H r, W r).
-///   nn::PixelShuffle3d up(2);
+/// ```cpp
+/// nn::PixelShuffle3d up(2);
+/// ```
 class PixelShuffle3dImpl : public Module {
  public:
   explicit PixelShuffle3dImpl(const PixelShuffle3dOptions& options);

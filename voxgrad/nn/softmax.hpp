@@ -31,12 +31,18 @@ using LogSoftmaxOptions = SoftmaxOptions;
 namespace functional {
 using SoftmaxFuncOptions = SoftmaxOptions;
 using LogSoftmaxFuncOptions = SoftmaxOptions;
-///   F::softmax(logits, F::SoftmaxFuncOptions(1))
+/// softmax(x, dim) with the dimension in options, as libtorch's F::softmax:
+/// ```cpp
+/// Tensor p = F::softmax(logits, F::SoftmaxFuncOptions(1));
+/// ```
 Tensor softmax(const Tensor& input, const SoftmaxFuncOptions& options);
 Tensor log_softmax(const Tensor& input, const LogSoftmaxFuncOptions& options);
 }  // namespace functional
 
-///   nn::Softmax softmax(1);  auto p = softmax(logits);
+/// Softmax over one dimension (torch::nn::Softmax):
+/// ```cpp
+/// nn::Softmax softmax(1);  auto p = softmax(logits);
+/// ```
 class SoftmaxImpl : public Module {
  public:
   explicit SoftmaxImpl(const SoftmaxOptions& options) : options_(options) {}
@@ -53,6 +59,7 @@ class SoftmaxImpl : public Module {
 };
 VOXGRAD_MODULE(Softmax);
 
+/// log(softmax(x, dim)), computed stably (torch::nn::LogSoftmax).
 class LogSoftmaxImpl : public Module {
  public:
   explicit LogSoftmaxImpl(const LogSoftmaxOptions& options)

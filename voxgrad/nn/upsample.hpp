@@ -19,8 +19,12 @@ namespace voxgrad::nn {
 
 enum class UpsampleMode { Nearest, Trilinear };
 
-/// UpsampleOptions().scale_factor({2, 2, 2}).mode(UpsampleMode::Trilinear)
-///     .align_corners(false)   or   UpsampleOptions().size({8, 8, 8})
+/// A scale factor or an output size:
+/// ```cpp
+/// auto twice = nn::UpsampleOptions().scale_factor({2, 2, 2}).mode(
+///     nn::UpsampleMode::Trilinear).align_corners(false);
+/// auto sized = nn::UpsampleOptions().size({8, 8, 8});
+/// ```
 struct UpsampleOptions {
   /// Output (D, H, W), or one extent for all three.
   UpsampleOptions& size(std::vector<int64_t> v) {
@@ -71,8 +75,11 @@ struct UpsampleOptions {
 /// "nearest" / "trilinear".
 const char* mode_name(UpsampleMode mode);
 
-///   nn::Upsample up(
-///       nn::UpsampleOptions().scale_factor(2).mode(UpsampleMode::Trilinear));
+/// Nearest or trilinear upsampling (torch::nn::Upsample):
+/// ```cpp
+/// nn::Upsample up(
+///     nn::UpsampleOptions().scale_factor(2).mode(UpsampleMode::Trilinear));
+/// ```
 class UpsampleImpl : public Module {
  public:
   explicit UpsampleImpl(const UpsampleOptions& options);

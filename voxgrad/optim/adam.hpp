@@ -1,11 +1,13 @@
 #pragma once
 // Adam and AdamW (with AMSGrad), as torch.optim.Adam / AdamW (1.13) compute
 // them, with a step counter per parameter for the bias correction:
-//   g = g + weight_decay * p          (Adam: L2 penalty in the gradient)
-//   p = p * (1 - lr * weight_decay)   (AdamW: decoupled decay instead)
-//   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
-//   v_hat = amsgrad ? (v_max = max(v_max, v)) : v
-//   p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+// ```text
+// g = g + weight_decay * p          (Adam: L2 penalty in the gradient)
+// p = p * (1 - lr * weight_decay)   (AdamW: decoupled decay instead)
+// m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g
+// v_hat = amsgrad ? (v_max = max(v_max, v)) : v
+// p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+// ```
 // A step updates every parameter of a group in one fused, parallel pass
 // (kernels::adam_update) with the bits of the element-by-element formula.
 

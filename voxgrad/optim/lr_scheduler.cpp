@@ -5,6 +5,8 @@
 #include <numbers>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace voxgrad::optim {
 
 namespace {

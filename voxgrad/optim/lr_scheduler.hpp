@@ -3,22 +3,30 @@
 // sets the epoch-0 learning rate; step() (after optimizer.step()) advances one
 // epoch; the recursive ("chainable") formulas read each group's current lr.
 //
-//   optim::LinearLR warmup(opt, 0.1, 1.0, 5);  // or shared_ptrs, for chaining:
-//   auto w = std::make_shared<optim::LinearLR>(opt, 0.1, 1.0, 5);
-//   auto c = std::make_shared<optim::CosineAnnealingLR>(opt, 95);
-//   optim::SequentialLR sched(opt, {w, c}, {5});
-//   for (epoch...) { train(); opt.step(); sched.step(); }
+// ```cpp
+// optim::LinearLR warmup(opt, 0.1, 1.0, 5);  // or shared_ptrs, for chaining:
+// auto w = std::make_shared<optim::LinearLR>(opt, 0.1, 1.0, 5);
+// auto c = std::make_shared<optim::CosineAnnealingLR>(opt, 95);
+// optim::SequentialLR sched(opt, {w, c}, {5});
+// for (int epoch = 0; epoch < 100; ++epoch) {
+//   train();
+//   opt.step();
+//   sched.step();
+// }
+// ```
 //
 // The first scheduler attached to an optimizer records each group's
 // initial_lr; every scheduler's base_lrs are those initial lrs. A scheduler
 // refers to its optimizer, which must outlive it. Its state (state_dict())
-// is plain JSON: keep it with a checkpoint's metadata.
+// is plain JSON: keep it with a checkpoint's metadata (state_dict() and
+// load_state_dict() take nlohmann::json: #include <nlohmann/json_fwd.hpp> to call
+// them; this header only forward-declares it).
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/optim/optimizer.hpp"
@@ -27,6 +35,8 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::optim {
 
+/// Base of the learning-rate schedulers (torch.optim.lr_scheduler's
+/// _LRScheduler): step() after optimizer.step() sets every group's lr.
 class LRScheduler {
  public:
   virtual ~LRScheduler() = default;

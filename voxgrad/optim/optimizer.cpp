@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/mem_overlap.hpp"
 

@@ -2,8 +2,14 @@
 // optim::Optimizer: parameter groups, lazily allocated per-parameter state,
 // and a state dict keyed by parameter *name*, in PyTorch 1.13's manner.
 //
-//   optim::Adam opt(model.parameters(), optim::AdamOptions(1e-3));
-//   for (...) { opt.zero_grad(); loss(model).backward(); opt.step(); }
+// ```cpp
+// optim::Adam opt(model.parameters(), optim::AdamOptions(1e-3));
+// for (int step = 0; step < steps; ++step) {
+//   opt.zero_grad();
+//   loss(model).backward();
+//   opt.step();
+// }
+// ```
 //
 // Each group holds its own options (a copy of the optimizer's defaults unless
 // the group brings its own). State is created on a parameter's first step();
@@ -20,7 +26,10 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// JSON types are only named here (options' to_json/from_json): the full
+// nlohmann/json.hpp (~100k lines) stays out of every TU that includes
+// <voxgrad/voxgrad.hpp>; code that builds or reads JSON values includes it.
+#include <nlohmann/json_fwd.hpp>
 
 #include "voxgrad/core/tensor.hpp"
 #include "voxgrad/export.hpp"
@@ -55,8 +64,11 @@ class OptimizerOptions {
 };
 
 /// A list of parameters with, optionally, options of their own.
-///   optim::SGD opt({optim::ParamGroup(enc), optim::ParamGroup(dec,
-///                   optim::SGDOptions(0.01))}, optim::SGDOptions(0.1));
+/// ```cpp
+/// optim::SGD opt(
+///     {optim::ParamGroup(enc), optim::ParamGroup(dec, optim::SGDOptions(0.01))},
+///     optim::SGDOptions(0.1));
+/// ```
 class ParamGroup {
  public:
   /// Takes the optimizer's default options.
@@ -95,21 +107,9 @@ struct ParamState {
   std::map<std::string, Tensor> buffers;
 };
 
-/// An optimizer's state by parameter name, ready for a checkpoint.
-struct OptimizerStateDict {
-  struct Group {
-    /// The group's options as to_json() writes them, plus "initial_lr" when
-    /// a scheduler set it.
-    nlohmann::json options;
-    /// Names of the group's parameters, in the group's order.
-    std::vector<std::string> params;
-  };
-  /// "SGD", "Adam" or "AdamW".
-  std::string type;
-  std::vector<Group> param_groups;
-  /// Only parameters that have been stepped have state.
-  std::map<std::string, ParamState> state;
-};
+/// An optimizer's state by parameter name, ready for a checkpoint. Defined in
+/// voxgrad/optim/state_dict.hpp (its groups' options are JSON values).
+struct OptimizerStateDict;
 
 /// One parameter in a group's update: the contiguous tensor to update in
 /// place, its contiguous gradient, and its state (step already counted).
@@ -125,6 +125,8 @@ struct BufferSpec {
   std::vector<std::string> optional;
 };
 
+/// Base of SGD, Adam and AdamW (torch::optim::Optimizer): parameter groups,
+/// per-parameter state, step(), zero_grad() and a state dict by name.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -170,6 +172,7 @@ class Optimizer {
   /// The state keyed by name: `names` is usually model.named_parameters();
   /// with no names, parameters are called "0", "1", ... in group order (as
   /// PyTorch numbers them). Buffers are the live tensors, not copies.
+  /// (#include <voxgrad/optim/state_dict.hpp> to use the result.)
   OptimizerStateDict state_dict(const NamedTensors& names = {}) const;
   /// Every reason `sd` cannot be loaded (empty if it can): wrong type,
   /// groups that list other parameters, invalid options, state for unknown

@@ -13,7 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/grad_mode.hpp"
+#include "voxgrad/optim/state_dict.hpp"
 
 namespace voxgrad::optim {
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/core/kernels/optim_update.hpp"
 
 namespace voxgrad::optim {

@@ -1,10 +1,12 @@
 #pragma once
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and
 // L2 weight decay, exactly as torch.optim.SGD (1.13) computes it:
-//   d = g + weight_decay * p
-//   buf = d (first step), else buf = momentum * buf + (1 - dampening) * d
-//   d = nesterov ? d + momentum * buf : buf        (when momentum != 0)
-//   p = p - lr * d
+// ```text
+// d = g + weight_decay * p
+// buf = d (first step), else buf = momentum * buf + (1 - dampening) * d
+// d = nesterov ? d + momentum * buf : buf        (when momentum != 0)
+// p = p - lr * d
+// ```
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/optim/optimizer.hpp"

@@ -85,6 +85,9 @@ struct DataParallelOptions {
   bool broadcast_buffers_ = true;
 };
 
+/// One replica of a module per process: averages the gradients over the
+/// ranks with bucketed all-reduces that overlap backward
+/// (torch.nn.parallel.DistributedDataParallel).
 class DistributedDataParallel {
  public:
   /// Checks that every rank has the same parameter and buffer names,

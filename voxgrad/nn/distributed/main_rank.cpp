@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "voxgrad/nn/checkpoint.hpp"
 
 namespace voxgrad::distributed {
@@ -33,6 +35,14 @@ void save_on_main(
   VOXGRAD_CHECK(
       error.empty(), "save_on_main: rank 0 could not write '", path,
       "': ", error);
+}
+
+void save_on_main(
+    const Communicator& comm,
+    const std::string& path,
+    const nn::Module& model,
+    const optim::Optimizer* opt) {
+  save_on_main(comm, path, model, opt, nlohmann::json::object());
 }
 
 }  // namespace voxgrad::distributed

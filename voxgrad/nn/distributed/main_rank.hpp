@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>  // metadata; see voxgrad/nn/checkpoint.hpp
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/distributed/communicator.hpp"
@@ -36,8 +36,14 @@ void save_on_main(
     const Communicator& comm,
     const std::string& path,
     const nn::Module& model,
-    const optim::Optimizer* opt = nullptr,
-    const nlohmann::json& metadata = nlohmann::json::object());
+    const optim::Optimizer* opt,
+    const nlohmann::json& metadata);
+/// save_on_main() with empty metadata ({}).
+void save_on_main(
+    const Communicator& comm,
+    const std::string& path,
+    const nn::Module& model,
+    const optim::Optimizer* opt = nullptr);
 
 }  // namespace voxgrad::distributed
 

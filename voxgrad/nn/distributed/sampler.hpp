@@ -22,6 +22,8 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::distributed {
 
+/// Each rank's share of a shuffled epoch, disjoint and covering
+/// (torch.utils.data.distributed.DistributedSampler).
 class DistributedSampler {
  public:
   /// `size` items, rank `rank` of `world`; shuffled from `seed` unless
