@@ -58,7 +58,9 @@ namespace functional {
 /// dropout_p > 0 drops attention weights always (the functional has no
 /// training flag, as in PyTorch), drawing from `gen` or the default
 /// generator.
-///   Tensor y = F::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+/// ```cpp
+/// Tensor y = F::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
+/// ```
 Tensor scaled_dot_product_attention(
     const Tensor& query,
     const Tensor& key,
@@ -140,8 +142,10 @@ struct MultiheadAttentionOptions {
 /// (added to the scores). Masks are converted to additive float masks and
 /// summed (PyTorch 1.13 instead ORs a float key_padding_mask into a boolean
 /// attn_mask; the two agree on boolean masks).
-///   nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(64, 4));
-///   auto [y, w] = mha(x, x, x);
+/// ```cpp
+/// nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(64, 4));
+/// auto [y, w] = mha(x, x, x);
+/// ```
 class MultiheadAttentionImpl : public Module {
  public:
   explicit MultiheadAttentionImpl(const MultiheadAttentionOptions& options);

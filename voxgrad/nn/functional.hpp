@@ -16,11 +16,21 @@
 
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/export.hpp"
+#include "voxgrad/nn/activation.hpp"
+#include "voxgrad/nn/attention.hpp"
 #include "voxgrad/nn/conv.hpp"
+#include "voxgrad/nn/cross_entropy.hpp"
 #include "voxgrad/nn/dropout.hpp"
+#include "voxgrad/nn/embedding.hpp"
+#include "voxgrad/nn/instance_norm.hpp"
+#include "voxgrad/nn/layer_norm.hpp"
 #include "voxgrad/nn/linear.hpp"
 #include "voxgrad/nn/loss.hpp"
+#include "voxgrad/nn/max_unpool.hpp"
 #include "voxgrad/nn/normalization.hpp"
+#include "voxgrad/nn/pixel_shuffle.hpp"
+#include "voxgrad/nn/pooling.hpp"
+#include "voxgrad/nn/softmax.hpp"
 #include "voxgrad/nn/upsample.hpp"
 
 VOXGRAD_PUBLIC_BEGIN

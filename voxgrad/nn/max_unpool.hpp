@@ -11,7 +11,9 @@
 // MaxPool3dImpl::forward_with_indices returns) in [0, D * H * W) of the
 // output plane; anything else is an error naming the index and the bound
 // (PyTorch errors too). Output (N, C, D, H, W), per axis by default
+// ```text
 //   D = (d - 1) * stride - 2 * padding + kernel_size,
+// ```
 // or `output_size` (3 ints, or 5 with N and C first, as PyTorch), which
 // must lie strictly between that default minus and plus the stride.
 //
@@ -108,10 +110,12 @@ Tensor max_unpool3d(
 
 /// The values of a max pool put back at their indices, zeros elsewhere
 /// (NOTE [ Max unpooling ]).
-///   nn::MaxPool3d pool(nn::MaxPool3dOptions(2));
-///   nn::MaxUnpool3d unpool(nn::MaxUnpool3dOptions(2));
-///   auto [y, i] = pool->forward_with_indices(x);
-///   Tensor back = unpool(y, i, x.shape());  // output_size: x's (odd) size
+/// ```cpp
+/// nn::MaxPool3d pool(nn::MaxPool3dOptions(2));
+/// nn::MaxUnpool3d unpool(nn::MaxUnpool3dOptions(2));
+/// auto [y, i] = pool->forward_with_indices(x);
+/// Tensor back = unpool(y, i, x.shape());  // output_size: x's (odd) size
+/// ```
 class MaxUnpool3dImpl : public Module {
  public:
   explicit MaxUnpool3dImpl(const MaxUnpool3dOptions& options);

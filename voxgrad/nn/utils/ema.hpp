@@ -7,9 +7,8 @@
 // ```cpp
 // nn::utils::ExponentialMovingAverage ema(
 //     model, nn::utils::ExponentialMovingAverageOptions(0.999).warmup(true));
-// for (...) {
-//   loss.backward();
-//   opt.step();
+// for (int step = 0; step < 3; ++step) {
+//   train_step(model);              // forward, backward, optimizer step
 //   ema->update(model);             // one fused pass over every parameter
 // }
 // {
@@ -29,8 +28,10 @@
 // count of updates (which the warm-up reads). A run resumed from a
 // checkpoint holding the model, the optimizer and the average continues
 // bit-identically. Each update is, per element and in the tensor's dtype,
+// ```text
 //   avg = avg - (1 - decay_n) * (avg - p),
 //   decay_n = warmup ? min(decay, (1 + n) / (10 + n)) : decay,
+// ```
 // n the number of earlier updates (diffusers' EMAModel formula), computed by
 // the fused multi-tensor kernel of the optimizers
 // (voxgrad/core/kernels/optim_update.hpp): the same bits on every ISA and
