@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/golden/attention.json: PyTorch 1.13 references for
 F::scaled_dot_product_attention and nn::MultiheadAttention (issue 11), with
-the harness of tools/gen_kit_golden.py (same case format, read by
+the harness tools/kit_golden.py (also behind tools/gen_kit_golden.py) (same case format, read by
 tests/nn/test_kit_golden.cpp).
 
     /usr/bin/python3 tools/gen_attn_golden.py
@@ -24,14 +24,14 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gen_kit_golden as kit  # noqa: E402  (runs the kit's cases, writes nothing)
+import kit_golden as kit  # noqa: E402  (the shared harness, tools/kit_golden.py)
 
 SEED = 20261202
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                    "golden", "attention.json")
 
-kit.CASES.clear()
 torch.manual_seed(SEED)
+torch.set_num_threads(1)
 randn, T = kit.randn, kit.T
 
 
@@ -173,7 +173,7 @@ _full[1] = True
 mha("mha a fully masked batch element gives NaN (PyTorch 1.13)",
     [randn(L, N, 8), randn(S, N, 8), randn(S, N, 8)], kpm=_full)
 
-kit.write(kit.CASES, OUT, SEED)
+kit.write(OUT, SEED)
 
 
 # ---- a PyTorch MultiheadAttention state_dict through tools/torch_to_voxgrad.py

@@ -5,6 +5,8 @@
     tests/golden/interop_tiny_io.json     input x and PyTorch's output y
     tests/golden/interop_bn.ckpt.json     BnNet's (BatchNorm3d), likewise
     tests/golden/interop_bn_io.json
+    tests/golden/interop_sn.ckpt.json     SnNet's (spectral_norm, weight_norm)
+    tests/golden/interop_sn_io.json
 
 Run with Debian's Python, which has torch:
     /usr/bin/python3 tools/gen_interop_golden.py
@@ -64,6 +66,27 @@ class BnNet(nn.Module):
         return self.up(torch.relu(self.bn(self.enc(x))))
 
 
+SN_STEPS = 3
+
+
+class SnNet(nn.Module):
+    """torch.nn.utils.spectral_norm on a grouped Conv3d and a Linear,
+    weight_norm on a grouped ConvTranspose3d: weight_orig / weight_u /
+    weight_v and weight_g / weight_v in the state_dict."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.utils.spectral_norm(
+            nn.Conv3d(2, 4, 3, padding=1, groups=2))
+        self.up = nn.utils.weight_norm(
+            nn.ConvTranspose3d(4, 6, 2, stride=2, groups=2))
+        self.head = nn.utils.spectral_norm(nn.Linear(6, 2))
+
+    def forward(self, x):
+        h = torch.tanh(self.up(torch.tanh(self.enc(x))))
+        return self.head(h.mean(dim=(2, 3, 4)))
+
+
 def convert_and_check(model, name, flags):
     """Saves model's state_dict, converts it, converts it back, compares."""
     ckpt = os.path.join(GOLDEN, name + ".ckpt.json")
@@ -112,8 +135,29 @@ def batch_norm_model():
     write_io("interop_bn", x, y)
 
 
+def spectral_norm_model():
+    """SnNet trained for SN_STEPS (so weight_u / weight_v are power-iterated
+    ones); its output is the eval mode's, which uses them as they are."""
+    torch.manual_seed(SEED)
+    model = SnNet()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(SN_STEPS):
+        opt.zero_grad()
+        model(torch.randn(2, 2, 3, 3, 3)).square().mean().backward()
+        opt.step()
+    model.eval()
+    x = torch.rand(2, 2, 3, 3, 3) * 2 - 1
+    with torch.no_grad():
+        y = model.double()(x.double())
+    model = model.float()
+    # enc's groups are not in a bare state_dict; up's come from its bias.
+    convert_and_check(model, "interop_sn", ["--groups", "enc=2"])
+    write_io("interop_sn", x, y)
+
+
 def main():
     batch_norm_model()
+    spectral_norm_model()
     torch.manual_seed(SEED)
     model = TinyNet()
     x = torch.rand(1, 2, 3, 3, 3) * 2 - 1

@@ -26,6 +26,12 @@ Layout changes (voxgrad's SPEC.md):
 --to-torch undoes both (every 6-D weight is merged, every (1, C, 1, 1, 1)
 bias flattened) and writes a state_dict of parameters and buffers.
 
+Models under torch.nn.utils.spectral_norm (weight_orig, buffers weight_u and
+weight_v) and weight_norm (weight_g, weight_v) convert as they are, for
+voxgrad's nn::utils::spectral_norm / weight_norm keep PyTorch's names: a
+conv's weight_orig or 5-D weight_v is its weight for the layout rules, and
+in a bare state_dict X_u and X_v beside an X_orig are buffers.
+
 num_batches_tracked, an int64 0-d tensor in PyTorch, is a float32 0-d
 buffer in voxgrad's BatchNorm3d (voxgrad has no integer dtype yet; float32
 counts exactly up to 2^24 batches): it is converted to float32, and
@@ -139,6 +145,22 @@ def decode(name, entry):
 
 # ---- torch -> voxgrad -------------------------------------------------------------
 
+# A conv's weight under torch.nn.utils.spectral_norm is "weight_orig", under
+# weight_norm "weight_v" (voxgrad's reparametrisations keep these names).
+WEIGHT_LEAVES = ("weight", "weight_orig", "weight_v")
+
+
+def _spectral_norm_buffers(state):
+    """spectral_norm's buffers X_u and X_v (siblings of a parameter X_orig)
+    in a bare state_dict; weight_norm's X_v (beside X_g) is a parameter."""
+    out = set()
+    for n in state:
+        for suffix in ("_u", "_v"):
+            if n.endswith(suffix) and n[: -len(suffix)] + "_orig" in state:
+                out.add(n)
+    return out
+
+
 def _conv_info_from_module(model):
     """{module name: groups} for every 3-D conv / conv-transpose module."""
     info = {}
@@ -157,11 +179,12 @@ def to_voxgrad(obj, groups_arg, extra_buffers, source):
     elif isinstance(obj, dict):
         state = obj
         buffer_names = {n for n in state if n.rsplit(".", 1)[-1] in BUFFER_SUFFIXES}
+        buffer_names |= _spectral_norm_buffers(state)
         convs = {}
         detected = {}
         for n, t in state.items():
-            if n.endswith(".weight") and torch.is_tensor(t) and t.dim() == 5:
-                prefix = n[: -len(".weight")]
+            if n.rpartition(".")[2] in WEIGHT_LEAVES and torch.is_tensor(t) and t.dim() == 5:
+                prefix = n.rpartition(".")[0]
                 convs[prefix] = 1
                 bias = state.get(prefix + ".bias")
                 # Conv3d: len(bias) == weight.shape[0] (any groups). A longer
@@ -209,7 +232,7 @@ def to_voxgrad(obj, groups_arg, extra_buffers, source):
             t = t.to(torch.float32)
         if prefix in convs and leaf == "bias" and t.dim() == 1:
             t = t.reshape(1, -1, 1, 1, 1)
-        if prefix in convs and leaf == "weight" and convs[prefix] > 1:
+        if prefix in convs and leaf in WEIGHT_LEAVES and t.dim() == 5 and convs[prefix] > 1:
             g = convs[prefix]
             if t.shape[0] % g:
                 raise SystemExit("error: %s: %d is not divisible by groups %d" %

@@ -77,7 +77,7 @@ class AnyModule {
       : module_(std::move(module)) {
     if constexpr (detail::tensor_forward<M>) {
       forward_ = [](Module& m, const Tensor& x) -> Tensor {
-        return static_cast<M&>(m).forward(x);
+        return detail::call_forward(static_cast<M&>(m), x);  // with hooks
       };
     }
   }
@@ -102,7 +102,8 @@ class AnyModule {
   bool has_tensor_forward() const {
     return forward_ != nullptr;
   }
-  /// The module's forward(x) (throws if it has none).
+  /// The module's forward(x) with its forward hooks (throws if it has no
+  /// forward(x)).
   Tensor forward(const Tensor& x) const;
   Tensor operator()(const Tensor& x) const {
     return forward(x);

@@ -133,12 +133,13 @@ Conv3dImpl::Conv3dImpl(const Conv3dOptions& o, Generator* gen) : options_(o) {
       o.padding().mode() != Conv3dPadding::Mode::Same || o.stride() == Int3(1),
       op, ": padding=\"same\" needs stride 1 (got stride ", o.stride().str(),
       ")");
-  weight_ = register_parameter(
-      "weight", empty(weight_shape(
-                    o.out_channels(), o.in_channels() / o.groups(),
-                    o.kernel_size(), o.groups())));
+  register_parameter(
+      "weight", weight_,
+      empty(weight_shape(
+          o.out_channels(), o.in_channels() / o.groups(), o.kernel_size(),
+          o.groups())));
   if (o.bias())
-    bias_ = register_parameter("bias", empty({1, o.out_channels(), 1, 1, 1}));
+    register_parameter("bias", bias_, empty({1, o.out_channels(), 1, 1, 1}));
   reset_parameters(gen);
 }
 
@@ -189,12 +190,13 @@ ConvTranspose3dImpl::ConvTranspose3dImpl(
         "axis (got output_padding ", o.output_padding().str(), ", stride ",
         o.stride().str(), ", dilation ", o.dilation().str(), ")");
   }
-  weight_ = register_parameter(
-      "weight", empty(weight_shape(
-                    o.in_channels(), o.out_channels() / o.groups(),
-                    o.kernel_size(), o.groups())));
+  register_parameter(
+      "weight", weight_,
+      empty(weight_shape(
+          o.in_channels(), o.out_channels() / o.groups(), o.kernel_size(),
+          o.groups())));
   if (o.bias())
-    bias_ = register_parameter("bias", empty({1, o.out_channels(), 1, 1, 1}));
+    register_parameter("bias", bias_, empty({1, o.out_channels(), 1, 1, 1}));
   reset_parameters(gen);
 }
 

@@ -128,7 +128,7 @@ EmbeddingImpl::EmbeddingImpl(const EmbeddingOptions& options)
   options_.padding_idx(
       resolve_padding(options.padding_idx(), num, "Embedding"));
   check_norm_options(options.max_norm(), options.norm_type(), "Embedding");
-  weight_ = register_parameter("weight", empty({num, dim}));
+  register_parameter("weight", weight_, empty({num, dim}));
   reset_parameters();
 }
 

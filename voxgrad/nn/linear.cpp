@@ -14,9 +14,9 @@ LinearImpl::LinearImpl(const LinearOptions& options) : options_(options) {
       in >= 0 && out >= 0,
       "Linear: in_features and out_features must be >= 0 (got ", in, " and ",
       out, ")");
-  weight_ = register_parameter("weight", empty({out, in}));
+  register_parameter("weight", weight_, empty({out, in}));
   if (options.bias())
-    bias_ = register_parameter("bias", empty({out}));
+    register_parameter("bias", bias_, empty({out}));
   reset_parameters();
 }
 

@@ -65,6 +65,26 @@ void throw_bad_module_cast(
 
 }  // namespace detail
 
+bool detail::ForwardHookTable::contains(uint64_t id) const {
+  auto has = [id](const auto& list) {
+    return std::any_of(
+        list.begin(), list.end(), [id](const auto& e) { return e.id == id; });
+  };
+  return has(pre) || has(post);
+}
+
+void detail::ForwardHookTable::remove(uint64_t id) {
+  auto drop = [id](auto& list) {
+    list.erase(
+        std::remove_if(
+            list.begin(), list.end(),
+            [id](const auto& e) { return e.id == id; }),
+        list.end());
+  };
+  drop(pre);
+  drop(post);
+}
+
 namespace nn {
 
 std::string Module::name() const {
@@ -116,6 +136,12 @@ Tensor Module::register_parameter(
   t.requires_grad_(requires_grad);
   params_.emplace_back(name, t);
   return t;
+}
+
+void Module::register_parameter(
+    const std::string& name, Tensor& member, Tensor t, bool requires_grad) {
+  member = register_parameter(name, std::move(t), requires_grad);
+  members_.emplace_back(name, &member);
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor t) {
@@ -296,6 +322,214 @@ LoadResult Module::load_state_dict(const NamedTensors& state, bool strict) {
       Tensor(t).copy_(*it->second);
   }
   return result;
+}
+
+// ---- forward hooks -----------------------------------------------------
+
+void RemovableHandle::remove() {
+  if (const auto table = table_.lock())
+    table->remove(id_);
+  table_.reset();
+}
+
+bool RemovableHandle::active() const {
+  const auto table = table_.lock();
+  return table != nullptr && table->contains(id_);
+}
+
+RemovableHandle Module::add_forward_pre_hook(ForwardPreHook hook) {
+  VOXGRAD_CHECK(
+      hook != nullptr, name(),
+      ": register_forward_pre_hook: the hook is empty");
+  if (!hooks_)
+    hooks_ = std::make_shared<detail::ForwardHookTable>();
+  const uint64_t id = hooks_->next_id++;
+  hooks_->pre.push_back(
+      {id, std::make_shared<const ForwardPreHook>(std::move(hook))});
+  return RemovableHandle(hooks_, id);
+}
+
+RemovableHandle Module::add_forward_hook(ForwardHook hook) {
+  VOXGRAD_CHECK(
+      hook != nullptr, name(), ": register_forward_hook: the hook is empty");
+  if (!hooks_)
+    hooks_ = std::make_shared<detail::ForwardHookTable>();
+  const uint64_t id = hooks_->next_id++;
+  hooks_->post.push_back(
+      {id, std::make_shared<const ForwardHook>(std::move(hook))});
+  return RemovableHandle(hooks_, id);
+}
+
+TensorList Module::run_forward_pre_hooks(TensorList inputs) {
+  if (!hooks_)
+    return inputs;
+  // A copy: hooks registered or removed by a hook change the next call, not
+  // this one (PyTorch iterates over a snapshot too), and a hook that removes
+  // itself keeps running on this copy's reference.
+  const auto hooks = hooks_->pre;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::optional<TensorList> r = (*hooks[i].fn)(*this, inputs);
+    if (!r)
+      continue;
+    VOXGRAD_CHECK(
+        r->size() == inputs.size(), name(), ": forward pre-hook ", i,
+        " returned ", r->size(), " tensor(s) to replace the call's ",
+        inputs.size(),
+        " Tensor argument(s); a replacement has one tensor per Tensor "
+        "argument (return std::nullopt to keep them)");
+    inputs = std::move(*r);
+  }
+  return inputs;
+}
+
+TensorList Module::run_forward_hooks(
+    const TensorList& inputs, TensorList outputs) {
+  if (!hooks_)
+    return outputs;
+  const auto hooks = hooks_->post;  // a snapshot, as above
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::optional<TensorList> r = (*hooks[i].fn)(*this, inputs, outputs);
+    if (!r)
+      continue;
+    VOXGRAD_CHECK(
+        r->size() == outputs.size(), name(), ": forward hook ", i, " returned ",
+        r->size(), " tensor(s) to replace ", outputs.size(),
+        " output tensor(s); hooks replace a Tensor, tuple or pair of Tensors "
+        "result one for one, and see no other result (return std::nullopt "
+        "to keep it)");
+    outputs = std::move(*r);
+  }
+  return outputs;
+}
+
+// ---- reparametrisation ---------------------------------------------------
+
+Tensor* Module::member(const std::string& name) const {
+  for (const auto& [n, m] : members_)
+    if (n == name)
+      return m;
+  return nullptr;
+}
+
+const Module::Reparametrization* Module::reparametrization(
+    const std::string& name) const {
+  for (const auto& [n, r] : reparams_)
+    if (n == name)
+      return &r;
+  return nullptr;
+}
+
+Tensor Module::reparametrizable(
+    const std::string& name, const char* kind) const {
+  if (const Reparametrization* r = reparametrization(name)) {
+    VOXGRAD_FAIL(
+        kind, ": ", this->name(), "'s parameter '", name,
+        "' is already reparametrised by ", r->kind, "; call remove_", r->kind,
+        " first (a second ", kind,
+        " on one parameter is an error, as in "
+        "PyTorch)");
+  }
+  const auto it = std::find_if(
+      params_.begin(), params_.end(),
+      [&](const auto& kv) { return kv.first == name; });
+  if (it == params_.end()) {
+    std::string known;
+    for (const auto& [n, t] : params_)
+      known += (known.empty() ? "'" : ", '") + n + "'";
+    VOXGRAD_FAIL(
+        kind, ": ", this->name(), " has no parameter '", name,
+        "' (its parameters: ", known.empty() ? "none" : known, ")");
+  }
+  VOXGRAD_CHECK(
+      member(name) != nullptr, kind, ": ", this->name(), "'s parameter '", name,
+      "' is not registered with the member its forward reads "
+      "(register_parameter(name, member, tensor)), so nothing can replace "
+      "what forward reads; Linear, Conv3d, ConvTranspose3d and Embedding "
+      "register weight and bias so (NOTE [ Reparametrised parameters ] in "
+      "voxgrad/nn/module.hpp)");
+  return it->second;
+}
+
+void Module::reparametrize(
+    const std::string& name,
+    const std::string& kind,
+    const NamedTensors& params,
+    const NamedTensors& buffers,
+    std::any state,
+    ForwardPreHook recompute,
+    const Tensor& value) {
+  (void)reparametrizable(name, kind.c_str());
+  // Every new name must be free (the parameter leaving frees `name`) and
+  // every tensor valid before anything changes.
+  std::vector<std::string> added;
+  for (const NamedTensors* list : {&params, &buffers}) {
+    for (const auto& [n, t] : *list) {
+      VOXGRAD_CHECK(
+          n != name && std::find(added.begin(), added.end(), n) == added.end(),
+          kind, ": ", this->name(), ": name '", n, "' is used twice");
+      check_name(n, list == &params ? "parameter" : "buffer");
+      VOXGRAD_CHECK(
+          t.defined(), kind, ": ", this->name(), ": '", n, "' is undefined");
+      added.push_back(n);
+    }
+  }
+  for (const auto& [n, t] : params)
+    VOXGRAD_CHECK(
+        t.is_leaf(), kind, ": ", this->name(), ": parameter '", n,
+        "' must be a leaf tensor");
+  VOXGRAD_CHECK(
+      recompute != nullptr, kind, ": ", this->name(), ": no pre-hook given");
+  // Nothing below throws but allocation.
+  const auto it = std::find_if(
+      params_.begin(), params_.end(),
+      [&](const auto& kv) { return kv.first == name; });
+  params_.erase(it);
+  for (const auto& [n, t] : params)
+    params_.emplace_back(n, t);
+  for (const auto& [n, t] : buffers)
+    buffers_.emplace_back(n, t.detach());
+  Reparametrization r{kind, std::move(added), std::move(state), {}};
+  r.hook = add_forward_pre_hook(std::move(recompute));
+  reparams_.emplace_back(name, std::move(r));
+  *member(name) = value;
+}
+
+void Module::set_reparametrized(const std::string& name, const Tensor& value) {
+  VOXGRAD_CHECK(
+      reparametrization(name) != nullptr, this->name(), ": '", name,
+      "' is not reparametrised");
+  *member(name) = value;
+}
+
+void Module::remove_reparametrized(
+    const std::string& name, const std::string& kind, const Tensor& param) {
+  const auto it = std::find_if(
+      reparams_.begin(), reparams_.end(),
+      [&](const auto& kv) { return kv.first == name; });
+  VOXGRAD_CHECK(
+      it != reparams_.end() && it->second.kind == kind, "remove_", kind, ": ",
+      kind, " of '", name, "' not found in ", this->name());
+  VOXGRAD_CHECK(
+      param.defined() && param.is_leaf(), "remove_", kind, ": ", this->name(),
+      ": the new parameter '", name, "' must be a defined leaf tensor");
+  const std::vector<std::string>& added = it->second.added;
+  auto drop = [&](NamedTensors& list) {
+    list.erase(
+        std::remove_if(
+            list.begin(), list.end(),
+            [&](const auto& kv) {
+              return std::find(added.begin(), added.end(), kv.first) !=
+                     added.end();
+            }),
+        list.end());
+  };
+  drop(params_);
+  drop(buffers_);
+  RemovableHandle hook = it->second.hook;
+  reparams_.erase(it);
+  hook.remove();
+  params_.emplace_back(name, param);
+  *member(name) = param;
 }
 
 int64_t Module::num_parameters() const {

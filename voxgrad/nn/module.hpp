@@ -54,7 +54,28 @@
 // Without the handle, the plain route works too: std::make_shared<FooImpl>,
 // `std::shared_ptr<FooImpl>` members, `register_module("foo", ptr)`, and
 // `ptr->forward(x)`. Containers (nn::Sequential) accept either.
+// (`ptr->forward(x)` is the bare forward: it runs no forward hook, see
+// NOTE [ Forward hooks ] in voxgrad/nn/module_hooks.hpp.)
+//
+// NOTE [ Reparametrised parameters ]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// nn::utils::spectral_norm and weight_norm replace what a layer's forward
+// reads as its weight by a tensor computed from other parameters before
+// each call, as PyTorch does (`del module._parameters["weight"]`, new
+// parameters and buffers, and `setattr(module, "weight", w)` from a forward
+// pre-hook). A layer's forward reads its weight from a member, so the one
+// thing a layer does to allow this is to register the parameter together
+// with that member:
+//   register_parameter("weight", weight_, empty({out, in}));
+// The module then knows where forward reads "weight" from. reparametrize()
+// takes the parameter out of parameters() and state_dict(), registers the
+// reparametrisation's own tensors ("weight_orig", "weight_u", ...) and its
+// pre-hook, and the hook sets the member (set_reparametrized) before each
+// call; `m->weight()` returns what forward last read. remove_reparametrized()
+// undoes it with a plain parameter again. Linear, Conv3d, ConvTranspose3d
+// and Embedding bind weight and bias so.
 
+#include <any>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -66,6 +87,7 @@
 #include "voxgrad/core/tensor.hpp"
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/module_holder.hpp"
+#include "voxgrad/nn/module_hooks.hpp"
 
 VOXGRAD_PUBLIC_BEGIN
 
@@ -141,12 +163,116 @@ class Module {
   /// The module tree with parameter shapes and counts.
   friend std::ostream& operator<<(std::ostream& os, const Module& m);
 
+  // ---- forward hooks: NOTE [ Forward hooks ] in voxgrad/nn/module_hooks.hpp
+  /// Calls `hook(module, inputs)` before every call of this module; it may
+  /// return replacement inputs (or return void to only look).
+  ///   m->register_forward_pre_hook(
+  ///       [](nn::Module&, const TensorList& in) { std::cout << in[0]; });
+  template <class F>
+  RemovableHandle register_forward_pre_hook(F&& hook) {
+    using Fn = std::decay_t<F>;
+    static_assert(
+        std::is_invocable_v<Fn&, Module&, const TensorList&>,
+        "a forward pre-hook is called as hook(nn::Module&, const "
+        "TensorList& inputs)");
+    if constexpr (std::is_void_v<
+                      std::invoke_result_t<Fn&, Module&, const TensorList&>>) {
+      return add_forward_pre_hook(
+          [h = Fn(std::forward<F>(hook))](
+              Module& m,
+              const TensorList& in) mutable -> std::optional<TensorList> {
+            h(m, in);
+            return std::nullopt;
+          });
+    } else {
+      return add_forward_pre_hook(ForwardPreHook(std::forward<F>(hook)));
+    }
+  }
+  /// Calls `hook(module, inputs, outputs)` after every call of this module;
+  /// it may return replacement outputs (or return void to only look).
+  ///   auto h = m->register_forward_hook(
+  ///       [](nn::Module&, const TensorList&, const TensorList& out) {
+  ///         return TensorList{out[0] * 2.0};
+  ///       });
+  template <class F>
+  RemovableHandle register_forward_hook(F&& hook) {
+    using Fn = std::decay_t<F>;
+    static_assert(
+        std::is_invocable_v<Fn&, Module&, const TensorList&, const TensorList&>,
+        "a forward hook is called as hook(nn::Module&, const TensorList& "
+        "inputs, const TensorList& outputs)");
+    if constexpr (std::is_void_v<std::invoke_result_t<
+                      Fn&, Module&, const TensorList&, const TensorList&>>) {
+      return add_forward_hook(
+          [h = Fn(std::forward<F>(hook))](
+              Module& m, const TensorList& in,
+              const TensorList& out) mutable -> std::optional<TensorList> {
+            h(m, in, out);
+            return std::nullopt;
+          });
+    } else {
+      return add_forward_hook(ForwardHook(std::forward<F>(hook)));
+    }
+  }
+  bool has_forward_hooks() const {
+    return hooks_ != nullptr && !hooks_->empty();
+  }
+  /// The pre-hooks in order over `inputs`; the call machinery's
+  /// (detail::call_forward), not for users.
+  TensorList run_forward_pre_hooks(TensorList inputs);
+  /// The forward hooks in order over `outputs`; the call machinery's.
+  TensorList run_forward_hooks(const TensorList& inputs, TensorList outputs);
+
+  // ---- reparametrisation: NOTE [ Reparametrised parameters ] above
+  /// What a reparametrisation keeps on the module for one parameter.
+  struct Reparametrization {
+    std::string kind;                // "spectral_norm", "weight_norm"
+    std::vector<std::string> added;  // the parameters and buffers it added
+    std::any state;                  // its settings, for its own code
+    RemovableHandle hook;            // its forward pre-hook
+  };
+  /// The reparametrisation of `name`, or null.
+  const Reparametrization* reparametrization(const std::string& name) const;
+  /// Parameter `name` if `kind` (the caller, for messages) may
+  /// reparametrise it: it is a parameter of this module, bound to the
+  /// member forward reads, and not reparametrised already. Throws otherwise.
+  Tensor reparametrizable(const std::string& name, const char* kind) const;
+  /// Takes parameter `name` out of this module's parameters, registers
+  /// `params` and `buffers` after the existing ones and `recompute` as a
+  /// forward pre-hook, and sets the member to `value`. Everything is
+  /// checked first (reparametrizable, the new names free); on error nothing
+  /// changes.
+  void reparametrize(
+      const std::string& name,
+      const std::string& kind,
+      const NamedTensors& params,
+      const NamedTensors& buffers,
+      std::any state,
+      ForwardPreHook recompute,
+      const Tensor& value);
+  /// Sets what forward reads as `name` (which must be reparametrised).
+  void set_reparametrized(const std::string& name, const Tensor& value);
+  /// Ends the reparametrisation `kind` of `name`: removes its hook and the
+  /// tensors it added, and registers `param` as parameter `name` again
+  /// (after the others, as PyTorch's setattr does), read by forward.
+  void remove_reparametrized(
+      const std::string& name, const std::string& kind, const Tensor& param);
+
  protected:
   /// Registers a parameter (a leaf that requires grad) and returns the stored
   /// handle (shared with the module), to keep as a member:
   ///   weight_ = register_parameter("weight", w);
   Tensor register_parameter(
       const std::string& name, Tensor t, bool requires_grad = true);
+  /// The same, and binds `member`, the member this module's forward reads
+  /// the parameter from, so that a reparametrisation can replace what it
+  /// reads (NOTE [ Reparametrised parameters ]):
+  ///   register_parameter("weight", weight_, empty({out, in}));
+  void register_parameter(
+      const std::string& name,
+      Tensor& member,
+      Tensor t,
+      bool requires_grad = true);
   /// Registers state that is saved but not trained (running statistics).
   Tensor register_buffer(const std::string& name, Tensor t);
   /// Registers a child and returns it, to keep as a member:
@@ -174,11 +300,20 @@ class Module {
   void check_name(const std::string& name, const char* what) const;
   void add_child(const std::string& name, std::shared_ptr<Module> m);
   void print(std::ostream& os, int indent) const;
+  RemovableHandle add_forward_pre_hook(ForwardPreHook hook);
+  RemovableHandle add_forward_hook(ForwardHook hook);
+  Tensor* member(const std::string& name) const;
 
   NamedTensors params_;
   NamedTensors buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+  /// Created by the first hook; handles refer to it weakly.
+  std::shared_ptr<detail::ForwardHookTable> hooks_;
+  /// Where forward reads each bound parameter (members of the derived
+  /// class: a module is neither copied nor moved, so they stay put).
+  std::vector<std::pair<std::string, Tensor*>> members_;
+  std::vector<std::pair<std::string, Reparametrization>> reparams_;
 };
 
 }  // namespace voxgrad::nn

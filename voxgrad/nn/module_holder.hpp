@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "voxgrad/export.hpp"
+#include "voxgrad/nn/module_hooks.hpp"
 
 VOXGRAD_PUBLIC_BEGIN
 
@@ -82,11 +83,12 @@ class ModuleHolder {
       : impl_(std::make_shared<T>(
             std::forward<Head>(head), std::forward<Tail>(tail)...)) {}
 
-  /// Calls the module's forward with these arguments, whatever they are.
+  /// Calls the module's forward with these arguments, whatever they are,
+  /// and its forward hooks around it (NOTE [ Forward hooks ]).
   template <class... Args>
   decltype(auto) operator()(Args&&... args) const {
     if constexpr (detail::has_forward<T, Args...>) {
-      return get()->forward(std::forward<Args>(args)...);
+      return detail::call_forward(*get(), std::forward<Args>(args)...);
     } else {
       static_assert(
           detail::always_false<T, Args...>,
