@@ -9,7 +9,8 @@
 # measure the FMA peak (bench/tools/fma_peak.cpp); run voxgrad-bench at 2
 # threads; run the anchor harness (../shared/anchors/perf/run_all.sh, on a
 # copy: the shared folder stays untouched); run voxgrad-bench at 2 threads
-# again and at 1 thread; write docs/performance.md with tools/perf_table.py.
+# again and at 1 thread; time whole training steps beside PyTorch
+# (scripts/model_bench.sh); write docs/performance.md with tools/perf_table.py.
 #
 # The machine may be shared: the script waits (up to WAIT_MAX seconds, default
 # 1200) until the CPUs have been at least IDLE_MIN % idle (default 85) over
@@ -89,12 +90,22 @@ stamp "voxgrad-bench, 1 thread"
 "$BENCH" --threads 1 --json >"$OUT/voxgrad_t1.jsonl"
 stamp "voxgrad-bench table (extra memory)"
 "$BENCH" --threads 2 --reps 1 --warmup 1 >"$OUT/voxgrad_table.txt"
+stamp "whole training steps and the GEMM (scripts/model_bench.sh)"
+BUILD_DIR=$BUILD OUT=$OUT/models "$ROOT/scripts/model_bench.sh" \
+  >"$OUT/models.log" 2>&1 || stamp "model bench failed (see $OUT/models.log)"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ISA=$(head -1 "$OUT/voxgrad_table.txt" | sed -n 's/.*conv kernels \([a-z0-9]*\).*/\1/p')
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 DETAIL="family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p' | head -1); $(lscpu | grep -o 'avx512f' | head -1 || true) $(lscpu | grep -o ' avx2 ' | head -1 || true)"
 CACHES=$(lscpu | sed -n 's/^\(L[123][di]* cache\): *\(.*\)/\1 \2/p' | paste -sd ';' | sed 's/;/; /g')
+# Some VMs' lscpu lists no caches; the kernel's per-CPU view usually has them.
+if [ -z "$CACHES" ]; then
+  CACHES=$(for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+    [ -r "$c/size" ] && echo "L$(cat "$c/level")$(sed 's/Data/d/;s/Instruction/i/;s/Unified//' "$c/type") $(cat "$c/size") per core"
+  done | paste -sd ';' | sed 's/;/; /g')
+  CACHES=${CACHES:-not reported by this machine}
+fi
 CORES=$(nproc)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
 DIRTY=$(git -C "$ROOT" status --porcelain -- core bench autograd nn | head -1)

@@ -51,6 +51,14 @@ def load_jsonl(path):
     return out
 
 
+def load_lines(path):
+    """The JSON objects of a .jsonl file, in order ([] if it is missing)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip().startswith("{")]
+
+
 def fmt(v, digits=3):
     if v is None:
         return "–"
@@ -86,14 +94,17 @@ def main():
     mem = {}
     table = os.path.join(d, "voxgrad_table.txt")
     if os.path.exists(table):
+        # The column is found by its header: voxgrad-bench's table gained
+        # min/max columns once, and a fixed index read "reps" as "extra%".
+        col = None
         with open(table) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) >= 7 and parts[0] in CASES and parts[1] in PASSES:
-                    try:
-                        mem[(parts[0], parts[1])] = float(parts[6])
-                    except ValueError:
-                        pass
+                if "extra%" in parts:
+                    col = parts.index("extra%")
+                elif (col is not None and len(parts) > col
+                      and parts[0] in CASES and parts[1] in PASSES):
+                    mem[(parts[0], parts[1])] = float(parts[col])
     peak = load_json(os.path.join(d, "fma_peak.json"), {"fma": []})
     machine = load_json(os.path.join(d, "machine.json"), {})
     anchors = os.path.join(d, "anchors", "results")
@@ -275,6 +286,40 @@ def main():
                     w("| %s | %s | %s | %s | %s |\n" % (
                         c, p, fmt(v1["median_ms"]), fmt(o["e2e_median_ms"]),
                         fmt(ratio(o["e2e_median_ms"], v1["median_ms"]))))
+        w("\n")
+
+    models = os.path.join(d, "models")
+    steps = []
+    for m in ("vae", "wgan"):
+        vx = load_lines(os.path.join(models, "voxgrad_%s.jsonl" % m))
+        if not vx:
+            continue
+        ref = load_lines(os.path.join(models, "torch_%s.jsonl" % m))
+        ob = load_lines(os.path.join(models, "torch_openblas_%s.jsonl" % m))
+        steps.append((m, vx[0], ref[0] if ref else None,
+                      ob[0] if ob else None))
+    if steps:
+        w("## Whole training steps (2 threads)\n\n")
+        w("`scripts/model_bench.sh` (run by `scripts/bench.sh`): one step of "
+          "the examples' models on a fixed batch, `voxgrad-bench --model` "
+          "beside its PyTorch twin `bench/torch_models.py` (same model, "
+          "loss, optimizer and batch), alternating, medians. vae: batch 16, "
+          "32³, forward, BCE + KL, backward, Adam, LR step. wgan: the "
+          "WGAN-GP critic step at 16³ with its double-backward gradient "
+          "penalty. RSS+ = how far the resident set grew during the timed "
+          "steps.\n\n")
+        w("| model | voxgrad ms | PyTorch+OpenBLAS ms (vs) | PyTorch ms, "
+          "Debian's BLAS (vs) | voxgrad RSS+ MiB | PyTorch RSS+ MiB |\n")
+        w("|---|---|---|---|---|---|\n")
+        for m, vx, ref, ob in steps:
+            ms = vx["median_ms"]
+            cell = lambda r: ("%s (%s×)" % (fmt(r["median_ms"]),
+                                            fmt(ratio(r["median_ms"], ms)))
+                              if r else "–")
+            w("| %s | %s | %s | %s | %s | %s |\n" % (
+                m, fmt(ms), cell(ob), cell(ref),
+                fmt(vx.get("step_peak_increment_mib")),
+                fmt((ob or ref or {}).get("step_peak_increment_mib"))))
         w("\n")
 
     w("## How the kernels work\n\n")

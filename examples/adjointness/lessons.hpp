@@ -29,5 +29,9 @@ bool lesson_checkerboard(const std::string& out_dir);
 ///    PixelShuffle3d) starts with a period-2 pattern under the default init
 ///    and without one under ICNR. Writes icnr.png into `out_dir`.
 bool lesson_icnr(const std::string& out_dir, uint64_t seed);
+/// 7. Padding modes: pad_m and pad_adjoint as matrices (one is the
+///    other's transpose), and <Conv3d_m x, y> = <x, ConvTranspose3d_m y>
+///    for every mode and strides 1 and 2.
+bool lesson_padding_modes(uint64_t seed);
 
 }  // namespace voxgrad::examples

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
         "Shows, with numbers, that ConvTranspose3d is the adjoint (transpose)\n"
         "of Conv3d with the same weight, what that means for gradients, why\n"
         "output_padding exists, where checkerboard artefacts come from and\n"
-        "how ICNR + PixelShuffle3d starts without them.");
+        "how ICNR + PixelShuffle3d starts without them, and that every\n"
+        "padding mode keeps the two ops adjoint.");
     cli.add("out", &out, "folder for checkerboard.png and icnr.png (created)");
     cli.add("seed", &seed, "seed of the random tensors", 0, int64_t{1} << 62);
     cli.add("threads", &threads, "worker threads", 1, 1024);
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     ok &= lesson_output_padding();
     ok &= lesson_checkerboard(out);
     ok &= lesson_icnr(out, s);
+    ok &= lesson_padding_modes(s);
     std::printf(
         "%s\n",
         ok ? "All identities hold."

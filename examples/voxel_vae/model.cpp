@@ -14,39 +14,6 @@
 namespace voxgrad::examples {
 namespace {
 
-// ELU(x) = x for x > 0, exp(x) - 1 otherwise, as relu(x) + exp(-relu(-x))
-// - 1: exp sees only x <= 0, so it never overflows and its gradient is
-// never inf * 0. (The research kit's nn::ELU replaces this when it lands.)
-class EluImpl : public nn::Module {
- public:
-  std::string name() const override {
-    return "ELU";
-  }
-  Tensor forward(const Tensor& x) {
-    return relu(x) + exp(-relu(-x)) - 1.0;
-  }
-};
-VOXGRAD_MODULE(Elu);
-
-// Batch norm of (N, F) features: BatchNorm3d over (N, F, 1, 1, 1), which
-// normalises each feature over the batch exactly as BatchNorm1d would.
-class FeatureBatchNormImpl : public nn::Module {
- public:
-  explicit FeatureBatchNormImpl(int64_t features)
-      : bn_(register_module("bn", nn::BatchNorm3d(features))) {}
-  std::string name() const override {
-    return "FeatureBatchNorm";
-  }
-  Tensor forward(const Tensor& x) {
-    return bn_(x.reshape({x.size(0), x.size(1), 1, 1, 1}))
-        .reshape({x.size(0), x.size(1)});
-  }
-
- private:
-  nn::BatchNorm3d bn_;
-};
-VOXGRAD_MODULE(FeatureBatchNorm);
-
 // Builds the layers of one network, appending norm and activation after
 // each layer as the architecture says.
 class Builder {
@@ -65,7 +32,7 @@ class Builder {
   void linear(int64_t in, int64_t out, bool act) {
     add(nn::Linear(in, out));
     if (a_.norm == "batch")
-      add(FeatureBatchNorm(out));
+      add(nn::BatchNorm1d(out));
     if (act)
       activation();
   }
@@ -74,7 +41,7 @@ class Builder {
   }
   void activation() {
     if (a_.act == "elu")
-      add(Elu());
+      add(nn::ELU());
     else
       add(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
   }

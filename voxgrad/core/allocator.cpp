@@ -1,5 +1,5 @@
 // Tensor memory: aligned_alloc for small blocks, mmap plus a bounded cache
-// for large ones. See NOTE [ Caching allocator ] in voxgrad/core/allocator.hpp.
+// for the rest. See NOTE [ Caching allocator ] in voxgrad/core/allocator.hpp.
 
 #include "voxgrad/core/allocator.hpp"
 
@@ -32,11 +32,22 @@
 namespace voxgrad {
 namespace {
 
-constexpr size_t kLargeBlock = size_t{1} << 20;  // mmap'd and cached from here
-constexpr size_t kHugePage = size_t{2} << 20;    // granularity of large blocks
+// Blocks from kCachedBlock up are mmap'd and cached; from kLargeBlock up
+// they are 2 MiB-aligned huge-page candidates, below it page-aligned and
+// sized in kMediumGranule steps (at most 1/4 wasted).
+constexpr size_t kCachedBlock = size_t{64} << 10;
+constexpr size_t kMediumGranule = size_t{16} << 10;
+constexpr size_t kLargeBlock = size_t{1} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;  // granularity of large blocks
 
 size_t round_up(size_t n, size_t to) {
   return (n + to - 1) / to * to;
+}
+
+/// What a cached block of at least n bytes is mapped as.
+size_t block_size(size_t n) {
+  return n >= kLargeBlock ? round_up(n, kHugePage)
+                          : round_up(n, kMediumGranule);
 }
 
 size_t default_limit() {
@@ -54,8 +65,15 @@ size_t default_limit() {
   return limit;
 }
 
-// A 2 MiB-aligned mapping of `size` bytes (a multiple of 2 MiB), or null.
+// A mapping of `size` bytes (block_size's result), or null: 2 MiB-aligned
+// with huge pages requested for large blocks, page-aligned below.
 void* map_block(size_t size) {
+  if (size < kLargeBlock) {
+    void* p = mmap(
+        nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+        0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
   const size_t span = size + kHugePage;
   void* raw = mmap(
       nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
@@ -79,7 +97,7 @@ void* map_block(size_t size) {
 class LargeBlockCache {
  public:
   void* allocate(size_t nbytes) {
-    const size_t want = round_up(nbytes, kHugePage);
+    const size_t want = block_size(nbytes);
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = free_.lower_bound(want);
@@ -221,7 +239,7 @@ void* allocate_bytes(size_t nbytes) {
       nbytes <= checked::kMaxBytes, "allocate: ", nbytes,
       " bytes exceed the largest buffer voxgrad can allocate (",
       checked::kMaxBytes, " bytes)");
-  if (nbytes >= kLargeBlock)
+  if (nbytes >= kCachedBlock)
     return large_blocks().allocate(nbytes);
   // aligned_alloc needs a size that is a multiple of the alignment, and a
   // zero-byte tensor still gets a unique, valid pointer.
@@ -234,7 +252,7 @@ void* allocate_bytes(size_t nbytes) {
 }
 
 void free_bytes(void* ptr, size_t nbytes) {
-  if (nbytes >= kLargeBlock)
+  if (nbytes >= kCachedBlock)
     large_blocks().release(ptr);
   else
     std::free(ptr);
