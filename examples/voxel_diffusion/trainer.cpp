@@ -23,11 +23,13 @@ const Settings<DiffusionConfig>& settings() {
     Settings<DiffusionConfig> t;
     const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](DiffusionConfig& c) -> decltype(c.expr)& { return c.expr; }
+    // A cadence setting: nothing in a step depends on the total (the lr
+    // is constant after the warm-up), so a resumed run may go further.
     t.add_int(
         "steps",
         "training steps (at most 250000, so the checkpoint, which keeps the "
-        "history of every step, stays loadable)",
-        1, 250'000, false, REF(steps));
+        "history of every step, stays loadable); may grow on --resume",
+        1, 250'000, true, REF(steps));
     t.add_int("batch", "shapes per batch", 1, 4096, false, REF(batch));
     t.add_int(
         "res", "voxels per side of the shapes", 4, 128, false,
