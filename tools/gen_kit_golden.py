@@ -416,11 +416,19 @@ for name, size, x in [
     module(name, "AdaptiveMaxPool3d", {"output_size": size},
            lambda s=size: nn.AdaptiveMaxPool3d(tuple(s)), [([x], True)])
 
-doc = {"format": "voxgrad-kit-golden", "version": 1,
-       "torch_version": torch.__version__, "seed": SEED, "cases": CASES}
-os.makedirs(os.path.dirname(OUT), exist_ok=True)
-with open(OUT, "w") as f:
-    json.dump(doc, f, separators=(",", ":"))
-    f.write("\n")
-print(f"wrote {len(CASES)} cases, {os.path.getsize(OUT)} bytes to "
-      f"{os.path.normpath(OUT)}", file=sys.stderr)
+
+def write(cases, path, seed):
+    """Writes `cases` as a golden file (tools/gen_attn_golden.py reuses the
+    harness above through this, for tests/golden/attention.json)."""
+    doc = {"format": "voxgrad-kit-golden", "version": 1,
+           "torch_version": torch.__version__, "seed": seed, "cases": cases}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {len(cases)} cases, {os.path.getsize(path)} bytes to "
+          f"{os.path.normpath(path)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    write(CASES, OUT, SEED)

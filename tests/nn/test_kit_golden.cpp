@@ -7,6 +7,8 @@
 // every input and parameter, and buffers after each step. Module parameters
 // are loaded with a strict load_state_dict, so names match PyTorch's. Set
 // VOXGRAD_GOLDEN_VERBOSE=1 to print the largest errors per case.
+// tests/golden/attention.json (tools/gen_attn_golden.py, the same harness)
+// holds scaled_dot_product_attention and MultiheadAttention.
 
 #include <nlohmann/json.hpp>
 
@@ -17,19 +19,28 @@
 #include <limits>
 
 #include "test_util.hpp"
+#include "voxgrad/nn/attention.hpp"
 
 namespace voxgrad::nn {
 namespace {
 
 using json = nlohmann::json;
 
+json read_golden(const std::string& name) {
+  std::ifstream f(std::string(VOXGRAD_TEST_DATA_DIR) + "/golden/" + name);
+  REQUIRE_MESSAGE(f.good(), "cannot open tests/golden/" << name);
+  return json::parse(f);
+}
+
 const json& golden() {
-  static const json doc = [] {
-    std::ifstream f(
-        std::string(VOXGRAD_TEST_DATA_DIR) + "/golden/kit_layers.json");
-    REQUIRE_MESSAGE(f.good(), "cannot open tests/golden/kit_layers.json");
-    return json::parse(f);
-  }();
+  static const json doc = read_golden("kit_layers.json");
+  return doc;
+}
+
+/// tools/gen_attn_golden.py's cases (scaled_dot_product_attention,
+/// MultiheadAttention), in the same format.
+const json& attention_golden() {
+  static const json doc = read_golden("attention.json");
   return doc;
 }
 
@@ -98,6 +109,22 @@ Built build_op(const std::string& target, const json& cfg) {
   if (target == "cumsum") {
     const int64_t dim = cfg.at("dim");
     return op([dim](const Tensor& x) { return cumsum(x, dim); });
+  }
+  if (target == "scaled_dot_product_attention") {
+    // A boolean mask is in the config (int64 0/1); a float one is input 3.
+    const Tensor bool_mask = cfg.at("bool_mask").is_null()
+                                 ? Tensor()
+                                 : from_json(cfg.at("bool_mask"), kInt64);
+    const bool causal = cfg.at("is_causal");
+    const std::optional<double> scale =
+        cfg.at("scale").is_null()
+            ? std::nullopt
+            : std::optional<double>(cfg.at("scale").get<double>());
+    return {nullptr, [=](const TensorList& in) {
+              const Tensor mask = in.size() > 3 ? in[3] : bool_mask;
+              return TensorList{functional::scaled_dot_product_attention(
+                  in[0], in[1], in[2], mask, 0.0, causal, scale)};
+            }};
   }
   FAIL("unknown op in the golden file: " << target);
   return {};
@@ -188,6 +215,42 @@ Built build_module(const std::string& target, const json& cfg) {
     return unary(
         std::make_shared<AdaptiveAvgPool3dImpl>(AdaptiveAvgPool3dOptions(
             opt_int(s.at(0)), opt_int(s.at(1)), opt_int(s.at(2)))));
+  }
+  if (target == "MultiheadAttention") {
+    auto m = std::make_shared<MultiheadAttentionImpl>(
+        MultiheadAttentionOptions(cfg.at("embed_dim"), cfg.at("num_heads"))
+            .bias(cfg.at("bias"))
+            .add_bias_kv(cfg.at("add_bias_kv"))
+            .add_zero_attn(cfg.at("add_zero_attn"))
+            .kdim(cfg.at("kdim"))
+            .vdim(cfg.at("vdim"))
+            .batch_first(cfg.at("batch_first")));
+    // Boolean masks are int64 0/1; float ones follow the input's dtype.
+    const auto mask = [&cfg](const char* key, const char* is_bool) {
+      return cfg.at(key).is_null()
+                 ? Tensor()
+                 : from_json(
+                       cfg.at(key),
+                       cfg.at(is_bool).get<bool>() ? kInt64 : kFloat64);
+    };
+    const Tensor kpm = mask("key_padding_mask", "key_padding_mask_bool");
+    const Tensor am = mask("attn_mask", "attn_mask_bool");
+    const bool self = cfg.at("self_attention");
+    const bool need = cfg.at("need_weights");
+    const bool average = cfg.at("average_attn_weights");
+    return {
+        m, [=](const TensorList& in) {
+          const auto as = [&in](const Tensor& t) {
+            return t.defined() && t.dtype() != kInt64 ? t.to(in[0].dtype()) : t;
+          };
+          const Tensor& k = self ? in[0] : in[1];
+          const Tensor& v = self ? in[0] : in[2];
+          auto out = m->forward(in[0], k, v, as(kpm), need, as(am), average);
+          TensorList r{std::get<0>(out)};
+          if (need)
+            r.push_back(std::get<1>(out));
+          return r;
+        }};
   }
   FAIL("unknown module in the golden file: " << target);
   return {};
@@ -312,6 +375,31 @@ TEST_CASE("kit golden: layers and ops match PyTorch in float64") {
 
 TEST_CASE("kit golden: layers and ops match PyTorch in float32") {
   for (const json& c : golden().at("cases"))
+    run_case(c, kFloat32, {1e-5, 1e-5});
+}
+
+TEST_CASE("attention golden: the file is PyTorch 1.13's, both dtypes") {
+  const json& g = attention_golden();
+  CHECK(g.at("format") == "voxgrad-kit-golden");
+  CHECK(g.at("torch_version").get<std::string>().rfind("1.13", 0) == 0);
+  CHECK(g.at("cases").size() >= 16);
+  for (const json& c : g.at("cases")) {
+    CHECK(c.at("results").contains("float64"));
+    CHECK(c.at("results").contains("float32"));
+  }
+}
+
+TEST_CASE(
+    "attention golden: SDPA and MultiheadAttention match PyTorch in "
+    "float64") {
+  for (const json& c : attention_golden().at("cases"))
+    run_case(c, kFloat64, {1e-12, 1e-10});
+}
+
+TEST_CASE(
+    "attention golden: SDPA and MultiheadAttention match PyTorch in "
+    "float32") {
+  for (const json& c : attention_golden().at("cases"))
     run_case(c, kFloat32, {1e-5, 1e-5});
 }
 

@@ -71,6 +71,15 @@ void sgd_update(
   table<T>().sgd(tensors, c.data(), static_cast<int64_t>(c.size()), s);
 }
 
+template <class T>
+void ema_update(const EmaTensor<T>* tensors, int64_t count, T weight) {
+  profiler::Scope scope("ema_update", profiler::Kind::Op);
+  for (int64_t i = 0; i < count; ++i)  // read avg p, write avg
+    scope.add_bytes(tensors[i].n * static_cast<int64_t>(sizeof(T)) * 3);
+  const auto c = chunks(tensors, count);
+  table<T>().ema(tensors, c.data(), static_cast<int64_t>(c.size()), weight);
+}
+
 template void adam_update<float>(
     const AdamTensor<float>*, int64_t, const AdamScalars<float>&);
 template void adam_update<double>(
@@ -79,5 +88,8 @@ template void sgd_update<float>(
     const SgdTensor<float>*, int64_t, const SgdScalars<float>&);
 template void sgd_update<double>(
     const SgdTensor<double>*, int64_t, const SgdScalars<double>&);
+
+template void ema_update<float>(const EmaTensor<float>*, int64_t, float);
+template void ema_update<double>(const EmaTensor<double>*, int64_t, double);
 
 }  // namespace voxgrad::kernels

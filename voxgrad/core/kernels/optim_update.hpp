@@ -76,4 +76,19 @@ template <class T>
 void sgd_update(
     const SgdTensor<T>* tensors, int64_t count, const SgdScalars<T>& s);
 
+/// One tensor of an exponential moving average (nn::utils::
+/// ExponentialMovingAverage): n elements of the average `avg` (updated in
+/// place) and of the tracked values `p`.
+template <class T>
+struct EmaTensor {
+  T* avg = nullptr;
+  const T* p = nullptr;
+  int64_t n = 0;
+};
+
+/// For every element: avg = avg - weight * (avg - p), weight = 1 - decay
+/// (diffusers' EMAModel update; the same bits as that scalar loop).
+template <class T>
+void ema_update(const EmaTensor<T>* tensors, int64_t count, T weight);
+
 }  // namespace voxgrad::kernels

@@ -184,9 +184,49 @@ void sgd_k(
   });
 }
 
+// avg = avg - w * (avg - p) on elements [b, e) of one tensor; the tail on a
+// staged copy, through the same vector code.
+template <class T, class A>
+void ema_range(const EmaTensor<T>& t, int64_t b, int64_t e, T weight) {
+  using B = xsimd::batch<T, A>;
+  constexpr int64_t W = B::size;
+  const B w(weight);
+  const auto step = [&w](T* avg, const T* p) {
+    const B a = B::load_unaligned(avg);
+    (a - w * (a - B::load_unaligned(p))).store_unaligned(avg);
+  };
+  int64_t i = b;
+  for (; i + W <= e; i += W)
+    step(t.avg + i, t.p + i);
+  if (i == e)
+    return;
+  const int64_t n = e - i;
+  alignas(64) T sa[W] = {}, sp[W] = {};
+  for (int64_t l = 0; l < n; ++l) {
+    sa[l] = t.avg[i + l];
+    sp[l] = t.p[i + l];
+  }
+  step(sa, sp);
+  for (int64_t l = 0; l < n; ++l)
+    t.avg[i + l] = sa[l];
+}
+
+template <class T, class A>
+void ema_k(
+    const EmaTensor<T>* tensors,
+    const UpdateChunk* chunks,
+    int64_t count,
+    T weight) {
+  parallel_for(0, count, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      ema_range<T, A>(
+          tensors[chunks[c].t], chunks[c].begin, chunks[c].end, weight);
+  });
+}
+
 template <class T, class A>
 constexpr OptimTable<T> make_optim_update_table(const char* name) {
-  return {name, &adam_k<T, A>, &sgd_k<T, A>};
+  return {name, &adam_k<T, A>, &sgd_k<T, A>, &ema_k<T, A>};
 }
 
 }  // namespace

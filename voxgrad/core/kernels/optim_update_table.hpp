@@ -18,6 +18,7 @@ struct OptimTable {
       const AdamTensor<T>*, const UpdateChunk*, int64_t, const AdamScalars<T>&);
   void (*sgd)(
       const SgdTensor<T>*, const UpdateChunk*, int64_t, const SgdScalars<T>&);
+  void (*ema)(const EmaTensor<T>*, const UpdateChunk*, int64_t, T);
 };
 
 template <class T>
