@@ -86,7 +86,7 @@ const Settings<DiffusionConfig>& settings() {
         REF(ema_decay));
     t.add_choice(
         "ema-warmup",
-        "on: decay min(ema-decay, (1 + n) / (10 + n)) at update n",
+        "on: decay min(ema-decay, (1 + n) / (10 + n)) at update n = 0, 1, ...",
         {"on", "off"}, REF(ema_warmup));
     t.add_int(
         "seed", "seed of initialisation, noise and data order", 0, seed_max,
@@ -155,16 +155,13 @@ void finish_config(DiffusionConfig& c) {
   c.arch.mults = parse_mults(c.mults);
 }
 
-DiffusionModel::DiffusionModel(const UNetArch& arch) {
+DiffusionModel::DiffusionModel(
+    const UNetArch& arch,
+    const nn::utils::ExponentialMovingAverageOptions& ema_options) {
   net = register_module("net", UNet3d(arch));
-  ema = register_module("ema", UNet3d(arch));
-  // The average starts at the initial weights and is never trained.
-  NoGradGuard no_grad;
-  const TensorList from = net->parameters(), to = ema->parameters();
-  for (size_t i = 0; i < from.size(); ++i) {
-    to[i].copy_(from[i]);
-    to[i].requires_grad_(false);
-  }
+  // The average starts at the initial weights.
+  ema = register_module(
+      "ema", nn::utils::ExponentialMovingAverage(*net, ema_options));
 }
 
 DiffusionTrainer::DiffusionTrainer(
@@ -183,7 +180,9 @@ DiffusionTrainer::DiffusionTrainer(
       !config_.conditional || arch.num_classes >= 1,
       "--conditional 1 needs a data set with classes");
   manual_seed(static_cast<uint64_t>(config_.seed));  // layers draw init here
-  model_ = std::make_shared<DiffusionModel>(arch);
+  model_ = std::make_shared<DiffusionModel>(
+      arch, nn::utils::ExponentialMovingAverageOptions(config_.ema_decay)
+                .warmup(config_.ema_warmup == "on"));
   opt_ = std::make_unique<optim::Adam>(
       model_->net->parameters(), optim::AdamOptions(config_.lr));
   if (config_.warmup > 0)
@@ -203,24 +202,6 @@ void DiffusionTrainer::set_cadence(const DiffusionConfig& c) {
   config_.eval_samples = c.eval_samples;
   config_.eval_points = c.eval_points;
   config_.source.cache = c.source.cache;
-}
-
-double DiffusionTrainer::ema_decay_at(int64_t n) const {
-  if (config_.ema_warmup == "off")
-    return config_.ema_decay;
-  return std::min(
-      config_.ema_decay,
-      static_cast<double>(1 + n) / static_cast<double>(10 + n));
-}
-
-void DiffusionTrainer::update_ema() {
-  // TODO(attn-ema): the library's parameter EMA replaces this loop.
-  NoGradGuard no_grad;
-  const double d = ema_decay_at(step_);
-  const TensorList from = model_->net->parameters(),
-                   to = model_->ema->parameters();
-  for (size_t i = 0; i < from.size(); ++i)
-    to[i].copy_(to[i] * d + from[i] * (1 - d));
 }
 
 DiffusionStats DiffusionTrainer::train_step() {
@@ -260,7 +241,7 @@ DiffusionStats DiffusionTrainer::train_step() {
   if (sched_)
     sched_->step();
   s.step = ++step_;
-  update_ema();
+  model_->ema->update(*model_->net);
   history_.push_back(s);
   return s;
 }
@@ -272,20 +253,21 @@ Tensor DiffusionTrainer::sample(
     const SamplingCallback& callback) {
   VOXGRAD_CHECK(
       n >= 1, "DiffusionTrainer::sample: n must be >= 1 (got ", n, ")");
-  UNet3d& ema = model_->ema;
+  UNet3d& net = model_->net;
   Tensor labels;
-  if (ema->arch().num_classes > 0) {
+  if (net->arch().num_classes > 0) {
     std::vector<int64_t> l;
     for (int64_t i = 0; i < n; ++i)
-      l.push_back(i % ema->arch().num_classes);
+      l.push_back(i % net->arch().num_classes);
     labels = from_blob(l.data(), {n});
   }
   const NoisePredictor predict = [&](const Tensor& x, const Tensor& t) {
-    return ema(x, t, labels);
+    return net(x, t, labels);
   };
   const int64_t r = config_.arch.resolution;
   const Shape shape{n, 1, r, r, r};
-  ema->eval();
+  const nn::utils::AverageSwap averaged = model_->ema->swap(*net);
+  net->eval();
   Tensor out;
   if (how.sampler == "ddpm")
     out = ddpm_sample(predict, schedule_, shape, gen, kFloat32, callback);
@@ -294,7 +276,7 @@ Tensor DiffusionTrainer::sample(
         predict, schedule_, shape, how.steps, how.eta, gen, kFloat32, callback);
   else
     throw Error("sampler must be 'ddim' or 'ddpm' (got '" + how.sampler + "')");
-  ema->train();
+  net->train();
   return out;
 }
 

@@ -6,12 +6,13 @@
 // Adam with a linear lr warm-up, gradient clipping at norm 1 (DDPM's), and
 // an exponential moving average of the weights (decay 0.999 by default,
 // with the warm-up min(decay, (1 + n) / (10 + n)) of common diffusion
-// code) that the samples are drawn from.
+// code, nn::utils::ExponentialMovingAverage) that the samples are drawn
+// from.
 //
 // Everything a step depends on is in the checkpoint: the network and its
 // EMA copy (one module, "net.*" and "ema.*"), Adam's moments, the lr
-// scheduler, the sampler's position, the noise generator and the history;
-// the EMA's decay follows from the step. Kernels are deterministic for any
+// scheduler, the sampler's position, the noise generator and the history.
+// Kernels are deterministic for any
 // thread count, so a resumed run repeats the uninterrupted one bit for bit.
 
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include "unet.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
+#include "voxgrad/nn/utils/ema.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 
@@ -83,15 +85,19 @@ struct SamplerSettings {
   double eta = 0;
 };
 
-/// The trained network and its moving average, under one module so that
-/// one checkpoint holds both.
+/// The trained network and the moving average of its weights
+/// (nn::utils::ExponentialMovingAverage: "ema.module.<name>" and
+/// "ema.n_averaged"), under one module so that one checkpoint holds both.
 class DiffusionModel : public nn::Module {
  public:
-  explicit DiffusionModel(const UNetArch& arch);
+  DiffusionModel(
+      const UNetArch& arch,
+      const nn::utils::ExponentialMovingAverageOptions& ema_options);
   std::string name() const override {
     return "DiffusionModel";
   }
-  UNet3d net = nullptr, ema = nullptr;
+  UNet3d net = nullptr;
+  nn::utils::ExponentialMovingAverage ema = nullptr;
 };
 
 class DiffusionTrainer {
@@ -100,15 +106,14 @@ class DiffusionTrainer {
       const DiffusionConfig& config, std::ostream* log = nullptr);
   DiffusionStats train_step();
 
-  /// `n` samples (N, 1, R, R, R) in [-1, 1] from the EMA network (eval
-  /// mode, no gradient); labels i mod classes for a conditional network.
+  /// `n` samples (N, 1, R, R, R) in [-1, 1] from the network holding the
+  /// EMA weights (eval mode, no gradient; its own weights are back after);
+  /// labels i mod classes for a conditional network.
   Tensor sample(
       int64_t n,
       const SamplerSettings& how,
       Generator& gen,
       const SamplingCallback& callback = {});
-  /// The EMA decay used by update n (1-based).
-  double ema_decay_at(int64_t n) const;
 
   int64_t step() const {
     return step_;
@@ -135,8 +140,6 @@ class DiffusionTrainer {
   static DiffusionConfig peek_config(const std::string& path);
 
  private:
-  void update_ema();
-
   DiffusionConfig config_;
   VoxelDataset data_;
   BatchPrefetcher prefetch_{data_};  // after data_: it uses it

@@ -161,49 +161,20 @@ Tensor UpsampleImpl::forward(const Tensor& x) {
       nn::UpsampleOptions().scale_factor(2.0).mode(nn::UpsampleMode::Nearest)));
 }
 
-// ---- SelfAttention / AttentionBlock -----------------------------------------
-
-SelfAttentionImpl::SelfAttentionImpl(int64_t embed_dim, int64_t num_heads)
-    : heads_(num_heads) {
-  VOXGRAD_CHECK(
-      num_heads >= 1 && embed_dim % num_heads == 0,
-      "AttentionBlock: channels (", embed_dim,
-      ") must be a multiple of heads (", num_heads, ")");
-  // torch.nn.MultiheadAttention's initialisation.
-  in_proj_weight_ = register_parameter(
-      "in_proj_weight",
-      nn::init::xavier_uniform_(empty({3 * embed_dim, embed_dim})));
-  in_proj_bias_ = register_parameter("in_proj_bias", zeros({3 * embed_dim}));
-  out_proj_ = register_module("out_proj", nn::Linear(embed_dim, embed_dim));
-  nn::init::zeros_(out_proj_->bias());
-}
-
-Tensor SelfAttentionImpl::forward(const Tensor& tokens) {
-  VOXGRAD_CHECK(
-      tokens.dim() == 3 && tokens.size(2) == in_proj_weight_.size(1),
-      "SelfAttention: expected tokens (N, S, ", in_proj_weight_.size(1),
-      "), got ", shape_str(tokens.shape()));
-  const int64_t n = tokens.size(0), s = tokens.size(1), e = tokens.size(2);
-  const int64_t d = e / heads_;
-  const Tensor qkv = F::linear(tokens, in_proj_weight_, in_proj_bias_);
-  const auto split = [&](int64_t i) {  // (N, heads, S, d)
-    return qkv.slice(2, i * e, (i + 1) * e)
-        .reshape({n, s, heads_, d})
-        .permute({0, 2, 1, 3});
-  };
-  const Tensor q = split(0), k = split(1), v = split(2);
-  const Tensor attn = softmax(
-      matmul(q * (1 / std::sqrt(static_cast<double>(d))), k.transpose(2, 3)),
-      3);
-  return out_proj_(matmul(attn, v).permute({0, 2, 1, 3}).reshape({n, s, e}));
-}
+// ---- AttentionBlock ---------------------------------------------------------
 
 AttentionBlockImpl::AttentionBlockImpl(
     int64_t channels, int64_t heads, int64_t groups) {
+  VOXGRAD_CHECK(
+      heads >= 1 && channels % heads == 0, "AttentionBlock: channels (",
+      channels, ") must be a multiple of heads (", heads, ")");
   norm_ = register_module(
       "norm", nn::GroupNorm(groups_for(channels, groups), channels));
-  attn_ = register_module("attn", SelfAttention(channels, heads));
-  zero_init(attn_->out_proj());
+  attn_ = register_module(
+      "attn",
+      nn::MultiheadAttention(
+          nn::MultiheadAttentionOptions(channels, heads).batch_first(true)));
+  zero_init(nn::Linear(attn_->out_proj()));
 }
 
 Tensor AttentionBlockImpl::forward(const Tensor& x) {
@@ -211,8 +182,9 @@ Tensor AttentionBlockImpl::forward(const Tensor& x) {
   const int64_t s = x.size(2) * x.size(3) * x.size(4);
   // (N, C, D, H, W) -> tokens (N, S, C) -> back.
   const Tensor tokens = norm_(x).reshape({n, c, s}).transpose(1, 2);
-  const Tensor h = attn_(tokens).transpose(1, 2).reshape(x.shape());
-  return x + h;
+  const Tensor h = std::get<0>(
+      attn_(tokens, tokens, tokens, Tensor(), /*need_weights=*/false));
+  return x + h.transpose(1, 2).reshape(x.shape());
 }
 
 // ---- UNet3d -----------------------------------------------------------------

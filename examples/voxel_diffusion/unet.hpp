@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "voxgrad/nn/attention.hpp"
 #include "voxgrad/nn/conv.hpp"
 #include "voxgrad/nn/embedding.hpp"
 #include "voxgrad/nn/linear.hpp"
@@ -100,27 +101,9 @@ class UpsampleImpl : public nn::Module {
 };
 VOXGRAD_MODULE(Upsample);
 
-/// Multi-head self-attention over tokens (N, S, E), batch first, computed
-/// as torch.nn.MultiheadAttention computes it and with its parameter names
-/// (in_proj_weight (3E, E), in_proj_bias (3E), out_proj.weight/bias).
-// TODO(attn-ema): nn::MultiheadAttention replaces this class when it lands.
-class SelfAttentionImpl : public nn::Module {
- public:
-  SelfAttentionImpl(int64_t embed_dim, int64_t num_heads);
-  Tensor forward(const Tensor& tokens);
-  nn::Linear& out_proj() {
-    return out_proj_;
-  }
-
- private:
-  int64_t heads_;
-  Tensor in_proj_weight_, in_proj_bias_;
-  nn::Linear out_proj_ = nullptr;
-};
-VOXGRAD_MODULE(SelfAttention);
-
-/// GroupNorm, self-attention over the voxels of (N, C, D, H, W), and a
-/// residual connection around both.
+/// GroupNorm, multi-head self-attention (nn::MultiheadAttention, batch
+/// first) over the voxels of (N, C, D, H, W), and a residual connection
+/// around both; the attention's output projection starts at zero.
 class AttentionBlockImpl : public nn::Module {
  public:
   AttentionBlockImpl(int64_t channels, int64_t heads, int64_t groups);
@@ -128,7 +111,7 @@ class AttentionBlockImpl : public nn::Module {
 
  private:
   nn::GroupNorm norm_ = nullptr;
-  SelfAttention attn_ = nullptr;
+  nn::MultiheadAttention attn_ = nullptr;
 };
 VOXGRAD_MODULE(AttentionBlock);
 

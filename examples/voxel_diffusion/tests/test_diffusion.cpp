@@ -539,33 +539,34 @@ TEST_CASE(
   c.warmup = 2;
   c.ema_decay = 0.8;
   DiffusionTrainer tr(c);
-  CHECK(tr.ema_decay_at(1) == doctest::Approx(2.0 / 11));
-  CHECK(tr.ema_decay_at(100) == 0.8);
-  // Reference: float64 shadow of the network's parameters after each step.
+  const auto& ema = tr.model().ema;
+  CHECK(ema->decay_at(0) == doctest::Approx(0.1));
+  CHECK(ema->decay_at(100) == 0.8);
+  // Reference: a float64 shadow of the network's parameters after each
+  // step, from the initial weights.
+  const auto named = tr.model().net->named_parameters();
   std::vector<std::vector<double>> ref;
-  for (const Tensor& p : tr.model().net->parameters())
-    ref.push_back(p.to(kFloat64).contiguous().to_vector<double>());
-  for (int64_t n = 1; n <= c.steps; ++n) {
+  for (const auto& np : named)
+    ref.push_back(np.second.to(kFloat64).contiguous().to_vector<double>());
+  for (int64_t n = 0; n < c.steps; ++n) {
     tr.train_step();
     const double d = std::min(0.8, (1.0 + n) / (10.0 + n));
-    const TensorList ps = tr.model().net->parameters();
-    for (size_t i = 0; i < ps.size(); ++i) {
+    for (size_t i = 0; i < named.size(); ++i) {
       const std::vector<double> p =
-          ps[i].to(kFloat64).contiguous().to_vector<double>();
+          named[i].second.to(kFloat64).contiguous().to_vector<double>();
       for (size_t j = 0; j < p.size(); ++j)
         ref[i][j] = d * ref[i][j] + (1 - d) * p[j];
     }
   }
-  const TensorList es = tr.model().ema->parameters();
+  CHECK(ema->num_updates() == c.steps);
   double err = 0, moved = 0;
-  for (size_t i = 0; i < es.size(); ++i) {
-    const std::vector<double> e =
-        es[i].to(kFloat64).contiguous().to_vector<double>();
-    const std::vector<double> p = tr.model()
-                                      .net->parameters()[i]
+  for (size_t i = 0; i < named.size(); ++i) {
+    const std::vector<double> e = ema->average(named[i].first)
                                       .to(kFloat64)
                                       .contiguous()
                                       .to_vector<double>();
+    const std::vector<double> p =
+        named[i].second.to(kFloat64).contiguous().to_vector<double>();
     for (size_t j = 0; j < e.size(); ++j) {
       err = std::max(err, std::abs(e[j] - ref[i][j]));
       moved = std::max(moved, std::abs(e[j] - p[j]));
@@ -603,6 +604,13 @@ TEST_CASE(
     CHECK(calls == (std::string(sampler) == "ddpm" ? 10 : 4));
     CHECK(max_abs_diff(clamp(x, -1.0, 1.0), x) == 0.0);
   }
+  // Sampling borrowed the averages; the network has its own weights back.
+  const auto named = tr.model().net->named_parameters();
+  double differs = 0;
+  for (const auto& np : named)
+    differs = std::max(
+        differs, max_abs_diff(np.second, tr.model().ema->average(np.first)));
+  CHECK(differs > 0);
   Generator g;
   require_error([&] { tr.sample(0, {}, g); }, {"n must be >= 1", "got 0"});
   require_error([&] { tr.sample(1, {.sampler = "euler"}, g); }, {"'euler'"});
