@@ -86,33 +86,53 @@ double NoiseSchedule::alpha_bar_prev(int64_t t) const {
   return t == 0 ? 1.0 : alphas_cumprod_[static_cast<size_t>(t - 1)];
 }
 
+std::pair<Tensor, Tensor> NoiseSchedule::coefficients(
+    const char* op,
+    const Tensor& p,
+    const Tensor& q,
+    const std::vector<int64_t>& t) const {
+  VOXGRAD_CHECK(
+      p.defined() && q.defined(), "NoiseSchedule::", op,
+      ": both tensors must be defined");
+  VOXGRAD_CHECK(
+      p.dim() >= 1 && p.shape() == q.shape() && p.dtype() == q.dtype(),
+      "NoiseSchedule::", op, ": ", shape_str(p.shape()), " ",
+      dtype_name(p.dtype()), " and ", shape_str(q.shape()), " ",
+      dtype_name(q.dtype()), " must have one shape and dtype, rank >= 1");
+  VOXGRAD_CHECK(
+      static_cast<int64_t>(t.size()) == p.size(0), "NoiseSchedule::", op, ": ",
+      t.size(), " timesteps for a batch of ", p.size(0), " (one per sample)");
+  std::vector<double> a(t.size()), b(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    check_t(t[i], op);
+    a[i] = std::sqrt(alphas_cumprod_[static_cast<size_t>(t[i])]);
+    b[i] = std::sqrt(1 - alphas_cumprod_[static_cast<size_t>(t[i])]);
+  }
+  Shape per_sample(static_cast<size_t>(p.dim()), 1);
+  per_sample[0] = p.size(0);
+  return {tensor(a, per_sample, p.dtype()), tensor(b, per_sample, p.dtype())};
+}
+
 Tensor NoiseSchedule::add_noise(
     const Tensor& x0,
     const Tensor& noise,
     const std::vector<int64_t>& t) const {
-  VOXGRAD_CHECK(
-      x0.defined() && noise.defined(),
-      "NoiseSchedule::add_noise: x0 and noise must be defined");
-  VOXGRAD_CHECK(
-      x0.dim() >= 1 && x0.shape() == noise.shape() &&
-          x0.dtype() == noise.dtype(),
-      "NoiseSchedule::add_noise: x0 ", shape_str(x0.shape()), " ",
-      dtype_name(x0.dtype()), " and noise ", shape_str(noise.shape()), " ",
-      dtype_name(noise.dtype()), " must have one shape and dtype, rank >= 1");
-  VOXGRAD_CHECK(
-      static_cast<int64_t>(t.size()) == x0.size(0),
-      "NoiseSchedule::add_noise: ", t.size(), " timesteps for a batch of ",
-      x0.size(0), " (one per sample)");
-  std::vector<double> a(t.size()), b(t.size());
-  for (size_t i = 0; i < t.size(); ++i) {
-    check_t(t[i], "add_noise");
-    a[i] = std::sqrt(alphas_cumprod_[static_cast<size_t>(t[i])]);
-    b[i] = std::sqrt(1 - alphas_cumprod_[static_cast<size_t>(t[i])]);
-  }
-  Shape per_sample(static_cast<size_t>(x0.dim()), 1);
-  per_sample[0] = x0.size(0);
-  return x0 * tensor(a, per_sample, x0.dtype()) +
-         noise * tensor(b, per_sample, x0.dtype());
+  const auto [a, b] = coefficients("add_noise", x0, noise, t);
+  return x0 * a + noise * b;
+}
+
+Tensor NoiseSchedule::get_velocity(
+    const Tensor& x0,
+    const Tensor& noise,
+    const std::vector<int64_t>& t) const {
+  const auto [a, b] = coefficients("get_velocity", x0, noise, t);
+  return noise * a - x0 * b;
+}
+
+Tensor NoiseSchedule::epsilon_from_velocity(
+    const Tensor& x_t, const Tensor& v, const std::vector<int64_t>& t) const {
+  const auto [a, b] = coefficients("epsilon_from_velocity", x_t, v, t);
+  return v * a + x_t * b;
 }
 
 }  // namespace voxgrad::examples

@@ -8,7 +8,8 @@
 //   alpha_t = 1 - beta_t,  alpha_bar_t = alpha_1 ... alpha_t.
 //
 // Timesteps are 0-based here, t in [0, T), as in diffusers' DDPMScheduler
-// (whose names this follows: betas, alphas_cumprod, add_noise).
+// (whose names this follows: betas, alphas_cumprod, add_noise,
+// get_velocity).
 //
 // Two schedules:
 // - linear (Ho et al.): beta from 1e-4 to 0.02 over T = 1000 steps; for
@@ -21,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "voxgrad/core/tensor.hpp"
@@ -63,9 +65,27 @@ class NoiseSchedule {
       const Tensor& x0,
       const Tensor& noise,
       const std::vector<int64_t>& t) const;
+  /// The velocity v = sqrt(alpha_bar_t) noise - sqrt(1 - alpha_bar_t) x0
+  /// (Salimans & Ho 2022), the target of a v-predicting network; arguments
+  /// as add_noise's.
+  Tensor get_velocity(
+      const Tensor& x0,
+      const Tensor& noise,
+      const std::vector<int64_t>& t) const;
+  /// The noise of x_t given its velocity:
+  /// eps = sqrt(alpha_bar_t) v + sqrt(1 - alpha_bar_t) x_t.
+  Tensor epsilon_from_velocity(
+      const Tensor& x_t, const Tensor& v, const std::vector<int64_t>& t) const;
 
  private:
   void check_t(int64_t t, const char* what) const;
+  /// Per-sample sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t), shaped (N, 1,
+  /// ...) in p's dtype, after checking p and q (same shape and dtype) and t.
+  std::pair<Tensor, Tensor> coefficients(
+      const char* op,
+      const Tensor& p,
+      const Tensor& q,
+      const std::vector<int64_t>& t) const;
 
   BetaSchedule schedule_;
   std::vector<double> betas_, alphas_cumprod_;

@@ -74,6 +74,12 @@ const Settings<DiffusionConfig>& settings() {
     t.add_choice(
         "schedule", "beta schedule: linear (DDPM) or cosine (improved DDPM)",
         {"linear", "cosine"}, REF(schedule));
+    t.add_choice(
+        "prediction",
+        "what the network predicts: epsilon (the noise, DDPM) or v "
+        "(sqrt(abar) eps - sqrt(1 - abar) x0, better conditioned at high "
+        "noise)",
+        {"epsilon", "v"}, REF(prediction));
     t.add_double("lr", "Adam learning rate", 0, 1, false, REF(lr));
     t.add_int(
         "warmup", "steps of linear lr warm-up (0: none)", 0, big, false,
@@ -224,8 +230,10 @@ DiffusionStats DiffusionTrainer::train_step() {
   DiffusionStats s;
   s.lr = opt_->lr();
   opt_->zero_grad();
+  const Tensor target =
+      config_.prediction == "v" ? schedule_.get_velocity(x0, eps, ts) : eps;
   const Tensor loss =
-      F::mse_loss(model_->net(x_t, t.to(kFloat32), labels), eps);
+      F::mse_loss(model_->net(x_t, t.to(kFloat32), labels), target);
   s.loss = loss.item();
   // A diverged run stops before Adam spreads NaN into the weights, so the
   // last checkpoint stays resumable.
@@ -262,7 +270,13 @@ Tensor DiffusionTrainer::sample(
     labels = from_blob(l.data(), {n});
   }
   const NoisePredictor predict = [&](const Tensor& x, const Tensor& t) {
-    return net(x, t, labels);
+    const Tensor out = net(x, t, labels);
+    if (config_.prediction != "v")
+      return out;
+    std::vector<int64_t> ts;
+    for (double v : t.to(kFloat64).to_vector<double>())
+      ts.push_back(static_cast<int64_t>(v));
+    return schedule_.epsilon_from_velocity(x, out, ts);
   };
   const int64_t r = config_.arch.resolution;
   const Shape shape{n, 1, r, r, r};

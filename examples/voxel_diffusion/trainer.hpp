@@ -3,6 +3,9 @@
 //   x0 = 2 v - 1 for occupancy v in {0, 1};  t ~ U{0, ..., T-1};
 //   eps ~ N(0, I);  x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps;
 //   loss = || eps - eps_theta(x_t, t) ||^2 (mean)  -- DDPM's L_simple;
+//   or, with --prediction v, the network predicts the velocity
+//   v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0 (Salimans & Ho 2022) and the
+//   loss is || v - v_theta ||^2; the samplers take the eps it implies;
 // Adam with a linear lr warm-up, gradient clipping at norm 1 (DDPM's), and
 // an exponential moving average of the weights (decay 0.999 by default,
 // with the warm-up min(decay, (1 + n) / (10 + n)) of common diffusion
@@ -47,6 +50,7 @@ struct DiffusionConfig {
   int64_t test_size = 256;
   int64_t timesteps = 1000;  // T
   std::string schedule = "linear";
+  std::string prediction = "epsilon";  // epsilon | v (what the net outputs)
   int64_t steps = 3000;
   int64_t batch = 16;
   double lr = 1e-3;

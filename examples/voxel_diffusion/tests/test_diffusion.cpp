@@ -169,6 +169,33 @@ TEST_CASE("voxel_diffusion: add_noise mixes x0 and noise per sample") {
   }
 }
 
+TEST_CASE("voxel_diffusion: velocity and noise convert exactly") {
+  const NoiseSchedule s(BetaSchedule::Linear, 50);
+  const Tensor x0 = randn({3, 1, 2, 2, 2}, kFloat64),
+               n = randn({3, 1, 2, 2, 2}, kFloat64);
+  const std::vector<int64_t> t{0, 25, 49};
+  const Tensor v = s.get_velocity(x0, n, t);
+  for (int64_t i = 0; i < 3; ++i) {
+    const double a = s.alpha_bar(t[static_cast<size_t>(i)]);
+    const Tensor want = n.slice(0, i, i + 1) * std::sqrt(a) -
+                        x0.slice(0, i, i + 1) * std::sqrt(1 - a);
+    CHECK(max_abs_diff(v.slice(0, i, i + 1), want) < 1e-15);
+  }
+  CHECK(
+      max_abs_diff(s.epsilon_from_velocity(s.add_noise(x0, n, t), v, t), n) <
+      1e-14);
+  require_error(
+      [&] {
+        s.get_velocity(x0, n, {0, 1});
+      },
+      {"get_velocity", "2 timesteps", "batch of 3"});
+  require_error(
+      [&] {
+        s.epsilon_from_velocity(x0, zeros({3, 1, 2, 2, 2}), t);
+      },
+      {"epsilon_from_velocity", "float32", "one shape and dtype"});
+}
+
 // ---- samplers ---------------------------------------------------------------
 
 TEST_CASE("voxel_diffusion: DDIM timesteps are trailing and exact") {
@@ -586,6 +613,7 @@ TEST_CASE(
   c.arch = tiny_arch();
   c.mults = "1,2";
   c.conditional = 1;
+  c.prediction.assign(1, 'v');  // "v" (g++ 12 -Wrestrict misfires on = "v")
   c.train_size = 12;
   c.test_size = 2;
   c.batch = 2;
