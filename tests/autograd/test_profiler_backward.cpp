@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/profiler.hpp"
+#include "voxgrad/nn/container.hpp"
 #include "voxgrad/nn/conv.hpp"
 
 namespace voxgrad {
@@ -63,6 +64,25 @@ TEST_CASE("profiler sees conv kernels, backward nodes and their module") {
     CHECK(m.backward_ms > 0);  // remembered at record time
   }
   CHECK(seen);
+}
+
+TEST_CASE("profiler charges a module called through its handle") {
+  nn::Sequential net(
+      nn::Conv3d(nn::Conv3dOptions(2, 3, 3).padding(1)),
+      nn::Conv3d(nn::Conv3dOptions(3, 1, 1)));
+  const Tensor x = randn({1, 2, 5, 5, 5});
+  prof::Session session;
+  sum(net(x)).backward();
+  int seen = 0;
+  for (const prof::ModuleRow& m : prof::module_averages()) {
+    if (m.module == "Sequential.Conv3d") {
+      ++seen;
+      CHECK(m.calls == 2);  // the two children share a label
+      CHECK(m.forward_ms > 0);
+      CHECK(m.backward_ms > 0);
+    }
+  }
+  CHECK(seen == 1);
 }
 
 TEST_CASE("profiler: a backward outside a session records nothing") {

@@ -48,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "voxgrad/core/profiler.hpp"
 #include "voxgrad/core/tensor.hpp"
 #include "voxgrad/export.hpp"
 
@@ -204,6 +205,11 @@ called_result_t<forward_result_t<M, Args...>> call_forward(
     M& m, Args&&... args) {
   using R = forward_result_t<M, Args...>;
   using View = hook_view<std::remove_cvref_t<R>>;
+  // A module event for voxgrad::profiler while a session records (nested
+  // calls join their names with '.'); one relaxed load otherwise.
+  std::optional<profiler::ModuleScope> profiled;
+  if (profiler::active())
+    profiled.emplace(m.name());
   if (!m.has_forward_hooks())
     return m.forward(std::forward<Args>(args)...);
   TensorList inputs;
