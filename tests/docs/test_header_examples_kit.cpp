@@ -17,6 +17,8 @@
 namespace voxgrad::nn::doc_examples_kit {
 namespace {
 
+using test::allclose;
+
 // clang-format off
 
 // ---- voxgrad/nn/attention.hpp

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "voxgrad/core/kernels/isa.hpp"
 #include "voxgrad/nn/utils/ema.hpp"

@@ -5,6 +5,7 @@
 // gradgradcheck, every supported layer, removal, errors, checkpoints and
 // resuming, thread counts.
 
+#include <nlohmann/json.hpp>
 #include <tbb/task_arena.h>
 
 #include <fstream>
