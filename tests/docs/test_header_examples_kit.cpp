@@ -11,8 +11,10 @@
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/nn/linear.hpp"
 #include "voxgrad/nn/max_unpool.hpp"
+#include "voxgrad/nn/module_hooks.hpp"
 #include "voxgrad/nn/pooling.hpp"
 #include "voxgrad/nn/utils/ema.hpp"
+#include "voxgrad/nn/utils/weight_reparam.hpp"
 
 namespace voxgrad::nn::doc_examples_kit {
 namespace {
@@ -60,7 +62,79 @@ voxgrad::save("ema.json", ema);    // or register it as a child of a
   return ema->num_updates();
 }
 
+// ---- voxgrad/nn/module_hooks.hpp
+template <class Hook>
+void removable_handle_hpp(nn::Linear& model, Hook print_shapes, const Tensor& x) {
+auto h = model->register_forward_hook(print_shapes);
+model(x);     // prints the shapes
+h.remove();
+model(x);     // prints nothing
+}
+
+// ---- voxgrad/nn/utils/weight_reparam.hpp
+Tensor weight_reparam_hpp(const Tensor& x) {
+auto fc = nn::utils::spectral_norm(nn::Linear(16, 8));
+fc->named_parameters();  // bias, weight_orig
+fc->named_buffers();     // weight_u, weight_v
+Tensor y = fc(x);        // fc->weight() = weight_orig / sigma now
+nn::utils::remove_spectral_norm(*fc);  // a plain "weight" again
+  return y;
+}
+
+nn::Conv3d spectral_norm_module_hpp() {
+  nn::Conv3d conv(nn::Conv3dOptions(2, 4, 3));
+nn::utils::spectral_norm(*conv);
+  return conv;
+}
+
+nn::Linear spectral_norm_handle_hpp() {
+auto fc = nn::utils::spectral_norm(nn::Linear(16, 8));
+  return fc;
+}
+
+nn::Linear weight_norm_hpp() {
+  nn::Linear fc(nn::LinearOptions(16, 8));
+nn::utils::weight_norm(*fc);
+  return fc;
+}
+
 // clang-format on
+
+TEST_CASE("header examples: module_hooks.hpp's handle removes the hook") {
+  nn::Linear model(nn::LinearOptions(3, 2));
+  int calls = 0;
+  removable_handle_hpp(
+      model,
+      [&calls](nn::Module&, const TensorList&, const TensorList& out) {
+        ++calls;
+        CHECK(out.at(0).shape() == Shape{4, 2});
+      },
+      randn({4, 3}));
+  CHECK(calls == 1);
+}
+
+TEST_CASE("header examples: weight_reparam.hpp's spectral and weight norm") {
+  manual_seed(3);
+  CHECK(weight_reparam_hpp(randn({5, 16})).shape() == Shape{5, 8});
+  const auto names = [](const NamedTensors& list) {
+    std::vector<std::string> n;
+    for (const auto& entry : list)
+      n.push_back(entry.first);
+    return n;
+  };
+  const nn::Conv3d conv = spectral_norm_module_hpp();
+  CHECK(
+      names(conv->named_buffers()) ==
+      std::vector<std::string>{"weight_u", "weight_v"});
+  const nn::Linear fc = spectral_norm_handle_hpp();
+  CHECK(
+      names(fc->named_parameters()) ==
+      std::vector<std::string>{"bias", "weight_orig"});
+  const nn::Linear wn = weight_norm_hpp();
+  CHECK(
+      names(wn->named_parameters()) ==
+      std::vector<std::string>{"bias", "weight_g", "weight_v"});
+}
 
 TEST_CASE("header examples: attention.hpp's functional and module") {
   manual_seed(0);

@@ -5,8 +5,8 @@
 // gradgradcheck, every supported layer, removal, errors, checkpoints and
 // resuming, thread counts.
 
-#include <nlohmann/json.hpp>
 #include <tbb/task_arena.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <limits>

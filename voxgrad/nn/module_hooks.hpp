@@ -15,10 +15,12 @@
 // forward's result when it is a Tensor, a std::tuple of Tensors or a
 // std::pair of two (other results are returned untouched and hooks see an
 // empty list):
+// ```text
 //   pre-hook   (Module& m, const TensorList& inputs)
 //                -> std::optional<TensorList>    replacement inputs
 //   hook       (Module& m, const TensorList& inputs, const TensorList& outputs)
 //                -> std::optional<TensorList>    replacement outputs
+// ```
 // A hook may return a TensorList (it converts); std::nullopt, or a hook
 // returning void, keeps what it was given; a replacement must have as many
 // tensors as it replaces (the argument and result types are fixed at
@@ -94,9 +96,12 @@ namespace voxgrad::nn {
 /// Removes the hook it was returned for, as torch.utils.hooks.RemovableHandle:
 /// remove() is idempotent, does nothing once the module is gone, and copies
 /// refer to the same hook. Dropping a handle keeps the hook.
-///   auto h = model->register_forward_hook(print_shapes);
-///   ...
-///   h.remove();
+/// ```cpp
+/// auto h = model->register_forward_hook(print_shapes);
+/// model(x);     // prints the shapes
+/// h.remove();
+/// model(x);     // prints nothing
+/// ```
 class RemovableHandle {
  public:
   /// Refers to no hook.

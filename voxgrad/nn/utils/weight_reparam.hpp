@@ -54,7 +54,9 @@ namespace voxgrad::nn::utils {
 /// counts from the end. Errors: no such parameter, one not bound to a member,
 /// a parameter already reparametrised, n_power_iterations < 1, eps not
 /// finite and > 0, dim out of range, a 0-d parameter. Returns the module.
-///   nn::utils::spectral_norm(*disc->conv1);
+/// ```cpp
+/// nn::utils::spectral_norm(*conv);
+/// ```
 Module& spectral_norm(
     Module& module,
     const std::string& name = "weight",
@@ -62,7 +64,9 @@ Module& spectral_norm(
     double eps = 1e-12,
     std::optional<int64_t> dim = std::nullopt);
 /// The same on a handle, returned for chaining:
-///   auto fc = nn::utils::spectral_norm(nn::Linear(16, 8));
+/// ```cpp
+/// auto fc = nn::utils::spectral_norm(nn::Linear(16, 8));
+/// ```
 template <module_holder H>
 H spectral_norm(
     H module,
@@ -96,7 +100,9 @@ H remove_spectral_norm(H module, const std::string& name = "weight") {
 /// norms (size 1 on every axis but dim; 0-d for the whole tensor), and
 /// `name`_v, the former parameter itself. Recomputed before every call, in
 /// both modes. Errors as spectral_norm's. Returns the module.
-///   nn::utils::weight_norm(*fc);
+/// ```cpp
+/// nn::utils::weight_norm(*fc);
+/// ```
 Module& weight_norm(
     Module& module,
     const std::string& name = "weight",
