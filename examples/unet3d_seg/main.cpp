@@ -31,11 +31,11 @@
 #include "scenes.hpp"
 #include "segmentation_metrics.hpp"
 #include "settings.hpp"
+#include "step_profile.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/parallel.hpp"
-#include "voxgrad/core/profiler.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/nn/checkpoint.hpp"
 #include "voxgrad/nn/cross_entropy.hpp"
@@ -259,13 +259,13 @@ int run(int argc, const char* const* argv) {
     std::cout << "resumed from " << resume << " at step "
               << trainer.steps_done() << std::endl;
 
-  std::unique_ptr<profiler::Session> session;
-  if (profiler::enabled_by_env())
-    session = std::make_unique<profiler::Session>();
+  StepProfile profile(out);  // VOXGRAD_PROFILE=1
   const Stopwatch train_clock;
   const int64_t first = trainer.steps_done();
   while (trainer.steps_done() < stop) {
+    profile.before_step();
     const double loss = trainer.step();
+    profile.after_step();
     const int64_t k = trainer.steps_done();
     if (k % config.log_every == 0 || k == stop) {
       const double per_step =
@@ -273,13 +273,6 @@ int run(int argc, const char* const* argv) {
       std::cout << "step " << k << "/" << config.steps << "  loss " << loss
                 << "  " << per_step << " s/step" << std::endl;
     }
-  }
-  if (session) {
-    std::cout << "\nprofile of steps " << first + 1 << ".." << stop << ":\n"
-              << profiler::table(30) << "\n"
-              << profiler::module_table(30) << std::endl;
-    profiler::write_chrome_trace(out + "/profile_trace.json");
-    session.reset();
   }
   trainer.save_checkpoint(out + "/checkpoint.json");
   if (stop < config.steps) {

@@ -11,8 +11,9 @@
 //
 // Every --eval-every steps and at the end it prints MMD-CD, COV-CD and
 // 1-NNA of samples against held-out shapes; the last line on stdout is
-// JSON, also written to --out/metrics.json. VOXGRAD_PROFILE=1 profiles the
-// run's second step into --out/profile.txt and profile_trace.json.
+// JSON, also written to --out/metrics.json. VOXGRAD_PROFILE=1 profiles
+// steps 2-6 (examples/common/step_profile.hpp): tables on stdout, the trace
+// in --out/profile_trace.json.
 
 #include <cstdio>
 #include <iostream>
@@ -26,12 +27,12 @@
 #include "progress.hpp"
 #include "render.hpp"
 #include "shape_metrics.hpp"
+#include "step_profile.hpp"
 #include "trainer.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"
 #include "voxgrad/core/parallel.hpp"
-#include "voxgrad/core/profiler.hpp"
 
 using namespace voxgrad;
 using namespace voxgrad::examples;
@@ -208,21 +209,11 @@ int run(int argc, const char* const* argv) {
   int64_t done = 0, run_steps = 0;
   GenerationReport last;
   nlohmann::ordered_json evals = nlohmann::ordered_json::array();
-  const bool profile = profiler::enabled_by_env();
+  StepProfile profile(out);  // VOXGRAD_PROFILE=1
   while (t.step() < stop) {
-    DiffusionStats s;
-    if (profile && run_steps == 1) {
-      profiler::Session session;
-      s = t.train_step();
-      write_file_atomic(
-          out + "/profile.txt",
-          profiler::table() + "\n" + profiler::module_table());
-      profiler::write_chrome_trace(out + "/profile_trace.json");
-      std::cout << "profile of step " << s.step << " in " << out
-                << "/profile.txt" << std::endl;
-    } else {
-      s = t.train_step();
-    }
+    profile.before_step();
+    const DiffusionStats s = t.train_step();
+    profile.after_step();
     ++done;
     ++run_steps;
     if (s.step % config.log_every == 0 || s.step == stop) {
