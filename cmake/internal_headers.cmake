@@ -5,7 +5,7 @@
 # tests/public_headers.cmake and by scripts/docs.sh (the API reference covers
 # exactly the public headers). A regex over the path below voxgrad/.
 set(VOXGRAD_INTERNAL_HEADERS_REGEX
-  "/kernels/|/conv_ops\\.hpp$|/pool_ops\\.hpp$|/checkpoint_(codec|file|parse|problems)\\.hpp$")
+  "/kernels/|/allocator_testing\\.hpp$|/conv_ops\\.hpp$|/pool_ops\\.hpp$|/checkpoint_(codec|file|parse|problems)\\.hpp$")
 
 # The public headers: voxgrad/**/*.hpp below `root` minus the internal ones,
 # as paths relative to `root` ("voxgrad/nn/conv.hpp"), sorted.

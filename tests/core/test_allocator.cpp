@@ -7,6 +7,7 @@
 
 #include "test_util.hpp"
 #include "voxgrad/core/allocator.hpp"
+#include "voxgrad/core/allocator_testing.hpp"
 #include "voxgrad/core/tensor.hpp"
 
 namespace voxgrad {
@@ -124,6 +125,47 @@ TEST_CASE("allocator: memory_allocated counts live bytes as requested") {
     CHECK(memory_allocated() == before);
     CHECK(max_memory_allocated() == before + static_cast<size_t>(bytes));
   }
+}
+
+TEST_CASE("allocator: when mmap fails, blocks come from the heap, uncached") {
+  // As when a process has used up vm.max_map_count mappings: every size of
+  // the cached range still allocates, is aligned, usable and counted, and
+  // frees without entering the cache.
+  LimitGuard guard;
+  for (int64_t bytes : kSizes) {
+    if (bytes < 64 * kKiB)
+      continue;
+    CAPTURE(bytes);
+    empty_cache();
+    const size_t before = memory_allocated();
+    // Two failures: the first map, then the retry after emptying the cache.
+    detail::fail_next_mappings(2);
+    {
+      const Tensor t = filled(bytes, 3);
+      CHECK(reinterpret_cast<uintptr_t>(t.data<float>()) % 64 == 0);
+      CHECK(memory_allocated() == before + static_cast<size_t>(bytes));
+      const float* p = t.data<float>();
+      bool intact = true;
+      for (int64_t i = 0; i < bytes / 4; ++i)
+        intact = intact && p[i] == 3 + static_cast<float>(i);
+      CHECK(intact);
+    }
+    CHECK(cached_bytes() == 0);
+    CHECK(memory_allocated() == before);
+    // Mappings work again: the next block is mapped and cached as usual.
+    { const Tensor t = filled(bytes, 4); }
+    CHECK(cached_bytes() >= static_cast<size_t>(bytes));
+  }
+  // A cached block is dropped before falling back: one failure, then the
+  // retry after emptying the cache maps fine.
+  empty_cache();
+  { const Tensor t = filled(256 * kKiB, 0); }
+  REQUIRE(cached_bytes() > 0);
+  detail::fail_next_mappings(1);
+  { const Tensor t = filled(4096 * kKiB, 0); }
+  CHECK(cached_bytes() >= 4096 * kKiB);
+  CHECK(cached_bytes() < 4096 * kKiB + 256 * kKiB);
+  empty_cache();
 }
 
 }  // namespace

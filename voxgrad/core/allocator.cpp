@@ -1,7 +1,15 @@
 // Tensor memory: aligned_alloc for small blocks, mmap plus a bounded cache
 // for the rest. See NOTE [ Caching allocator ] in voxgrad/core/allocator.hpp.
+//
+// When mmap fails with the cache already empty, a block falls back to
+// aligned_alloc: a process has at most vm.max_map_count mappings (65530 by
+// default), so a program holding ~65k live tensors of 64 KiB - 2 MiB runs out
+// of mappings long before memory, and glibc's heap can still serve it. Such
+// a block is marked as not mapped, freed with free() and never cached.
 
 #include "voxgrad/core/allocator.hpp"
+
+#include "voxgrad/core/allocator_testing.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -65,9 +73,15 @@ size_t default_limit() {
   return limit;
 }
 
+// map_block failures still to simulate (detail::fail_next_mappings).
+std::atomic<int> g_failing_maps{0};
+
 // A mapping of `size` bytes (block_size's result), or null: 2 MiB-aligned
 // with huge pages requested for large blocks, page-aligned below.
 void* map_block(size_t size) {
+  for (int n = g_failing_maps.load(); n > 0;)
+    if (g_failing_maps.compare_exchange_weak(n, n - 1))
+      return nullptr;
   if (size < kLargeBlock) {
     void* p = mmap(
         nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
@@ -106,20 +120,25 @@ class LargeBlockCache {
         const size_t size = it->first;
         free_.erase(it);
         held_ -= size;
-        live_[p] = size;
+        live_[p] = Live{size, true};
         VOXGRAD_UNPOISON(p, size);
         return p;
       }
     }
     void* p = map_block(want);
-    if (!p) {  // out of address space or memory: drop the cache and retry
+    if (!p) {  // out of mappings or memory: drop the cache and retry
       empty();
       p = map_block(want);
+    }
+    bool mapped = true;
+    if (!p) {  // still none: the C library's heap (see the top of the file)
+      p = std::aligned_alloc(kStorageAlignment, want);
+      mapped = false;
     }
     VOXGRAD_CHECK(
         p != nullptr, "allocate: out of memory allocating ", nbytes, " bytes");
     std::lock_guard<std::mutex> lock(mu_);
-    live_[p] = want;
+    live_[p] = Live{want, mapped};
     return p;
   }
 
@@ -127,8 +146,13 @@ class LargeBlockCache {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = live_.find(p);
     VOXGRAD_ASSERT(it != live_.end());
-    const size_t size = it->second;
+    const Live block = it->second;
     live_.erase(it);
+    if (!block.mapped) {
+      std::free(p);
+      return;
+    }
+    const size_t size = block.size;
     if (size > limit_) {
       munmap(p, size);
       return;
@@ -162,6 +186,10 @@ class LargeBlockCache {
     void* ptr;
     uint64_t stamp;  // when it was cached: the oldest goes first
   };
+  struct Live {
+    size_t size;  // as mapped (block_size)
+    bool mapped;  // false: aligned_alloc's, freed with free(), not cached
+  };
 
   // Unmaps the least recently cached blocks until held_ <= target.
   void trim_locked(size_t target) {
@@ -178,8 +206,8 @@ class LargeBlockCache {
   }
 
   std::mutex mu_;
-  std::multimap<size_t, Entry> free_;       // size -> cached block
-  std::unordered_map<void*, size_t> live_;  // block -> its mapped size
+  std::multimap<size_t, Entry> free_;     // size -> cached block
+  std::unordered_map<void*, Live> live_;  // block -> how it was obtained
   size_t held_ = 0, limit_ = default_limit();
   uint64_t clock_ = 0;
 };
@@ -249,6 +277,10 @@ void* allocate_bytes(size_t nbytes) {
   VOXGRAD_CHECK(
       p != nullptr, "allocate: out of memory allocating ", nbytes, " bytes");
   return p;
+}
+
+void fail_next_mappings(int n) {
+  g_failing_maps.store(n);
 }
 
 void free_bytes(void* ptr, size_t nbytes) {
