@@ -13,8 +13,9 @@ vol2col + whatever libblas.so.3 is loaded (the reference BLAS by default);
 scripts/model_bench.sh unpacks Debian's OpenBLAS (nothing installed) and
 points LD_LIBRARY_PATH at it, as ../shared/anchors/perf does.
 
---profile prints torch.profiler's key_averages of a few steps, grouped into
-the same op classes as voxgrad's profiler table (bench/op_classes.py).
+--profile prints torch.profiler's key_averages of --reps steps, then their
+self time per op class ("op_class <class> <ms>" lines), the classes
+bench/op_classes.py puts voxgrad's profiler table in for the comparison.
 """
 import argparse
 import json
@@ -27,6 +28,9 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import op_classes  # noqa: E402  (bench/op_classes.py)
 
 
 # ---- the models (examples/voxel_vae/model.cpp, examples/voxel_wgan_gp/model.cpp)
@@ -202,6 +206,7 @@ def main():
                 for _ in range(args.reps):
                     step()
             print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=40))
+            print(op_classes.format_torch_classes(op_classes.torch_classes(prof.events())))
             continue
         base_kib = rss_kib("VmRSS")
         have_peak = reset_peak_rss()
