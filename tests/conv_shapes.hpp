@@ -147,6 +147,14 @@ inline std::vector<ConvCase> conv_shapes() {
   // splits it into ordered partial sums): both also in double.
   add(conv_geometry(1, 40, 4, {8, 8, 40}, {3, 3, 3}, one, one));
   add(conv_geometry(2, 1, 2, {16, 16, 16}, {3, 3, 3}, one, one));
+  // At most 32 output positions per sample with many channels: im2col +
+  // GEMM (NOTE [ When im2col + GEMM ] in conv3d_plan.cpp). A critic's
+  // 4^3 -> 2^3 layer; asymmetric stride, padding and dilation (out 3x1x3);
+  // a transposed conv (stride 2 scatters in col2im).
+  add(conv_geometry(4, 32, 24, {4, 4, 4}, {4, 4, 4}, {2, 2, 2}, one));
+  add(conv_geometry(
+      3, 20, 17, {5, 6, 7}, {3, 3, 2}, {2, 2, 3}, {1, 0, 1}, {1, 2, 1}));
+  add(transposed_geometry(2, 24, 20, {2, 3, 2}, {4, 4, 4}, {2, 2, 2}, one));
   // Empty batch.
   add(conv_geometry(0, 3, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, one));
   // Transposed-conv geometries, incl. output_padding (extra > 0) and

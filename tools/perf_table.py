@@ -325,10 +325,11 @@ def main():
     w("## How the kernels work\n\n")
     w("See [conv-engine.md](conv-engine.md): each call is planned by a pure "
       "function of the geometry, pass, instruction set and element type "
-      "(`conv3d_plan`), then run by one of four executors: gather/direct "
+      "(`conv3d_plan`), then run by one of five executors: gather/direct "
       "(forward), gather/tile (transposed convs by sub-pixel phases, "
       "interleaved on store), wgrad/lanes and wgrad/channels (weight "
-      "gradient); register-blocked AVX-512 / AVX2 / SSE2 micro-kernels chosen "
+      "gradient), gemm/im2col (outputs of at most 32 positions per sample, "
+      "none of the cases below); register-blocked AVX-512 / AVX2 / SSE2 micro-kernels chosen "
       "at run time; workspaces independent of N; bit-identical results for "
       "any thread count. Large blocks are recycled by the caching allocator "
       "(NOTE [ Caching allocator ] in `voxgrad/core/allocator.hpp`).\n")

@@ -163,7 +163,7 @@ TEST_CASE("conv3d kernels are mutually adjoint (double)") {
 // engine path of both ops (conv and transposed conv): gather direct / tile
 // with halo and shifted layouts, several channel chunks, both weight-gradient
 // executors with both layouts and with the reduction split into partial
-// sums; each on every instruction set this CPU runs.
+// sums, and im2col + GEMM; each on every instruction set this CPU runs.
 namespace {
 std::vector<ConvGeometry3d> determinism_shapes() {
   const vk::Int3 one{1, 1, 1}, k3{3, 3, 3}, k4{4, 4, 4}, s2{2, 2, 2};
@@ -189,6 +189,9 @@ std::vector<ConvGeometry3d> determinism_shapes() {
       // Few weights, long reduction: split into ordered partial sums.
       vt::conv_geometry(2, 1, 4, {24, 24, 24}, k3, one, one),
       vt::conv_geometry(2, 1, 4, {24, 24, 32}, k3, one, one),
+      // Few output positions, many channels: im2col + GEMM, both ops.
+      vt::conv_geometry(3, 32, 24, {4, 4, 4}, k4, s2, one),
+      vt::transposed_geometry(2, 24, 20, {2, 3, 2}, k4, s2, one),
       // Depthwise and dilated.
       vt::conv_geometry(1, 4, 4, {20, 20, 20}, k3, one, one, one, 4),
       vt::conv_geometry(1, 6, 5, {13, 12, 11}, k3, one, s2, s2),

@@ -47,12 +47,13 @@ int64_t vector_bytes(Isa isa) {
 // Every path a pass can take on an ISA and element type.
 std::set<std::string> possible_paths(Pass pass, Isa isa, voxgrad::Dtype dt) {
   if (pass == Pass::Fwd)
-    return {"gather/direct/halo", "gather/direct/shifted"};
+    return {"gather/direct/halo", "gather/direct/shifted", "gemm/im2col"};
   if (pass == Pass::BwdData)
     return {
         "gather/direct/halo", "gather/direct/shifted", "gather/tile/halo",
-        "gather/tile/shifted"};
-  std::set<std::string> s = {"wgrad/lanes/halo", "wgrad/lanes/shifted"};
+        "gather/tile/shifted", "gemm/im2col"};
+  std::set<std::string> s = {
+      "wgrad/lanes/halo", "wgrad/lanes/shifted", "gemm/im2col"};
   if (vector_bytes(isa) == 64 && dt == voxgrad::kFloat32) {
     s.insert("wgrad/channels/halo");
     s.insert("wgrad/channels/shifted");
@@ -84,6 +85,8 @@ TEST_CASE("conv3d_plan: the path follows the pass, strides, channels, ISA") {
   // Depth stride only: two depth phases, each whole planes (direct).
   const ConvGeometry3d depth_only =
       vt::conv_geometry(1, 4, 4, {9, 8, 8}, k3, {2, 1, 1}, one);
+  const ConvGeometry3d small_out =
+      vt::conv_geometry(16, 32, 64, {4, 4, 4}, k4, s2, one);
   const Case cases[] = {
       {conv32, Pass::Fwd, Isa::Generic, f32, "gather/direct/halo"},
       {conv31, Pass::Fwd, Isa::Avx512, f32, "gather/direct/shifted"},
@@ -98,6 +101,13 @@ TEST_CASE("conv3d_plan: the path follows the pass, strides, channels, ISA") {
       {up, Pass::BwdWeight, Isa::Avx512, f64, "wgrad/lanes/halo"},
       {up, Pass::BwdWeight, Isa::Avx2, f32, "wgrad/lanes/halo"},
       {conv31, Pass::BwdWeight, Isa::Avx512, f32, "wgrad/lanes/shifted"},
+      // At most 32 output positions, K = C_in * 64 >= 256, C_out >= 16: one
+      // GEMM for every pass, ISA and element type (critic's 4^3 -> 2^3).
+      {small_out, Pass::Fwd, Isa::Avx512, f32, "gemm/im2col"},
+      {small_out, Pass::BwdData, Isa::Generic, f64, "gemm/im2col"},
+      {small_out, Pass::BwdWeight, Isa::Avx2, f32, "gemm/im2col"},
+      {vt::conv_geometry(16, 16, 32, {6, 6, 6}, k4, s2, one), Pass::Fwd,
+       Isa::Avx512, f32, "gemm/im2col"},
   };
   for (const Case& c : cases) {
     const ConvPlan p = vk::conv3d_plan(c.g, c.pass, c.isa, c.dt);
@@ -106,6 +116,20 @@ TEST_CASE("conv3d_plan: the path follows the pass, strides, channels, ISA") {
         std::string(vk::isa_name(c.isa)), ": ", p.str());
     CHECK(p.path_str() == c.path);
   }
+  // Not im2col + GEMM: 33 or 64 positions; 15 output channels;
+  // K = 4 * 27 < 256; two conv groups; an im2col matrix over 32 MiB.
+  const ConvGeometry3d not_im2col[] = {
+      vt::conv_geometry(1, 32, 32, {3, 11, 1}, {1, 1, 1}),
+      vt::conv_geometry(16, 16, 32, {8, 8, 8}, k4, s2, one),
+      vt::conv_geometry(16, 32, 15, {4, 4, 4}, k4, s2, one),
+      vt::conv_geometry(2, 4, 32, {3, 3, 3}, k3, one, one),
+      vt::conv_geometry(16, 32, 64, {4, 4, 4}, k4, s2, one, one, 2),
+      vt::conv_geometry(2048, 32, 64, {4, 4, 4}, k4, s2, one)};
+  for (const ConvGeometry3d& g : not_im2col)
+    for (Pass pass : kPasses) {
+      INFO(g.str(), " ", std::string(vk::pass_name(pass)));
+      CHECK(vk::conv3d_plan(g, pass).path != vk::Path::Im2colGemm);
+    }
   // Two depth phases share no window; 8 sub-pixel phases in 2 windows.
   CHECK(vk::conv3d_plan(depth_only, Pass::BwdData).gather.n_windows == 2);
   const ConvPlan pu = vk::conv3d_plan(up, Pass::BwdData);
@@ -132,6 +156,14 @@ TEST_CASE("conv3d_plan prints one line naming the ISA, path and blocking") {
       vk::conv3d_plan(g, Pass::BwdWeight, Isa::Generic, voxgrad::kFloat64);
   CHECK(w.str().find(" parts=") != std::string::npos);
   CHECK(w.str().find(" batch=") != std::string::npos);
+  // im2col + GEMM: the matrix's rows and K, and the GEMM's other side.
+  const ConvPlan m = vk::conv3d_plan(
+      vt::conv_geometry(16, 32, 64, {4, 4, 4}, {4, 4, 4}, {2, 2, 2}, {1, 1, 1}),
+      Pass::Fwd, Isa::Avx512, voxgrad::kFloat32);
+  CHECK(m.path_str() == "gemm/im2col");
+  CHECK(
+      m.str().find("gemm/im2col L=16 rows=128 K=2048 cols=64 tasks=0 ws=") !=
+      std::string::npos);
 }
 
 TEST_CASE("conv3d_plan does not depend on the thread count") {
@@ -175,6 +207,18 @@ TEST_CASE("conv3d_plan's tasks partition the output, blocks fit the ISA") {
           REQUIRE(
               p.lanes * static_cast<int64_t>(voxgrad::itemsize(dt)) ==
               vector_bytes(isa));
+          if (p.path == vk::Path::Im2colGemm) {
+            // No tasks of its own (the GEMM splits its output); the
+            // workspace holds the im2col matrix.
+            const int64_t P = g.out_numel(), K = g.C_in * g.kernel_numel();
+            CHECK(g.groups == 1);
+            CHECK(P <= 32);
+            CHECK(p.im2col_k == K);
+            CHECK(
+                p.task_bytes >=
+                g.N * P * K * static_cast<int64_t>(voxgrad::itemsize(dt)));
+            continue;
+          }
           const auto bl = vk::detail::blocking_for(vector_bytes(isa));
           if (pass == Pass::BwdWeight) {
             const auto& wp = p.wgrad;

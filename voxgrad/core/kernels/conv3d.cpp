@@ -14,6 +14,7 @@
 #include <string>
 
 #include "voxgrad/core/error.hpp"
+#include "voxgrad/core/kernels/conv3d_engine/im2col_gemm.hpp"
 #include "voxgrad/core/kernels/conv3d_internal.hpp"
 #include "voxgrad/core/kernels/conv3d_plan.hpp"
 #include "voxgrad/core/profiler.hpp"
@@ -246,14 +247,19 @@ int64_t workspace_peak() {
  *   w (C_out, C_in/G, kd, kh, kw)          contiguous
  *   y (N, C_out, out_d, out_h, out_w)      contiguous, overwritten
  * A gather with one phase (GatherDirect): rows are the group's output
- * channels, the reduction runs over (ci, kd, kh, kw) of the weight.
+ * channels, the reduction runs over (ci, kd, kh, kw) of the weight. Small
+ * outputs (Im2colGemm, NOTE [ When im2col + GEMM ]): one GEMM over the
+ * im2col matrix, for this pass and the two below.
  */
 template <class T>
 void conv3d_fwd(
     const ConvGeometry3d& g, const T* x, const T* w, T* y, const T* bias) {
   g.validate("conv3d");
   run_planned<T>(g, Pass::Fwd, [&](const ConvPlan& p, const auto& ex) {
-    ex.gather_direct(p, x, w, y, bias);
+    if (p.path == Path::Im2colGemm)
+      detail::im2col_gemm_fwd(g.canonical(), x, w, y, bias);
+    else
+      ex.gather_direct(p, x, w, y, bias);
   });
 }
 
@@ -272,7 +278,9 @@ void conv3d_bwd_data(
     const ConvGeometry3d& g, const T* dy, const T* w, T* dx, const T* bias) {
   g.validate("conv3d_bwd_data");
   run_planned<T>(g, Pass::BwdData, [&](const ConvPlan& p, const auto& ex) {
-    if (p.path == Path::GatherTile)
+    if (p.path == Path::Im2colGemm)
+      detail::im2col_gemm_bwd_data(g.canonical(), dy, w, dx, bias);
+    else if (p.path == Path::GatherTile)
       ex.gather_tile(p, dy, w, dx, bias);
     else
       ex.gather_direct(p, dy, w, dx, bias);
@@ -293,6 +301,8 @@ void conv3d_bwd_weight(
   run_planned<T>(g, Pass::BwdWeight, [&](const ConvPlan& p, const auto& ex) {
     if (g.N == 0)
       std::memset(dw, 0, static_cast<size_t>(g.w_numel()) * sizeof(T));
+    else if (p.path == Path::Im2colGemm)
+      detail::im2col_gemm_bwd_weight(g.canonical(), x, dy, dw);
     else if (p.path == Path::WgradChannels)
       ex.wgrad_channels(p, x, dy, dw);
     else

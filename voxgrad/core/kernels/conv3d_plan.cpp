@@ -749,6 +749,46 @@ const detail::IsaInfo& info_of(Isa isa) {
   }
 }
 
+// NOTE [ When im2col + GEMM ]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The gather and wgrad executors vectorise over output positions: with 8
+// positions per sample (a 4³ -> 2³ layer) an AVX-512 vector is half empty
+// and packing the windows costs more than the multiply (the WGAN-GP
+// critic's 32 -> 64 layer at 4³ -> 2³ took 3.2-3.8 ms per pass; im2col +
+// GEMM takes 0.7-1.6 ms). A GEMM vectorises over channels instead, so it
+// wins when the output is small and the channels are not: at most 32
+// positions per sample, a reduction K = C_in * prod(k) of at least 256 and
+// at least 16 output channels. At 64 positions (the critic's 16 -> 32 layer
+// at 8³ -> 4³) it already lost: the im2col matrix and the col2im scatter
+// cost more than the gather's half-empty vectors (bwd_data 2.1 -> 4.8 ms).
+// One conv group only (grouped convs keep their executors), and the im2col
+// matrix (N * P x K) at most 32 MiB, so its workspace stays within the
+// per-thread stack that is kept across calls. No SPEC §3 shape qualifies
+// (the smallest output there is gan_up1's 8³ = 512 positions).
+bool im2col_wins(const ConvGeometry3d& g, int64_t elem) {
+  const int64_t P = g.out_numel();
+  if (g.groups != 1 || P > 32 || g.C_out < 16)
+    return false;
+  const double K =
+      static_cast<double>(g.C_in) * static_cast<double>(g.kernel_numel());
+  const double col_bytes = static_cast<double>(g.N) * static_cast<double>(P) *
+                           K * static_cast<double>(elem);
+  return K >= 256 && col_bytes <= 32.0 * 1024 * 1024;
+}
+
+void plan_im2col(const ConvGeometry3d& g, int64_t elem, ConvPlan& plan) {
+  plan.path = Path::Im2colGemm;
+  const int64_t P = g.out_numel(), K = g.C_in * g.kernel_numel();
+  plan.im2col_rows = plan.pass == Pass::BwdData ? P : g.N * P;
+  plan.im2col_k = K;
+  plan.im2col_cols = g.C_out;
+  plan.n_tasks = 0;  // the GEMM splits its output itself
+  // col (or dcol) and the transposed output / dy, on the calling thread.
+  const int64_t other = plan.pass == Pass::BwdData ? 0 : g.N * P * g.C_out;
+  plan.task_bytes = (g.N * P * K + other) * elem;
+  plan.shared_bytes = 0;
+}
+
 std::string kib(int64_t bytes) {
   char b[32];
   std::snprintf(b, sizeof b, "%.0fKiB", static_cast<double>(bytes) / 1024.0);
@@ -779,6 +819,8 @@ const char* path_name(Path path) {
       return "wgrad/lanes";
     case Path::WgradChannels:
       return "wgrad/channels";
+    case Path::Im2colGemm:
+      return "gemm/im2col";
   }
   return "?";
 }
@@ -789,6 +831,8 @@ const char* layout_name(Layout layout) {
 
 std::string ConvPlan::path_str() const {
   std::string s = path_name(path);
+  if (path == Path::Im2colGemm)
+    return s;
   s += "/";
   s += layout_name(layout);
   return s;
@@ -823,6 +867,10 @@ std::string ConvPlan::str() const {
     put("NV", gather.NV);
     put2("chunk", gather.chunk, gather.C_src);
     put("phases", gather.n_phases);
+  } else if (path == Path::Im2colGemm) {
+    put("rows", im2col_rows);
+    put("K", im2col_k);
+    put("cols", im2col_cols);
   } else {
     if (path == Path::WgradLanes) {
       put("MR", wgrad.WMR);
@@ -862,7 +910,9 @@ ConvPlan conv3d_plan(
   plan.G = g.groups;
   const Blocking bl = detail::blocking_for(info.vector_bytes);
   auto st = std::make_shared<PlanStorage>();
-  if (pass == Pass::BwdWeight) {
+  if (im2col_wins(g, elem)) {
+    plan_im2col(g, elem, plan);
+  } else if (pass == Pass::BwdWeight) {
     // Vectorised over output channels only where it was tuned: AVX-512
     // float (16 lanes, 32 registers).
     const bool channels_ok = info.vector_bytes == 64 && dtype == kFloat32;

@@ -56,7 +56,16 @@ enum class Pass { Fwd, BwdData, BwdWeight };
 ///  - WgradLanes: bwd_weight vectorised over positions (lanes summed last).
 ///  - WgradChannels: bwd_weight vectorised over output channels (AVX-512
 ///    float, C_out/groups >= 32).
-enum class Path { GatherDirect, GatherTile, WgradLanes, WgradChannels };
+///  - Im2colGemm: any pass of a conv with at most 32 output positions per
+///    sample (and enough channels for a GEMM): one GEMM over the im2col
+///    matrix, vectorised over channels (conv3d_engine/im2col_gemm.hpp).
+enum class Path {
+  GatherDirect,
+  GatherTile,
+  WgradLanes,
+  WgradChannels,
+  Im2colGemm
+};
 
 /// How a window is packed (see detail::WindowPlan): Halo when every row of
 /// destination positions is whole vectors (or, in a tile, at least one),
@@ -64,7 +73,7 @@ enum class Path { GatherDirect, GatherTile, WgradLanes, WgradChannels };
 enum class Layout { Halo, Shifted };
 
 const char* pass_name(Pass pass);        // "fwd", "bwd_data", "bwd_weight"
-const char* path_name(Path path);        // "gather/direct", ..., "wgrad/lanes"
+const char* path_name(Path path);        // "gather/direct", ..., "gemm/im2col"
 const char* layout_name(Layout layout);  // "halo", "shifted"
 
 namespace detail {
@@ -222,6 +231,9 @@ struct ConvPlan {
   int64_t N = 0, G = 1;       // samples, conv groups
   detail::GatherPlan gather;  // GatherDirect, GatherTile
   detail::WgradPlan wgrad;    // WgradLanes, WgradChannels
+  // Im2colGemm: the im2col matrix is rows x K, the GEMM's other side
+  // `cols` wide (C_out; for bwd_data the GEMM runs per sample, P rows).
+  int64_t im2col_rows = 0, im2col_k = 0, im2col_cols = 0;
   int64_t n_tasks = 0;
   int64_t task_bytes = 0;    // workspace per running task loop (per thread)
   int64_t shared_bytes = 0;  // workspace shared by all threads
@@ -230,7 +242,8 @@ struct ConvPlan {
   /// One line, e.g. "avx512 f32 gather/tile/halo MR=8 NV=3 L=16 chunk=64/64
   /// tasks=96 ws=180KiB/thread".
   std::string str() const;
-  /// "gather/tile/halo".
+  /// "gather/tile/halo" (the path and its window layout; "gemm/im2col"
+  /// has no window).
   std::string path_str() const;
 };
 
