@@ -14,7 +14,8 @@
 #   voxgrad-gemm-bench --blas OpenBLAS        512^3 and the VAE's Linear shapes
 # and prints the JSON lines (also kept in $OUT/*.jsonl).
 # Env: BUILD_DIR (default build-bench), OUT (default $BUILD_DIR/models),
-# THREADS (default 2), REPS (default 11).
+# THREADS (default 2), REPS (default 11), PROFILE=1 (also the self time per
+# op class under both profilers: bench/op_classes.py, $OUT/op_classes_*.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-bench}
@@ -52,6 +53,21 @@ for m in vae wgan; do
       --threads "$THREADS" --reps "$REPS" | tee "$OUT/torch_openblas_$m.jsonl"
   fi
 done
+if [ "${PROFILE:-0}" = 1 ]; then
+  # Self time per op class (bench/op_classes.py), each model under both
+  # profilers, PyTorch with OpenBLAS when it is here.
+  for m in vae wgan; do
+    stamp "model $m: op classes (profilers)"
+    "$BUILD/bin/voxgrad-bench" --model "$m" --threads "$THREADS" \
+      --reps "$REPS" --profile >"$OUT/profile_voxgrad_$m.txt"
+    LD_LIBRARY_PATH=$([ -e "$OB/libblas.so.3" ] && echo "$OB") \
+      $PY "$ROOT/bench/torch_models.py" --model "$m" --threads "$THREADS" \
+      --reps "$REPS" --profile >"$OUT/profile_torch_$m.txt"
+    $PY "$ROOT/bench/op_classes.py" --voxgrad "$OUT/profile_voxgrad_$m.txt" \
+      --torch "$OUT/profile_torch_$m.txt" --steps "$REPS" |
+      tee "$OUT/op_classes_$m.md"
+  done
+fi
 if [ -e "$OB/libblas.so.3" ]; then
   stamp "GEMM: voxgrad vs OpenBLAS"
   "$BUILD/bin/voxgrad-gemm-bench" --threads "$THREADS" --reps "$REPS" \
