@@ -1,5 +1,5 @@
-// voxgrad-bench --model vae|wgan|attention: whole training steps of the
-// examples' models (examples/voxel_vae, examples/voxel_wgan_gp) on a fixed
+// voxgrad-bench --model vae|wgan|unet|attention: whole training steps of
+// the examples' models (voxel_vae, voxel_wgan_gp, unet3d_seg) on a fixed
 // synthetic batch (no data generation), timed like the kernel cases:
 //
 //   voxgrad-bench --model vae [--model wgan] [--threads T] [--reps R]
@@ -11,6 +11,9 @@
 //   wgan  one WGAN-GP critic step (batch 16, 16^3, width 16): generator
 //         forward without grad, critic on real and fake, the gradient
 //         penalty (a double backward), backward, Adam
+//   unet  one unet3d_seg step (batch 4, 32^3, width 16, two poolings,
+//         GroupNorm): forward, per-voxel cross-entropy over 6 classes,
+//         backward, Adam
 //   attention  nn::MultiheadAttention self-attention at a 3-D U-Net's 8^3
 //         bottleneck: 512 tokens, batch 2, embed 64, 4 heads, attention
 //         weights returned (averaged); forward, mean(y^2), backward
@@ -33,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/unet3d_seg/model.hpp"
 #include "examples/voxel_vae/model.hpp"
 #include "examples/voxel_wgan_gp/gradient_penalty.hpp"
 #include "examples/voxel_wgan_gp/model.hpp"
@@ -43,6 +47,7 @@
 #include "voxgrad/core/profiler.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/nn/attention.hpp"
+#include "voxgrad/nn/cross_entropy.hpp"
 #include "voxgrad/optim/adam.hpp"
 #include "voxgrad/optim/lr_scheduler.hpp"
 
@@ -64,7 +69,7 @@ struct ModelOptions {
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(
       stderr,
-      "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan|attention "
+      "voxgrad-bench: %s\nusage: voxgrad-bench --model vae|wgan|unet|attention "
       "[--model ...] "
       "[--threads T] [--reps R] [--warmup W] [--json] [--profile] "
       "[--trace PREFIX]\n",
@@ -93,9 +98,10 @@ ModelOptions parse(int argc, char** argv) {
     };
     if (a == "--model") {
       const std::string v = value();
-      if (v != "vae" && v != "wgan" && v != "attention")
+      if (v != "vae" && v != "wgan" && v != "unet" && v != "attention")
         usage(
-            "unknown model \"" + v + "\"; valid models: vae, wgan, attention");
+            "unknown model \"" + v +
+            "\"; valid models: vae, wgan, unet, attention");
       o.models.push_back(v);
     } else if (a == "--threads") {
       o.threads = to_int(a, value(), 1);
@@ -176,6 +182,31 @@ std::function<void()> wgan_critic_step() {
   };
 }
 
+/// One step of examples/unet3d_seg without the data: the 3-D U-Net (width
+/// 16, two poolings, GroupNorm) on a batch of 4 scenes of 32^3, per-voxel
+/// cross-entropy over 6 classes, backward, Adam.
+std::function<void()> unet_step() {
+  manual_seed(0);
+  auto model = std::make_shared<ex::UNet3dImpl>(ex::UNetArch{});
+  auto opt = std::make_shared<optim::Adam>(
+      model->parameters(), optim::AdamOptions(2e-3));
+  const Tensor x = synthetic_voxels(4, 32, 1);
+  Generator g(2);
+  Tensor labels;
+  {
+    NoGradGuard no_grad;
+    labels = randint(0, 6, {4, 32, 32, 32}, &g);
+  }
+  return [model, opt, x, labels] {
+    opt->zero_grad();
+    const Tensor loss =
+        nn::functional::cross_entropy(model->forward(x), labels);
+    loss.backward();
+    opt->step();
+    (void)loss.item();
+  };
+}
+
 /// Self-attention at an 8^3 U-Net bottleneck: (L, N, E) = (512, 2, 64),
 /// 4 heads; forward (with the averaged weights, as PyTorch's default),
 /// mean(y^2), backward.
@@ -240,6 +271,7 @@ int model_bench_main(int argc, char** argv) {
     for (const std::string& name : o.models) {
       const std::function<void()> step = name == "vae"    ? vae_step()
                                          : name == "wgan" ? wgan_critic_step()
+                                         : name == "unet" ? unet_step()
                                                           : attention_step();
       for (int i = 0; i < o.warmup; ++i)
         step();

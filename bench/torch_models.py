@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch twin of `voxgrad-bench --model vae|wgan|attention`: the same models, losses
-and optimizer steps as examples/voxel_vae and examples/voxel_wgan_gp, timed
+"""PyTorch twin of `voxgrad-bench --model vae|wgan|unet|attention`: the same models,
+losses and optimizer steps as examples/voxel_vae, examples/voxel_wgan_gp and
+examples/unet3d_seg, timed
 the same way on a fixed synthetic batch (no data generation), printed as the
 same JSON lines, so the two can be compared side by side.
 
@@ -95,6 +96,46 @@ def gradient_penalty(critic, real, fake, alpha, lam):
     return (norm - 1).square().mean() * lam
 
 
+class DoubleConv(nn.Sequential):
+    """examples/unet3d_seg/model.cpp: (Conv3d k3 p1, GroupNorm, ReLU) x 2,
+    GroupNorm(4, C) when 4 divides C, else GroupNorm(1, C)."""
+
+    def __init__(self, i, o):
+        g = 4 if o % 4 == 0 else 1
+        super().__init__(nn.Conv3d(i, o, 3, padding=1), nn.GroupNorm(g, o), nn.ReLU(),
+                         nn.Conv3d(o, o, 3, padding=1), nn.GroupNorm(g, o), nn.ReLU())
+
+
+class UNet3d(nn.Module):
+    """examples/unet3d_seg/model.hpp: MaxPool3d(2) down, ConvTranspose3d(k2 s2)
+    up, skips by cat, a 1x1x1 head."""
+
+    def __init__(self, in_channels=1, classes=6, width=16, levels=2):
+        super().__init__()
+        self.down = nn.ModuleList([DoubleConv(in_channels, width)])
+        c = width
+        for _ in range(levels):
+            self.down.append(DoubleConv(c, 2 * c))
+            c *= 2
+        self.up, self.up_conv = nn.ModuleList(), nn.ModuleList()
+        for _ in range(levels):
+            self.up.append(nn.ConvTranspose3d(c, c // 2, 2, stride=2))
+            self.up_conv.append(DoubleConv(c, c // 2))
+            c //= 2
+        self.pool = nn.MaxPool3d(2)
+        self.head = nn.Conv3d(width, classes, 1)
+
+    def forward(self, x):
+        skips = []
+        h = self.down[0](x)
+        for d in self.down[1:]:
+            skips.append(h)
+            h = d(self.pool(h))
+        for up, conv in zip(self.up, self.up_conv):
+            h = conv(torch.cat([skips.pop(), up(h)], 1))
+        return self.head(h)
+
+
 # ---- the timed steps ------------------------------------------------------
 
 def make_vae(args):
@@ -142,6 +183,25 @@ def make_wgan(args):
     return critic_step
 
 
+def make_unet(args):
+    """One unet3d_seg step: batch 4 (not --batch), 32^3, 6 classes,
+    per-voxel cross-entropy, Adam, as voxgrad-bench --model unet."""
+    torch.manual_seed(0)
+    model = UNet3d()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(4, 1, 32, 32, 32, generator=g) < 0.3).float()
+    labels = torch.randint(0, 6, (4, 32, 32, 32), generator=g)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
 def make_attention(args):
     """Self-attention at an 8^3 U-Net bottleneck: (L, N, E) = (512, 2, 64),
     4 heads; forward with the averaged weights, mean(y^2), backward (no
@@ -161,7 +221,8 @@ def make_attention(args):
     return step
 
 
-MODELS = {"vae": make_vae, "wgan": make_wgan, "attention": make_attention}
+MODELS = {"vae": make_vae, "wgan": make_wgan, "unet": make_unet,
+          "attention": make_attention}
 
 
 def rss_kib(field):
@@ -218,7 +279,7 @@ def main():
         peak_kib = rss_kib("VmHWM")
         out = {"model": name, "impl": "pytorch-" + torch.__version__.split("+")[0],
                "blas": blas, "threads": args.threads,
-               "batch": 2 if name == "attention" else args.batch,
+               "batch": {"attention": 2, "unet": 4}.get(name, args.batch),
                "median_ms": round(statistics.median(times), 4),
                "min_ms": round(min(times), 4), "reps": len(times),
                "idle_rss_mib": round(idle_kib / 1024, 1),

@@ -8,8 +8,8 @@
 # dispatch), unpacks Debian's OpenBLAS into $BUILD/openblas with
 # `apt-get download` + `dpkg -x` (nothing is installed; the anchors' harness
 # does the same), then runs, alternating voxgrad and PyTorch per model:
-#   voxgrad-bench --model vae|wgan            the examples' steps
-#   bench/torch_models.py --model vae|wgan    PyTorch, Debian's reference BLAS
+#   voxgrad-bench --model vae|wgan|unet       the examples' steps
+#   bench/torch_models.py --model vae|wgan|unet PyTorch, Debian's reference BLAS
 #   ... with LD_LIBRARY_PATH at OpenBLAS      PyTorch + OpenBLAS
 #   voxgrad-gemm-bench --blas OpenBLAS        512^3 and the VAE's Linear shapes
 # and prints the JSON lines (also kept in $OUT/*.jsonl).
@@ -40,7 +40,7 @@ if [ ! -e "$OB/libblas.so.3" ]; then
 fi
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for m in vae wgan; do
+for m in vae wgan unet; do
   stamp "model $m: voxgrad"
   "$BUILD/bin/voxgrad-bench" --model "$m" --threads "$THREADS" --reps "$REPS" \
     --json | tee "$OUT/voxgrad_$m.jsonl"
@@ -56,7 +56,7 @@ done
 if [ "${PROFILE:-0}" = 1 ]; then
   # Self time per op class (bench/op_classes.py), each model under both
   # profilers, PyTorch with OpenBLAS when it is here.
-  for m in vae wgan; do
+  for m in vae wgan unet; do
     stamp "model $m: op classes (profilers)"
     "$BUILD/bin/voxgrad-bench" --model "$m" --threads "$THREADS" \
       --reps "$REPS" --profile >"$OUT/profile_voxgrad_$m.txt"

@@ -290,7 +290,7 @@ def main():
 
     models = os.path.join(d, "models")
     steps = []
-    for m in ("vae", "wgan"):
+    for m in ("vae", "wgan", "unet"):
         vx = load_lines(os.path.join(models, "voxgrad_%s.jsonl" % m))
         if not vx:
             continue
@@ -306,7 +306,8 @@ def main():
           "loss, optimizer and batch), alternating, medians. vae: batch 16, "
           "32³, forward, BCE + KL, backward, Adam, LR step. wgan: the "
           "WGAN-GP critic step at 16³ with its double-backward gradient "
-          "penalty. RSS+ = how far the resident set grew during the timed "
+          "penalty. unet: unet3d_seg's step, batch 4, 32³, per-voxel "
+          "cross-entropy, Adam. RSS+ = how far the resident set grew during the timed "
           "steps.\n\n")
         w("| model | voxgrad ms | PyTorch+OpenBLAS ms (vs) | PyTorch ms, "
           "Debian's BLAS (vs) | voxgrad RSS+ MiB | PyTorch RSS+ MiB |\n")
