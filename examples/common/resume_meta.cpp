@@ -74,22 +74,6 @@ void restore_generator(
   gen.set_state(s["seed"].get<uint64_t>(), s["offset"].get<uint64_t>());
 }
 
-nlohmann::json loop_meta(
-    const char* format,
-    int64_t version,
-    nlohmann::json config,
-    int64_t step,
-    const EpochSampler& sampler,
-    const Generator& noise) {
-  return {
-      {"format", format},
-      {"version", version},
-      {"config", std::move(config)},
-      {"step", step},
-      {"sampler", sampler.state()},
-      {"noise_generator", generator_state(noise)}};
-}
-
 nlohmann::json peek_meta(
     const std::string& path, const char* format, int64_t version) {
   nn::Module nothing;

@@ -50,15 +50,23 @@ void restore_generator(
 
 /// The metadata a training example's checkpoint holds beside its model and
 /// optimizer: {"format", "version", "config", "step", "sampler",
-/// "noise_generator"}; the trainer adds its history and whatever else its
-/// steps depend on (an lr scheduler, another generator).
-nlohmann::json loop_meta(
+/// "noise_generator"}; the trainer adds its history (with_history) and
+/// whatever else its steps depend on (an lr scheduler, another generator).
+inline nlohmann::json loop_meta(
     const char* format,
     int64_t version,
     nlohmann::json config,
     int64_t step,
     const EpochSampler& sampler,
-    const Generator& noise);
+    const Generator& noise) {
+  return {
+      {"format", format},
+      {"version", version},
+      {"config", std::move(config)},
+      {"step", step},
+      {"sampler", sampler.state()},
+      {"noise_generator", generator_state(noise)}};
+}
 
 /// The metadata of the checkpoint at `path` once the whole file is verified
 /// (JSON, checksum, tensors: it is read into an empty module with strict
@@ -107,26 +115,20 @@ struct HistoryRows {
   std::function<Stats(const nlohmann::json& row)> read;
 };
 
-/// loop_meta with the trainer's history as "history": a list of `rows`.
+/// `meta` (loop_meta's) with the trainer's history as "history", a list of
+/// `rows`.
 template <class Stats>
-nlohmann::json loop_meta(
-    const char* format,
-    int64_t version,
-    nlohmann::json config,
-    int64_t step,
-    const EpochSampler& sampler,
-    const Generator& noise,
+nlohmann::json with_history(
+    nlohmann::json meta,
     const std::vector<Stats>& history,
     const HistoryRows<Stats>& rows) {
-  nlohmann::json meta =
-      loop_meta(format, version, std::move(config), step, sampler, noise);
   nlohmann::json& list = meta["history"] = nlohmann::json::array();
   for (const Stats& s : history)
     list.push_back(rows.write(s));
   return meta;
 }
 
-/// Restores the loop state a trainer saved with loop_meta and its history,
+/// Restores the loop state a trainer saved with loop_meta and with_history,
 /// from the metadata of a checkpoint just loaded: `step` (at most
 /// `max_steps`), the noise generator, the history and the sampler; `more`
 /// reads whatever else the trainer keeps (an lr scheduler). Each part is

@@ -265,9 +265,11 @@ Tensor DiffusionTrainer::sample(
 }
 
 void DiffusionTrainer::save_checkpoint(const std::string& path) const {
-  nlohmann::json meta = loop_meta(
-      kFormat, kVersion, diffusion_settings().to_json(config_), step_, sampler_,
-      noise_, history_, history_rows());
+  nlohmann::json meta = with_history(
+      loop_meta(
+          kFormat, kVersion, diffusion_settings().to_json(config_), step_,
+          sampler_, noise_),
+      history_, history_rows());
   meta["scheduler"] = sched_ ? sched_->state_dict() : nlohmann::json();
   save(path, *model_, opt_.get(), meta);
 }

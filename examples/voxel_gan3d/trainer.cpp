@@ -161,9 +161,11 @@ Gan3dStats Gan3dTrainer::train_step() {
 void Gan3dTrainer::save_checkpoint(const std::string& path) const {
   save(
       path, *model_, opt_.get(),
-      loop_meta(
-          kFormat, kVersion, gan3d_settings().to_json(config_), step_, sampler_,
-          noise_, history_, history_rows()));
+      with_history(
+          loop_meta(
+              kFormat, kVersion, gan3d_settings().to_json(config_), step_,
+              sampler_, noise_),
+          history_, history_rows()));
 }
 
 Gan3dConfig Gan3dTrainer::peek_config(const std::string& path) {

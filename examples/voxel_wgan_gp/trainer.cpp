@@ -162,9 +162,11 @@ GanStats GanTrainer::train_step() {
 void GanTrainer::save_checkpoint(const std::string& path) const {
   save(
       path, *model_, opt_.get(),
-      loop_meta(
-          kFormat, kVersion, wgan_settings().to_json(config_), step_, sampler_,
-          noise_, history_, history_rows()));
+      with_history(
+          loop_meta(
+              kFormat, kVersion, wgan_settings().to_json(config_), step_,
+              sampler_, noise_),
+          history_, history_rows()));
 }
 
 GanConfig GanTrainer::peek_config(const std::string& path) {

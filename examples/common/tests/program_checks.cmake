@@ -1,6 +1,6 @@
 # The checks the examples' ctest scripts make of a program, included by them
 # (cli_test.cmake, resume_test.cmake, ...). EXE is the program, PROGRAM its
-# name as it prefixes its errors.
+# name as it prefixes its errors (run and expect_error).
 
 # run(<out_var> <args>...): runs the program, which must succeed; its stdout
 # goes to out_var.
@@ -23,4 +23,13 @@ function(expect_error regex)
   endif()
   string(STRIP "${err}" err)
   message(STATUS "${ARGN} -> ${err}")
+endfunction()
+
+# write_truncated(<file> <text>): the first half of `text` (a checkpoint's)
+# as <file>, a damaged checkpoint that must be refused.
+function(write_truncated file text)
+  string(LENGTH "${text}" n)
+  math(EXPR half "${n} / 2")
+  string(SUBSTRING "${text}" 0 ${half} head)
+  file(WRITE ${file} "${head}")
 endfunction()

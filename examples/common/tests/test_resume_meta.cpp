@@ -219,8 +219,9 @@ TEST_CASE(
   voxgrad::Generator noise(5);
   noise.advance(9);
   const std::vector<Row> history = {{1, 0.5}, {2, 0.25}};
-  const json meta = loop_meta(
-      "voxel_vae", 1, {{"steps", 5}}, 2, sampler, noise, history, rows);
+  const json meta = with_history(
+      loop_meta("voxel_vae", 1, {{"steps", 5}}, 2, sampler, noise), history,
+      rows);
   CHECK(meta["format"] == "voxel_vae");
   CHECK(meta["config"]["steps"] == 5);
   CHECK(meta["history"] == json::parse("[[1, 0.5], [2, 0.25]]"));

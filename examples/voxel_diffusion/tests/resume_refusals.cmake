@@ -24,10 +24,7 @@ execute_process(COMMAND ${EXE} --resume ${WORK}/straight/checkpoint.json
 if(NOT rc EQUAL 1 OR NOT err MATCHES "--batch 5 differs from the checkpoint's 3")
   message(FATAL_ERROR "conflicting flag: rc ${rc}, stderr ${err}")
 endif()
-string(LENGTH "${ckpt}" len)
-math(EXPR half "${len} / 2")
-string(SUBSTRING "${ckpt}" 0 ${half} truncated)
-file(WRITE ${WORK}/truncated.json "${truncated}")
+write_truncated(${WORK}/truncated.json "${ckpt}")
 execute_process(COMMAND ${EXE} --resume ${WORK}/truncated.json
   --out ${WORK}/fresh RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(NOT rc EQUAL 1 OR NOT err MATCHES "^voxel_diffusion: error: .*truncated.json"
