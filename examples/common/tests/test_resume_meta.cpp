@@ -87,7 +87,9 @@ TEST_CASE(
       {json::array(), "metadata 'format' is missing"},
       {"text", "metadata 'format' is missing"},
   };
-  for (const auto& [meta, part] : bad) {
+  for (const auto& c : bad) {
+    const json& meta = c.first;
+    const std::string& part = c.second;
     CAPTURE(meta.dump());
     check_error(
         [&] { check_meta_format(meta, "c.json", "voxel_vae", 1); },
@@ -106,8 +108,8 @@ TEST_CASE("step, noise generator and history entries of the wrong type") {
       {{{"step", 18446744073709551615ULL}}, "(got 18446744073709551615)"},
       {json::object(), "missing 'step'"},
   };
-  for (const auto& [meta, part] : steps)
-    check_error([&] { meta_step(meta, 10); }, {part});
+  for (const auto& c : steps)
+    check_error([&] { meta_step(c.first, 10); }, {c.second});
   const std::vector<json> gens = {
       {{"noise_generator", {{"seed", "1"}, {"offset", 0}}}},
       {{"noise_generator", {{"seed", 1}, {"offset", -1}}}},
@@ -153,7 +155,9 @@ TEST_CASE("saved settings of the wrong type name the setting") {
       {{{"steps", 5}, {"lr", 0.5}}, "'lr_schedule' must be one of"},
       {json::array(), "expected a JSON object"},
   };
-  for (const auto& [j, part] : bad) {
+  for (const auto& b : bad) {
+    const json& j = b.first;
+    const std::string& part = b.second;
     CAPTURE(j.dump());
     check_error([&] { s.from_json(j, "checkpoint config"); }, {part});
   }
@@ -250,7 +254,9 @@ TEST_CASE(
       {json::parse("[[1, 0.5]]"), "history has 1 entries for step 2"},
       {json::parse("[[1, 0.5], [2, \"x\"]]"), "entry 1 of [2,\"x\"]"},
   };
-  for (const auto& [history_json, part] : bad) {
+  for (const auto& c : bad) {
+    const json& history_json = c.first;
+    const std::string& part = c.second;
     json m = meta;
     if (history_json.is_object())
       m.erase("history");
