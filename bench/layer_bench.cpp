@@ -22,13 +22,13 @@
 // {"layer", "pass", "threads", "median_ms", "min_ms", "reps"}.
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "layer_bench.hpp"
 #include "voxgrad/autograd/node.hpp"
 #include "voxgrad/autograd/ops.hpp"
@@ -97,16 +97,6 @@ std::vector<LayerCase> cases() {
   std::exit(2);
 }
 
-int to_int(const std::string& flag, const std::string& v, int min) {
-  char* end = nullptr;
-  const long n = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < min || n > 1000000)
-    usage(
-        flag + " needs an integer >= " + std::to_string(min) + " (got \"" + v +
-        "\")");
-  return static_cast<int>(n);
-}
-
 LayerOptions parse(int argc, char** argv) {
   LayerOptions o;
   std::vector<std::string> known;
@@ -134,11 +124,11 @@ LayerOptions parse(int argc, char** argv) {
         usage("unknown pass \"" + v + "\"; valid passes: fwd, bwd");
       o.passes.push_back(v);
     } else if (a == "--threads") {
-      o.threads = to_int(a, value(), 1);
+      o.threads = int_flag(a, value(), 1, usage);
     } else if (a == "--reps") {
-      o.reps = to_int(a, value(), 1);
+      o.reps = int_flag(a, value(), 1, usage);
     } else if (a == "--warmup") {
-      o.warmup = to_int(a, value(), 0);
+      o.warmup = int_flag(a, value(), 0, usage);
     } else if (a == "--json") {
       o.json = true;
     } else {
@@ -150,27 +140,15 @@ LayerOptions parse(int argc, char** argv) {
   return o;
 }
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 bool wants_layer_bench(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--layer")
-      return true;
-  return false;
+  return has_flag(argc, argv, "--layer");
 }
 
 int layer_bench_main(int argc, char** argv) {
   const LayerOptions o = parse(argc, argv);
-  try {
-    if (o.threads > 0)
-      set_num_threads(o.threads);
-    const int threads = num_threads();
+  return run_bench(o.threads, [&](int threads) {
     if (!o.json)
       std::printf(
           "voxgrad-bench: %d thread(s)\n%-17s %-5s %10s %10s %5s\n", threads,
@@ -199,14 +177,8 @@ int layer_bench_main(int argc, char** argv) {
         }
         for (int i = 0; i < o.warmup; ++i)
           call();
-        std::vector<double> t;
-        for (int i = 0; i < o.reps; ++i) {
-          const double t0 = now_ms();
-          call();
-          t.push_back(now_ms() - t0);
-        }
-        std::sort(t.begin(), t.end());
-        const double med = t[t.size() / 2], mn = t.front();
+        const RepTimes t = time_reps(call, o.reps);
+        const double med = t.median_ms, mn = t.min_ms;
         if (o.json)
           std::printf(
               "{\"layer\": \"%s\", \"pass\": \"%s\", \"threads\": %d, "
@@ -219,11 +191,7 @@ int layer_bench_main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "voxgrad-bench: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
 
 }  // namespace voxgrad::bench

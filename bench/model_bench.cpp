@@ -26,8 +26,6 @@
 // and by module); --trace PREFIX also writes PREFIX_<model>.json, the
 // Chrome trace of one step.
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -36,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "examples/unet3d_seg/model.hpp"
 #include "examples/voxel_vae/model.hpp"
 #include "examples/voxel_wgan_gp/gradient_penalty.hpp"
@@ -77,16 +76,6 @@ struct ModelOptions {
   std::exit(2);
 }
 
-int to_int(const std::string& flag, const std::string& v, int min) {
-  char* end = nullptr;
-  const long n = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < min || n > 1000000)
-    usage(
-        flag + " needs an integer >= " + std::to_string(min) + " (got \"" + v +
-        "\")");
-  return static_cast<int>(n);
-}
-
 ModelOptions parse(int argc, char** argv) {
   ModelOptions o;
   for (int i = 1; i < argc; ++i) {
@@ -104,11 +93,11 @@ ModelOptions parse(int argc, char** argv) {
             "\"; valid models: vae, wgan, unet, attention");
       o.models.push_back(v);
     } else if (a == "--threads") {
-      o.threads = to_int(a, value(), 1);
+      o.threads = int_flag(a, value(), 1, usage);
     } else if (a == "--reps") {
-      o.reps = to_int(a, value(), 1);
+      o.reps = int_flag(a, value(), 1, usage);
     } else if (a == "--warmup") {
-      o.warmup = to_int(a, value(), 0);
+      o.warmup = int_flag(a, value(), 0, usage);
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--profile") {
@@ -243,27 +232,15 @@ bool reset_peak_rss() {
   return static_cast<bool>(f.flush());
 }
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 bool wants_model_bench(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--model")
-      return true;
-  return false;
+  return has_flag(argc, argv, "--model");
 }
 
 int model_bench_main(int argc, char** argv) {
   const ModelOptions o = parse(argc, argv);
-  try {
-    if (o.threads > 0)
-      set_num_threads(o.threads);
-    const int threads = num_threads();
+  return run_bench(o.threads, [&](int threads) {
     if (!o.json)
       std::printf(
           "voxgrad-bench: %d thread(s)\n%-6s %-6s %10s %10s %5s %12s\n",
@@ -277,15 +254,9 @@ int model_bench_main(int argc, char** argv) {
         step();
       const int64_t base = status_kib("VmRSS");
       const bool peak_ok = reset_peak_rss();
-      std::vector<double> t;
-      for (int i = 0; i < o.reps; ++i) {
-        const double t0 = now_ms();
-        step();
-        t.push_back(now_ms() - t0);
-      }
+      const RepTimes t = time_reps(step, o.reps);
       const int64_t peak = status_kib("VmHWM");
-      std::sort(t.begin(), t.end());
-      const double med = t[t.size() / 2], mn = t.front();
+      const double med = t.median_ms, mn = t.min_ms;
       const double inc = peak_ok && peak >= 0 && base >= 0
                              ? static_cast<double>(peak - base) / 1024.0
                              : -1.0;
@@ -321,11 +292,7 @@ int model_bench_main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "voxgrad-bench: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
 
 }  // namespace voxgrad::bench

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/golden/nn_layers.json: PyTorch 1.13 references for the nn/
-layers and losses (tests/nn/test_nn_golden.cpp reads it).
+layers and losses (tests/nn/test_nn_golden.cpp reads it with the kit's
+harness, tests/nn/kit_golden.hpp).
 
 Run with Debian's Python, which has torch 1.13 (a pyenv `python3` may not):
     /usr/bin/python3 tools/gen_nn_golden.py
@@ -21,6 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# A tensor as JSON, from the kit's harness (tools/kit_golden.py): float64
+# values exactly, as this file has always stored them.
+from kit_golden import T
+
 SEED = 1234
 OUT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden",
@@ -28,12 +33,6 @@ OUT = os.path.join(
 
 torch.manual_seed(SEED)
 torch.set_default_dtype(torch.float64)
-
-
-def T(t):
-    t = torch.as_tensor(t).detach()
-    return {"shape": list(t.shape),
-            "data": [float(v) for v in t.reshape(-1).tolist()]}
 
 
 def away_from_zero(*shape, gap=0.1):

@@ -2,8 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <system_error>
+
+#include <nlohmann/json.hpp>
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/quote.hpp"
@@ -19,6 +22,13 @@ void make_dirs(const std::string& dir) {
   // A file the outputs' atomic writes would create there, never committed:
   // its destructor removes it again.
   AtomicFile probe(dir + "/.write-test", "output folder");
+}
+
+void write_metrics(
+    const std::string& out, const nlohmann::ordered_json& result) {
+  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
+  std::cout << "outputs in " << out << "/" << std::endl
+            << result.dump() << std::endl;
 }
 
 std::string read_file(const std::string& path) {

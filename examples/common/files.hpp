@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "voxgrad/core/atomic_file.hpp"
 
 namespace voxgrad::examples {
@@ -18,6 +20,11 @@ using voxgrad::write_file_atomic;
 /// it (so a read-only folder is refused before training, not after); throws
 /// voxgrad::Error naming the folder and the reason.
 void make_dirs(const std::string& dir);
+/// A training example's last output: `result` as <out>/metrics.json, then
+/// "outputs in <out>/" and the same JSON as the last line on stdout (which
+/// scripts and tests read).
+void write_metrics(
+    const std::string& out, const nlohmann::ordered_json& result);
 /// The whole file; throws voxgrad::Error naming the path when unreadable.
 std::string read_file(const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/quote.hpp"
+#include "voxgrad/nn/checkpoint.hpp"
 
 namespace voxgrad::examples {
 
@@ -71,6 +72,50 @@ void restore_generator(
       "checkpoint metadata: '", key,
       "' must be {\"seed\": u64, \"offset\": u64} (got ", s.dump(), ")");
   gen.set_state(s["seed"].get<uint64_t>(), s["offset"].get<uint64_t>());
+}
+
+nlohmann::json peek_meta(
+    const std::string& path, const char* format, int64_t version) {
+  nn::Module nothing;
+  nlohmann::json meta =
+      load(path, nothing, nullptr, LoadOptions{.strict = false});
+  check_meta_format(meta, path, format, version);
+  return meta;
+}
+
+void restoring(const std::string& path, const std::function<void()>& restore) {
+  try {
+    restore();
+  } catch (const std::exception& e) {
+    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
+  }
+}
+
+const nlohmann::json& meta_history(
+    const nlohmann::json& meta,
+    int64_t steps,
+    size_t width,
+    const char* columns) {
+  const nlohmann::json& rows = meta_field(meta, "history");
+  VOXGRAD_CHECK(
+      rows.is_array(), "checkpoint metadata: 'history' must be a list of ",
+      columns, " (got ", rows.type_name(), ")");
+  int64_t n = 0;
+  for (const auto& row : rows) {
+    VOXGRAD_CHECK(
+        row.is_array() && row.size() == width && row[0].is_number_integer(),
+        "checkpoint metadata: 'history': each entry must be ", columns,
+        " (got ", row.dump(), ")");
+    ++n;
+    VOXGRAD_CHECK(
+        row[0].get<int64_t>() == n,
+        "checkpoint metadata: 'history': steps must run 1, 2, ... (entry ", n,
+        " is step ", row[0].get<int64_t>(), ")");
+  }
+  VOXGRAD_CHECK(
+      n == steps, "checkpoint metadata: history has ", n, " entries for step ",
+      steps);
+  return rows;
 }
 
 }  // namespace voxgrad::examples

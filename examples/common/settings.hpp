@@ -61,6 +61,12 @@ class Settings {
     texts_.push_back({flag, help, "", "", cadence, std::move(ref)});
   }
 
+  /// What the settings imply, derived in every Config from_json and
+  /// merge_resumed return (e.g. a list parsed from its text setting).
+  void set_finish(std::function<void(Config&)> finish) {
+    finish_ = std::move(finish);
+  }
+
   /// Registers every setting as a flag writing into `config`.
   void add_flags(ArgParser& cli, Config& config) const {
     for (const auto& f : ints_)
@@ -133,6 +139,8 @@ class Settings {
           "' must be a string (got ", shown(k), ")");
       f.ref(c) = j[k].template get<std::string>();
     }
+    if (finish_)
+      finish_(c);
     return c;
   }
 
@@ -148,6 +156,8 @@ class Settings {
       if (cli.given(f.flag) && f.ref(g) != f.ref(out))
         throw Error(differs(f.flag, f.ref(g), f.ref(out)));
     merge(texts_, out, g, cli);
+    if (finish_)
+      finish_(out);
     return out;
   }
 
@@ -208,6 +218,7 @@ class Settings {
   std::vector<Field<double>> doubles_;
   std::vector<Choice> choices_;
   std::vector<Field<std::string>> texts_;
+  std::function<void(Config&)> finish_;
 };
 
 }  // namespace voxgrad::examples

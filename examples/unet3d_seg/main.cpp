@@ -150,17 +150,12 @@ class Trainer {
   }
 
   static SegConfig peek_config(const std::string& path) {
-    nn::Module nothing;
-    const nlohmann::json meta =
-        load(path, nothing, nullptr, LoadOptions{.strict = false});
-    check_meta_format(meta, path, kFormat, kVersion);
-    return settings().from_json(
-        meta_field(meta, "config"), "checkpoint config");
+    return saved_config(settings(), path, kFormat, kVersion);
   }
 
   void load_checkpoint(const std::string& path) {
     const nlohmann::json meta = load(path, *model_, opt_.get());
-    try {
+    restoring(path, [&] {
       const int64_t step = meta_step(meta, config_.steps);
       const nlohmann::json& l = meta_field(meta, "losses");
       VOXGRAD_CHECK(
@@ -172,10 +167,7 @@ class Trainer {
       sampler_.load_state(meta_field(meta, "sampler"));
       step_ = step;
       losses_ = std::move(losses);
-    } catch (const std::exception& e) {
-      throw Error(
-          std::string("cannot resume from '") + path + "': " + e.what());
-    }
+    });
   }
 
   int64_t steps_done() const {

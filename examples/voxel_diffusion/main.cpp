@@ -137,7 +137,7 @@ int run(int argc, const char* const* argv) {
       "shapes or --data; samples by DDPM or DDIM; reports MMD-CD, COV-CD and\n"
       "1-NNA against held-out shapes and writes samples, the denoising\n"
       "chain, meshes, a loss curve, checkpoints and metrics.json to --out.");
-  add_diffusion_flags(cli, config);
+  diffusion_settings().add_flags(cli, config);
   cli.add(
       "sampler", &sampling.sampler,
       "sampler of evaluations and pictures: ddim (--sample-steps steps) or "
@@ -169,7 +169,7 @@ int run(int argc, const char* const* argv) {
   // A resumed run reads and verifies the whole checkpoint before anything
   // is created or written, so a damaged file changes nothing on disk.
   if (!resume.empty())
-    config = merge_resumed_diffusion_config(
+    config = diffusion_settings().merge_resumed(
         DiffusionTrainer::peek_config(resume), config, cli);
   VOXGRAD_CHECK(
       sampling.sampler == "ddpm" || sampling.steps <= config.timesteps,
@@ -271,9 +271,7 @@ int run(int argc, const char* const* argv) {
       {"data", t.data().describe()},
       {"resolution", config.arch.resolution},
       {"evaluations", evals}};
-  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
-  std::cout << "outputs in " << out << "/" << std::endl
-            << result.dump() << std::endl;
+  write_metrics(out, result);
   return 0;
 }
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
+#include "example_settings.hpp"
 #include "resume_meta.hpp"
-#include "settings.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"
@@ -18,10 +18,31 @@ namespace {
 constexpr const char* kFormat = "voxel_diffusion";
 constexpr int kVersion = 1;
 
-const Settings<DiffusionConfig>& settings() {
+uint64_t noise_seed(int64_t seed) {
+  return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + 0x444446ULL;
+}
+
+// The history in checkpoints, one row per step:
+// [step, loss, lr, grad_norm].
+const HistoryRows<DiffusionStats>& history_rows() {
+  static const HistoryRows<DiffusionStats> rows{
+      4, "[step, loss, lr, grad_norm]",
+      [](const DiffusionStats& h) -> nlohmann::json {
+        return {h.step, h.loss, h.lr, h.grad_norm};
+      },
+      [](const nlohmann::json& row) {
+        return DiffusionStats{
+            row[0].get<int64_t>(), meta_number(row, 1, "'history'"),
+            meta_number(row, 2, "'history'"), meta_number(row, 3, "'history'")};
+      }};
+  return rows;
+}
+
+}  // namespace
+
+const Settings<DiffusionConfig>& diffusion_settings() {
   static const Settings<DiffusionConfig> s = [] {
     Settings<DiffusionConfig> t;
-    const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](DiffusionConfig& c) -> decltype(c.expr)& { return c.expr; }
     // A cadence setting: nothing in a step depends on the total (the lr
     // is constant after the warm-up), so a resumed run may go further.
@@ -82,8 +103,8 @@ const Settings<DiffusionConfig>& settings() {
         {"epsilon", "v"}, REF(prediction));
     t.add_double("lr", "Adam learning rate", 0, 1, false, REF(lr));
     t.add_int(
-        "warmup", "steps of linear lr warm-up (0: none)", 0, big, false,
-        REF(warmup));
+        "warmup", "steps of linear lr warm-up (0: none)", 0, kMaxSettingCount,
+        false, REF(warmup));
     t.add_double(
         "grad-clip", "clip the gradient's norm to this (0: no clipping)", 0,
         1e6, false, REF(grad_clip));
@@ -94,67 +115,16 @@ const Settings<DiffusionConfig>& settings() {
         "ema-warmup",
         "on: decay min(ema-decay, (1 + n) / (10 + n)) at update n = 0, 1, ...",
         {"on", "off"}, REF(ema_warmup));
-    t.add_int(
-        "seed", "seed of initialisation, noise and data order", 0, seed_max,
-        false, REF(seed));
-    t.add_int(
-        "data-seed", "seed of the procedural data set", 0, seed_max, false,
-        REF(data_seed));
-    t.add_int(
-        "train-size", "procedural training shapes", 1, big, false,
-        REF(train_size));
-    t.add_int(
-        "test-size", "procedural held-out shapes", 1, 1'000'000, false,
-        REF(test_size));
-    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
-    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
-    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
-    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
-    t.add_int(
-        "ckpt-every", "steps between checkpoints", 1, big, true,
-        REF(ckpt_every));
-    t.add_int(
-        "log-every", "steps between progress lines", 1, big, true,
-        REF(log_every));
-    t.add_int(
-        "eval-every", "steps between MMD/COV/1-NNA evaluations", 1, big, true,
-        REF(eval_every));
-    t.add_int(
-        "eval-samples", "samples and held-out shapes per evaluation", 2, 100000,
-        true, REF(eval_samples));
-    t.add_int(
-        "eval-points", "surface points per shape for the Chamfer distance", 16,
-        1'000'000, true, REF(eval_points));
 #undef REF
+    add_seed_settings(
+        t, "procedural training shapes", "procedural held-out shapes");
+    add_source_settings(t);
+    add_checkpoint_cadence(t);
+    add_generation_eval_settings(t);
+    t.set_finish(finish_config);
     return t;
   }();
   return s;
-}
-
-uint64_t noise_seed(int64_t seed) {
-  return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + 0x444446ULL;
-}
-
-}  // namespace
-
-void add_diffusion_flags(ArgParser& cli, DiffusionConfig& config) {
-  settings().add_flags(cli, config);
-}
-nlohmann::json to_json(const DiffusionConfig& config) {
-  return settings().to_json(config);
-}
-DiffusionConfig diffusion_config_from_json(const nlohmann::json& j) {
-  DiffusionConfig c = settings().from_json(j, "checkpoint config");
-  finish_config(c);
-  return c;
-}
-DiffusionConfig merge_resumed_diffusion_config(
-    const DiffusionConfig& saved,
-    const DiffusionConfig& given,
-    const ArgParser& cli) {
-  DiffusionConfig c = settings().merge_resumed(saved, given, cli);
-  finish_config(c);
-  return c;
 }
 
 void finish_config(DiffusionConfig& c) {
@@ -295,63 +265,27 @@ Tensor DiffusionTrainer::sample(
 }
 
 void DiffusionTrainer::save_checkpoint(const std::string& path) const {
-  nlohmann::json hist = nlohmann::json::array();
-  for (const DiffusionStats& h : history_)
-    hist.push_back({h.step, h.loss, h.lr, h.grad_norm});
-  save(
-      path, *model_, opt_.get(),
-      {{"format", kFormat},
-       {"version", kVersion},
-       {"config", to_json(config_)},
-       {"step", step_},
-       {"sampler", sampler_.state()},
-       {"noise_generator", generator_state(noise_)},
-       {"scheduler", sched_ ? sched_->state_dict() : nlohmann::json()},
-       {"history", hist}});
+  nlohmann::json meta = with_history(
+      loop_meta(
+          kFormat, kVersion, diffusion_settings().to_json(config_), step_,
+          sampler_, noise_),
+      history_, history_rows());
+  meta["scheduler"] = sched_ ? sched_->state_dict() : nlohmann::json();
+  save(path, *model_, opt_.get(), meta);
 }
 
 DiffusionConfig DiffusionTrainer::peek_config(const std::string& path) {
-  nn::Module nothing;  // strict off: verify the file, load no tensor
-  const nlohmann::json meta =
-      load(path, nothing, nullptr, LoadOptions{.strict = false});
-  check_meta_format(meta, path, kFormat, kVersion);
-  return diffusion_config_from_json(meta_field(meta, "config"));
+  return saved_config(diffusion_settings(), path, kFormat, kVersion);
 }
 
 void DiffusionTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
-  try {
-    const int64_t step = meta_step(meta, config_.steps);
-    Generator noise = noise_;
-    restore_generator(meta, noise);
-    std::vector<DiffusionStats> hist;
-    for (const auto& row : meta_field(meta, "history")) {
-      VOXGRAD_CHECK(
-          row.is_array() && row.size() == 4 && row[0].is_number_integer(),
-          "checkpoint metadata: each history entry must be [step, loss, lr, "
-          "grad_norm] (got ",
-          row.dump(), ")");
-      hist.push_back(
-          {row[0].get<int64_t>(), meta_number(row, 1, "history"),
-           meta_number(row, 2, "history"), meta_number(row, 3, "history")});
-      VOXGRAD_CHECK(
-          hist.back().step == static_cast<int64_t>(hist.size()),
-          "checkpoint metadata: history steps must run 1, 2, ... (entry ",
-          hist.size(), " is step ", hist.back().step, ")");
-    }
-    VOXGRAD_CHECK(
-        static_cast<int64_t>(hist.size()) == step,
-        "checkpoint metadata: ", "history has ", hist.size(),
-        " entries for step ", step);
-    sampler_.load_state(meta_field(meta, "sampler"));
-    if (sched_)
-      sched_->load_state_dict(meta_field(meta, "scheduler"));
-    noise_ = noise;
-    step_ = step;
-    history_ = std::move(hist);
-  } catch (const std::exception& e) {
-    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
-  }
+  restore_loop(
+      path, meta, config_.steps, history_rows(), sampler_, noise_, step_,
+      history_, [&] {
+        if (sched_)
+          sched_->load_state_dict(meta_field(meta, "scheduler"));
+      });
 }
 
 }  // namespace voxgrad::examples

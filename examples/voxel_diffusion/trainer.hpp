@@ -31,6 +31,7 @@
 #include "sampler.hpp"
 #include "sampling.hpp"
 #include "schedule.hpp"
+#include "settings.hpp"
 #include "unet.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
@@ -67,13 +68,9 @@ struct DiffusionConfig {
   int64_t eval_points = 1024;
 };
 
-void add_diffusion_flags(ArgParser& cli, DiffusionConfig& config);
-nlohmann::json to_json(const DiffusionConfig& config);
-DiffusionConfig diffusion_config_from_json(const nlohmann::json& j);
-DiffusionConfig merge_resumed_diffusion_config(
-    const DiffusionConfig& saved,
-    const DiffusionConfig& given,
-    const ArgParser& cli);
+/// The settings as flags / JSON / resume checks (see settings.hpp); the
+/// Configs it reads or merges have arch.mults filled (finish_config).
+const Settings<DiffusionConfig>& diffusion_settings();
 /// Fills arch.mults from `mults` (and checks it); call after parsing.
 void finish_config(DiffusionConfig& config);
 

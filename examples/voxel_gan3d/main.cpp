@@ -102,7 +102,7 @@ int run(int argc, const char* const* argv) {
       "while its accuracy <= 0.8) on procedural shapes or --data; reports\n"
       "MMD-CD, COV-CD and 1-NNA against held-out shapes and writes samples,\n"
       "meshes, a loss curve, checkpoints and metrics.json to --out.");
-  add_gan3d_flags(cli, config);
+  gan3d_settings().add_flags(cli, config);
   cli.add("threads", &threads, "worker threads", 1, 1024);
   cli.add("out", &out, "output folder (created)");
   cli.add("resume", &resume, "checkpoint to continue from");
@@ -113,7 +113,7 @@ int run(int argc, const char* const* argv) {
       "--res must be 32 or 64 (got ", config.arch.resolution, ")");
   set_num_threads(static_cast<int>(threads));
   if (!resume.empty())
-    config = merge_resumed_gan3d_config(
+    config = gan3d_settings().merge_resumed(
         Gan3dTrainer::peek_config(resume), config, cli);
   Gan3dTrainer t(config, &std::cout);
   if (!resume.empty()) {
@@ -184,9 +184,7 @@ int run(int argc, const char* const* argv) {
       {"data", t.data().describe()},
       {"resolution", config.arch.resolution},
       {"evaluations", evals}};
-  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
-  std::cout << "outputs in " << out << "/" << std::endl
-            << result.dump() << std::endl;
+  write_metrics(out, result);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 #include "trainer.hpp"
 
+#include "example_settings.hpp"
 #include "resume_meta.hpp"
-#include "settings.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"
@@ -14,10 +14,31 @@ namespace {
 constexpr const char* kFormat = "voxel_gan3d";
 constexpr int kVersion = 1;
 
-const Settings<Gan3dConfig>& settings() {
+// The history in checkpoints, one row per step:
+// [step, d_loss, g_loss, d_accuracy, d_updated].
+const HistoryRows<Gan3dStats>& history_rows() {
+  static const HistoryRows<Gan3dStats> rows{
+      5, "[step, d_loss, g_loss, d_accuracy, d_updated]",
+      [](const Gan3dStats& h) -> nlohmann::json {
+        return {h.step, h.d_loss, h.g_loss, h.d_accuracy, h.d_updated};
+      },
+      [](const nlohmann::json& row) {
+        VOXGRAD_CHECK(
+            row[4].is_boolean(), "checkpoint metadata: 'history': entry 4 of ",
+            row.dump(), " must be true or false");
+        return Gan3dStats{
+            row[0].get<int64_t>(), meta_number(row, 1, "'history'"),
+            meta_number(row, 2, "'history'"), meta_number(row, 3, "'history'"),
+            row[4].get<bool>()};
+      }};
+  return rows;
+}
+
+}  // namespace
+
+const Settings<Gan3dConfig>& gan3d_settings() {
   static const Settings<Gan3dConfig> s = [] {
     Settings<Gan3dConfig> t;
-    const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](Gan3dConfig& c) -> decltype(c.expr)& { return c.expr; }
     t.add_int(
         "steps",
@@ -50,57 +71,15 @@ const Settings<Gan3dConfig>& settings() {
         "latent distribution: uniform U(0,1) (the release) or "
         "normal N(0, 0.33^2)",
         {"uniform", "normal"}, REF(z_dist));
-    t.add_int(
-        "seed", "seed of initialisation, noise and data order", 0, seed_max,
-        false, REF(seed));
-    t.add_int(
-        "data-seed", "seed of the procedural data set", 0, seed_max, false,
-        REF(data_seed));
-    t.add_int(
-        "train-size", "procedural training shapes", 1, big, false,
-        REF(train_size));
-    t.add_int(
-        "test-size", "procedural held-out shapes", 1, 1'000'000, false,
-        REF(test_size));
-    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
-    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
-    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
-    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
-    t.add_int(
-        "ckpt-every", "steps between checkpoints", 1, big, true,
-        REF(ckpt_every));
-    t.add_int(
-        "log-every", "steps between progress lines", 1, big, true,
-        REF(log_every));
-    t.add_int(
-        "eval-every", "steps between MMD/COV/1-NNA evaluations", 1, big, true,
-        REF(eval_every));
-    t.add_int(
-        "eval-samples", "samples and held-out shapes per evaluation", 2, 100000,
-        true, REF(eval_samples));
-    t.add_int(
-        "eval-points", "surface points per shape for the Chamfer distance", 16,
-        1'000'000, true, REF(eval_points));
 #undef REF
+    add_seed_settings(
+        t, "procedural training shapes", "procedural held-out shapes");
+    add_source_settings(t);
+    add_checkpoint_cadence(t);
+    add_generation_eval_settings(t);
     return t;
   }();
   return s;
-}
-
-}  // namespace
-
-void add_gan3d_flags(ArgParser& cli, Gan3dConfig& config) {
-  settings().add_flags(cli, config);
-}
-nlohmann::json to_json(const Gan3dConfig& config) {
-  return settings().to_json(config);
-}
-Gan3dConfig gan3d_config_from_json(const nlohmann::json& j) {
-  return settings().from_json(j, "checkpoint config");
-}
-Gan3dConfig merge_resumed_gan3d_config(
-    const Gan3dConfig& saved, const Gan3dConfig& given, const ArgParser& cli) {
-  return settings().merge_resumed(saved, given, cli);
 }
 
 Gan3dTrainer::Gan3dTrainer(const Gan3dConfig& config, std::ostream* log)
@@ -180,59 +159,24 @@ Gan3dStats Gan3dTrainer::train_step() {
 }
 
 void Gan3dTrainer::save_checkpoint(const std::string& path) const {
-  nlohmann::json hist = nlohmann::json::array();
-  for (const Gan3dStats& h : history_)
-    hist.push_back({h.step, h.d_loss, h.g_loss, h.d_accuracy, h.d_updated});
   save(
       path, *model_, opt_.get(),
-      {{"format", kFormat},
-       {"version", kVersion},
-       {"config", to_json(config_)},
-       {"step", step_},
-       {"sampler", sampler_.state()},
-       {"noise_generator", generator_state(noise_)},
-       {"history", hist}});
+      with_history(
+          loop_meta(
+              kFormat, kVersion, gan3d_settings().to_json(config_), step_,
+              sampler_, noise_),
+          history_, history_rows()));
 }
 
 Gan3dConfig Gan3dTrainer::peek_config(const std::string& path) {
-  nn::Module nothing;  // strict off: verify the file, load no tensor
-  const nlohmann::json meta =
-      load(path, nothing, nullptr, LoadOptions{.strict = false});
-  VOXGRAD_CHECK(
-      meta.is_object() && meta.value("format", "") == kFormat &&
-          meta.value("version", -1) == kVersion,
-      "'", path, "' is not a voxel_gan3d checkpoint of version ", kVersion);
-  return gan3d_config_from_json(meta_field(meta, "config"));
+  return saved_config(gan3d_settings(), path, kFormat, kVersion);
 }
 
 void Gan3dTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
-  try {
-    const int64_t step = meta_step(meta, config_.steps);
-    Generator noise = noise_;
-    restore_generator(meta, noise);
-    std::vector<Gan3dStats> hist;
-    for (const auto& row : meta_field(meta, "history")) {
-      VOXGRAD_CHECK(
-          row.is_array() && row.size() == 5 && row[0].is_number_integer() &&
-              row[1].is_number() && row[2].is_number() && row[3].is_number() &&
-              row[4].is_boolean(),
-          "checkpoint metadata: bad history entry ", row.dump());
-      hist.push_back(
-          {row[0].get<int64_t>(), row[1].get<double>(), row[2].get<double>(),
-           row[3].get<double>(), row[4].get<bool>()});
-    }
-    VOXGRAD_CHECK(
-        static_cast<int64_t>(hist.size()) == step,
-        "checkpoint metadata: history has ", hist.size(), " entries for step ",
-        step);
-    sampler_.load_state(meta_field(meta, "sampler"));
-    noise_ = noise;
-    step_ = step;
-    history_ = std::move(hist);
-  } catch (const std::exception& e) {
-    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
-  }
+  restore_loop(
+      path, meta, config_.steps, history_rows(), sampler_, noise_, step_,
+      history_);
 }
 
 }  // namespace voxgrad::examples

@@ -18,6 +18,7 @@
 #include "cli.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
+#include "settings.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/optim/adam.hpp"
@@ -45,11 +46,8 @@ struct Gan3dConfig {
   int64_t eval_points = 1024;
 };
 
-void add_gan3d_flags(ArgParser& cli, Gan3dConfig& config);
-nlohmann::json to_json(const Gan3dConfig& config);
-Gan3dConfig gan3d_config_from_json(const nlohmann::json& j);
-Gan3dConfig merge_resumed_gan3d_config(
-    const Gan3dConfig& saved, const Gan3dConfig& given, const ArgParser& cli);
+/// The settings as flags / JSON / resume checks (see settings.hpp).
+const Settings<Gan3dConfig>& gan3d_settings();
 
 struct Gan3dStats {
   int64_t step = 0;

@@ -1,15 +1,14 @@
 #include "config.hpp"
 
-#include "settings.hpp"
+#include "example_settings.hpp"
 
 namespace voxgrad::examples {
-namespace {
 
 // Every setting once: flag, help, range, whether it may change on resume.
-const Settings<VaeConfig>& settings() {
+const Settings<VaeConfig>& vae_settings() {
   static const Settings<VaeConfig> s = [] {
     Settings<VaeConfig> t;
-    const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
+    const int64_t big = kMaxSettingCount;
 #define REF(expr) [](VaeConfig& c) -> decltype(c.expr)& { return c.expr; }
     // A checkpoint keeps the whole loss history (about 140 bytes and 9 JSON
     // values a step at worst, with --eval-every 1), so that a resumed run
@@ -21,16 +20,7 @@ const Settings<VaeConfig>& settings() {
         "checkpoint stays resumable)",
         1, 250'000, false, REF(steps));
     t.add_int("batch", "shapes per step", 1, 4096, false, REF(batch));
-    t.add_int(
-        "seed", "seed of initialisation, noise and data order", 0, seed_max,
-        false, REF(seed));
-    t.add_int(
-        "data-seed", "seed of the procedural data set", 0, seed_max, false,
-        REF(data_seed));
-    t.add_int("train-size", "training shapes", 1, big, false, REF(train_size));
-    t.add_int(
-        "test-size", "held-out shapes for the IoU", 1, 1'000'000, false,
-        REF(test_size));
+    add_seed_settings(t, "training shapes", "held-out shapes for the IoU");
     t.add_int(
         "resolution", "voxels per side (a multiple of 8)", 8, 128, false,
         REF(arch.resolution));
@@ -71,10 +61,7 @@ const Settings<VaeConfig>& settings() {
     t.add_int(
         "max-shift", "largest circular shift of the augmentation, voxels", 0,
         16, false, REF(max_shift));
-    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
-    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
-    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
-    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
+    add_source_settings(t);
     t.add_int(
         "eval-points", "surface points per shape for Chamfer and F-score", 16,
         1'000'000, true, REF(eval_points));
@@ -91,12 +78,6 @@ const Settings<VaeConfig>& settings() {
     return t;
   }();
   return s;
-}
-
-}  // namespace
-
-void add_config_flags(ArgParser& cli, VaeConfig& config) {
-  settings().add_flags(cli, config);
 }
 
 void apply_recipe(
@@ -121,19 +102,6 @@ void apply_recipe(
   set("batch", c.batch, int64_t{64});
   set("augment", c.augment, std::string("flips+shifts"));
   set("max-shift", c.max_shift, int64_t{2});
-}
-
-nlohmann::json to_json(const VaeConfig& config) {
-  return settings().to_json(config);
-}
-
-VaeConfig config_from_json(const nlohmann::json& j) {
-  return settings().from_json(j, "checkpoint config");
-}
-
-VaeConfig merge_resumed_config(
-    const VaeConfig& saved, const VaeConfig& cli_config, const ArgParser& cli) {
-  return settings().merge_resumed(saved, cli_config, cli);
 }
 
 }  // namespace voxgrad::examples

@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "model.hpp"
+#include "settings.hpp"
 #include "voxel_dataset.hpp"
 
 namespace voxgrad::examples {
@@ -51,18 +52,11 @@ struct VaeConfig {
 void apply_recipe(
     const std::string& recipe, VaeConfig& config, const ArgParser& cli);
 
-/// Registers every field as a flag ("--steps", "--batch", ...).
-void add_config_flags(ArgParser& cli, VaeConfig& config);
-
-nlohmann::json to_json(const VaeConfig& config);
-/// Reads to_json()'s form; throws voxgrad::Error naming the first missing
-/// or invalid field.
-VaeConfig config_from_json(const nlohmann::json& j);
-
-/// For a resumed run: `saved` (from the checkpoint) with the cadence flags
-/// the user gave; any other flag given must equal the saved value, else a
-/// voxgrad::Error names the flag and both values.
-VaeConfig merge_resumed_config(
-    const VaeConfig& saved, const VaeConfig& cli_config, const ArgParser& cli);
+/// Every field as a flag ("--steps", "--batch", ...), as checkpoint JSON
+/// (read back with a voxgrad::Error naming the first missing or invalid
+/// field) and the resume rule: a resumed run takes the checkpoint's
+/// settings with the cadence flags the user gave; any other flag given must
+/// equal the saved value (see settings.hpp).
+const Settings<VaeConfig>& vae_settings();
 
 }  // namespace voxgrad::examples

@@ -45,7 +45,7 @@ int run(int argc, const char* const* argv) {
       "of meshes or grids (--data, e.g. ModelNet10), reports held-out IoU,\n"
       "Chamfer distances, F-score and MMD/COV/1-NNA of samples, and writes\n"
       "pictures, meshes, a loss curve and metrics.json to --out.");
-  add_config_flags(cli, config);
+  vae_settings().add_flags(cli, config);
   cli.add(
       "recipe", &recipe,
       "preset: brock (Brock et al. 2016's VAE: see config.hpp); flags given "
@@ -86,7 +86,8 @@ int run(int argc, const char* const* argv) {
   // A resumed run reads and verifies the whole checkpoint before anything
   // is created or written, so a damaged file changes nothing on disk.
   if (!resume.empty())
-    config = merge_resumed_config(VaeTrainer::peek_config(resume), config, cli);
+    config = vae_settings().merge_resumed(
+        VaeTrainer::peek_config(resume), config, cli);
   VaeTrainer trainer(
       config, dist ? dist->data_parallel(config.batch) : DataParallel{});
   if (!resume.empty()) {

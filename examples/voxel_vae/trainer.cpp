@@ -190,32 +190,22 @@ StepStats VaeTrainer::train_step() {
 }
 
 void VaeTrainer::save_checkpoint(const std::string& path) const {
-  nlohmann::json meta = {
-      {"format", kFormat},
-      {"version", kVersion},
-      {"config", to_json(config_)},
-      {"step", step_},
-      {"sampler", sampler_.state()},
-      {"noise_generator", generator_state(noise_)},
-      {"augment_generator", generator_state(augment_)},
-      {"scheduler", sched_ ? sched_->state_dict() : nlohmann::json()},
-      {"history", history_to_json(history_)}};
+  nlohmann::json meta = loop_meta(
+      kFormat, kVersion, vae_settings().to_json(config_), step_, sampler_,
+      noise_);
+  meta["augment_generator"] = generator_state(augment_);
+  meta["scheduler"] = sched_ ? sched_->state_dict() : nlohmann::json();
+  meta["history"] = history_to_json(history_);
   save(path, *model_, opt_.get(), meta);
 }
 
 VaeConfig VaeTrainer::peek_config(const std::string& path) {
-  // Reading into an empty module with strict off verifies the file (JSON,
-  // checksum, tensors) and returns its metadata without loading anything.
-  nn::Module nothing;
-  const nlohmann::json meta =
-      load(path, nothing, nullptr, LoadOptions{.strict = false});
-  check_meta_format(meta, path, kFormat, kVersion);
-  return config_from_json(meta_field(meta, "config"));
+  return saved_config(vae_settings(), path, kFormat, kVersion);
 }
 
 void VaeTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
-  try {
+  restoring(path, [&] {
     const int64_t step = meta_step(meta, config_.steps);
     Generator noise = noise_, augment = augment_;
     restore_generator(meta, noise);
@@ -228,9 +218,7 @@ void VaeTrainer::load_checkpoint(const std::string& path) {
     augment_ = augment;
     step_ = step;
     history_ = std::move(history);
-  } catch (const std::exception& e) {
-    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
-  }
+  });
 }
 
 }  // namespace voxgrad::examples

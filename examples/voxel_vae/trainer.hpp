@@ -69,7 +69,7 @@ class VaeTrainer {
   const VaeConfig& config() const {
     return config_;
   }
-  /// Cadence settings may change on resume (see merge_resumed_config).
+  /// Cadence settings may change on resume (see vae_settings).
   void set_cadence(const VaeConfig& c);
   VoxelVAE& model() {
     return *model_;

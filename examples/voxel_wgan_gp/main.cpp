@@ -129,7 +129,7 @@ int run(int argc, const char* const* argv) {
       "voxel_wgan_gp",
       "Trains a small 3-D WGAN-GP on procedural voxel shapes; writes samples,\n"
       "meshes, a loss curve and checkpoints to --out.");
-  add_gan_flags(cli, config);
+  wgan_settings().add_flags(cli, config);
   cli.add("threads", &threads, "worker threads", 1, 1024);
   cli.add("out", &out, "output folder (created)");
   cli.add("resume", &resume, "checkpoint to continue from");
@@ -140,8 +140,8 @@ int run(int argc, const char* const* argv) {
     return 0;
   set_num_threads(static_cast<int>(threads));
   if (!resume.empty())
-    config =
-        merge_resumed_gan_config(GanTrainer::peek_config(resume), config, cli);
+    config = wgan_settings().merge_resumed(
+        GanTrainer::peek_config(resume), config, cli);
   GanTrainer t(config, &std::cout);
   if (!resume.empty()) {
     t.load_checkpoint(resume);
@@ -204,9 +204,7 @@ int run(int argc, const char* const* argv) {
       t.history().empty() ? 0.0 : t.history().back().wasserstein;
   result["steps"] = t.step();
   result["seconds"] = clock.seconds();
-  write_file_atomic(out + "/metrics.json", result.dump() + "\n");
-  std::cout << "outputs in " << out << "/" << std::endl
-            << result.dump() << std::endl;
+  write_metrics(out, result);
   return 0;
 }
 

@@ -2,9 +2,9 @@
 
 #include <cmath>
 
+#include "example_settings.hpp"
 #include "gradient_penalty.hpp"
 #include "resume_meta.hpp"
-#include "settings.hpp"
 #include "voxgrad/autograd/ops.hpp"
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/grad_mode.hpp"
@@ -16,10 +16,29 @@ namespace {
 constexpr const char* kFormat = "voxel_wgan_gp";
 constexpr int kVersion = 2;  // 2: data source and metric settings
 
-const Settings<GanConfig>& settings() {
+// The history in checkpoints, one row per step:
+// [step, critic_loss, wasserstein, penalty, generator_loss].
+const HistoryRows<GanStats>& history_rows() {
+  static const HistoryRows<GanStats> rows{
+      5, "[step, critic_loss, wasserstein, penalty, generator_loss]",
+      [](const GanStats& h) -> nlohmann::json {
+        return {
+            h.step, h.critic_loss, h.wasserstein, h.penalty, h.generator_loss};
+      },
+      [](const nlohmann::json& row) {
+        return GanStats{
+            row[0].get<int64_t>(), meta_number(row, 1, "'history'"),
+            meta_number(row, 2, "'history'"), meta_number(row, 3, "'history'"),
+            meta_number(row, 4, "'history'")};
+      }};
+  return rows;
+}
+
+}  // namespace
+
+const Settings<GanConfig>& wgan_settings() {
   static const Settings<GanConfig> s = [] {
     Settings<GanConfig> t;
-    const int64_t big = 100'000'000, seed_max = int64_t{1} << 62;
 #define REF(expr) [](GanConfig& c) -> decltype(c.expr)& { return c.expr; }
     // The checkpoint keeps the whole history (6 JSON values, about 130
     // bytes a step at worst): 250k steps stay well inside what
@@ -39,26 +58,13 @@ const Settings<GanConfig>& settings() {
         "lr", "Adam learning rate (betas 0.5, 0.9)", 0, 1, false, REF(lr));
     t.add_double(
         "lambda", "gradient penalty weight", 0, 1e6, false, REF(lambda));
-    t.add_int(
-        "seed", "seed of initialisation, noise and data order", 0, seed_max,
-        false, REF(seed));
-    t.add_int(
-        "data-seed", "seed of the procedural data set", 0, seed_max, false,
-        REF(data_seed));
-    t.add_int("train-size", "training shapes", 1, big, false, REF(train_size));
-    t.add_int(
-        "test-size", "held-out procedural shapes", 1, 1'000'000, false,
-        REF(test_size));
-    t.add_text("data", kDataFlagHelp, false, REF(source.folder));
-    t.add_text("cache", kCacheFlagHelp, true, REF(source.cache));
-    t.add_choice("up", kUpFlagHelp, {"z", "y"}, REF(source.up));
-    t.add_choice("fill", kFillFlagHelp, {"flood", "winding"}, REF(source.fill));
+    add_seed_settings(t, "training shapes", "held-out procedural shapes");
+    add_source_settings(t);
+    // Evaluated once, at the end: no --eval-every.
     t.add_int(
         "eval-samples", "samples and held-out shapes for MMD/COV/1-NNA", 2,
         100000, true, REF(eval_samples));
-    t.add_int(
-        "eval-points", "surface points per shape for the Chamfer distance", 16,
-        1'000'000, true, REF(eval_points));
+    add_eval_points_setting(t);
     t.add_int(
         "resolution", "voxels per side (a multiple of 8)", 8, 64, false,
         REF(arch.resolution));
@@ -66,32 +72,11 @@ const Settings<GanConfig>& settings() {
         "width", "channels of the critic's first layer", 1, 256, false,
         REF(arch.width));
     t.add_int("latent", "latent dimensions", 1, 4096, false, REF(arch.latent));
-    t.add_int(
-        "ckpt-every", "steps between checkpoints", 1, big, true,
-        REF(ckpt_every));
-    t.add_int(
-        "log-every", "steps between progress lines", 1, big, true,
-        REF(log_every));
 #undef REF
+    add_checkpoint_cadence(t);
     return t;
   }();
   return s;
-}
-
-}  // namespace
-
-void add_gan_flags(ArgParser& cli, GanConfig& config) {
-  settings().add_flags(cli, config);
-}
-nlohmann::json to_json(const GanConfig& config) {
-  return settings().to_json(config);
-}
-GanConfig gan_config_from_json(const nlohmann::json& j) {
-  return settings().from_json(j, "checkpoint config");
-}
-GanConfig merge_resumed_gan_config(
-    const GanConfig& saved, const GanConfig& given, const ArgParser& cli) {
-  return settings().merge_resumed(saved, given, cli);
 }
 
 GanTrainer::GanTrainer(const GanConfig& config, std::ostream* log)
@@ -175,68 +160,24 @@ GanStats GanTrainer::train_step() {
 }
 
 void GanTrainer::save_checkpoint(const std::string& path) const {
-  nlohmann::json hist = nlohmann::json::array();
-  for (const GanStats& h : history_)
-    hist.push_back(
-        {h.step, h.critic_loss, h.wasserstein, h.penalty, h.generator_loss});
   save(
       path, *model_, opt_.get(),
-      {{"format", kFormat},
-       {"version", kVersion},
-       {"config", to_json(config_)},
-       {"step", step_},
-       {"sampler", sampler_.state()},
-       {"noise_generator", generator_state(noise_)},
-       {"history", hist}});
+      with_history(
+          loop_meta(
+              kFormat, kVersion, wgan_settings().to_json(config_), step_,
+              sampler_, noise_),
+          history_, history_rows()));
 }
 
 GanConfig GanTrainer::peek_config(const std::string& path) {
-  nn::Module nothing;  // strict off: verify the file, load no tensor
-  const nlohmann::json meta =
-      load(path, nothing, nullptr, LoadOptions{.strict = false});
-  check_meta_format(meta, path, kFormat, kVersion);
-  return gan_config_from_json(meta_field(meta, "config"));
+  return saved_config(wgan_settings(), path, kFormat, kVersion);
 }
 
 void GanTrainer::load_checkpoint(const std::string& path) {
   const nlohmann::json meta = load(path, *model_, opt_.get());
-  try {
-    const int64_t step = meta_step(meta, config_.steps);
-    Generator noise = noise_;
-    restore_generator(meta, noise);
-    std::vector<GanStats> hist;
-    const nlohmann::json& rows = meta_field(meta, "history");
-    VOXGRAD_CHECK(
-        rows.is_array(), "checkpoint metadata: 'history' must be a list of ",
-        "[step, critic_loss, wasserstein, penalty, generator_loss] (got ",
-        rows.type_name(), ")");
-    for (const auto& row : rows) {
-      VOXGRAD_CHECK(
-          row.is_array() && row.size() == 5 && row[0].is_number_integer(),
-          "checkpoint metadata: 'history': each entry must be [step, "
-          "critic_loss, wasserstein, penalty, generator_loss] (got ",
-          row.dump(), ")");
-      const char* what = "'history'";
-      hist.push_back(
-          {row[0].get<int64_t>(), meta_number(row, 1, what),
-           meta_number(row, 2, what), meta_number(row, 3, what),
-           meta_number(row, 4, what)});
-      VOXGRAD_CHECK(
-          hist.back().step == static_cast<int64_t>(hist.size()),
-          "checkpoint metadata: 'history': steps must run 1, 2, ... (entry ",
-          hist.size(), " is step ", hist.back().step, ")");
-    }
-    VOXGRAD_CHECK(
-        static_cast<int64_t>(hist.size()) == step,
-        "checkpoint metadata: history has ", hist.size(), " entries for step ",
-        step);
-    sampler_.load_state(meta_field(meta, "sampler"));
-    noise_ = noise;
-    step_ = step;
-    history_ = std::move(hist);
-  } catch (const std::exception& e) {
-    throw Error(std::string("cannot resume from '") + path + "': " + e.what());
-  }
+  restore_loop(
+      path, meta, config_.steps, history_rows(), sampler_, noise_, step_,
+      history_);
 }
 
 }  // namespace voxgrad::examples

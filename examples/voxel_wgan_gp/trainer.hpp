@@ -15,6 +15,7 @@
 #include "model.hpp"
 #include "prefetch.hpp"
 #include "sampler.hpp"
+#include "settings.hpp"
 #include "voxel_dataset.hpp"
 #include "voxgrad/core/random.hpp"
 #include "voxgrad/optim/adam.hpp"
@@ -40,11 +41,7 @@ struct GanConfig {
 };
 
 /// The settings as flags / JSON / resume checks (see settings.hpp).
-void add_gan_flags(ArgParser& cli, GanConfig& config);
-nlohmann::json to_json(const GanConfig& config);
-GanConfig gan_config_from_json(const nlohmann::json& j);
-GanConfig merge_resumed_gan_config(
-    const GanConfig& saved, const GanConfig& given, const ArgParser& cli);
+const Settings<GanConfig>& wgan_settings();
 
 struct GanStats {
   int64_t step = 0;

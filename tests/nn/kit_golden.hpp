@@ -1,7 +1,8 @@
 #pragma once
 // The harness of the research kit's PyTorch 1.13 goldens (issue 11): reads
 // the documents tools/kit_golden.py writes (tests/golden/kit_layers.json,
-// reparam.json) and runs a case against them. A case runs in float64 and in
+// reparam.json; test_nn_golden.cpp brings nn_layers.json's older cases to
+// this form) and runs a case against them. A case runs in float64 and in
 // float32 and is compared with PyTorch's own run in that dtype, from the
 // same inputs: every output (index outputs exactly), the gradients of
 // sum(y * gy) for every input and parameter, and buffers after each step.

@@ -1,105 +1,24 @@
 // Max pooling's indices (F::max_pool3d_with_indices, forward_with_indices)
 // and max unpooling (voxgrad/nn/max_unpool, NOTE [ Max unpooling ]): the
-// indices against PyTorch's scan rule over random geometries full of ties,
-// unpooling against a loop of PyTorch's CPU kernel (repeats: the last wins),
-// its gradient against the adjoint taken column by column, output_size's
-// rules, bit-identical results for any thread count, errors. PyTorch parity
-// is in test_kit_golden.cpp.
+// indices against PyTorch's scan rule over random geometries full of ties
+// (pool_reference.hpp, shared with test_pooling.cpp), unpooling against a
+// loop of PyTorch's CPU kernel (repeats: the last wins), its gradient
+// against the adjoint taken column by column, output_size's rules,
+// bit-identical results for any thread count, errors. PyTorch parity is in
+// test_kit_golden.cpp.
 
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <tuple>
 
+#include "pool_reference.hpp"
 #include "test_util.hpp"
 
 namespace voxgrad::nn {
 namespace {
 
-int64_t pick(Generator& g, int64_t lo, int64_t hi) {  // in [lo, hi]
-  return lo + static_cast<int64_t>(
-                  uniform({}, 0.0, 1.0, kFloat64, &g).item() *
-                  static_cast<double>(hi - lo + 1)) %
-                  (hi - lo + 1);
-}
-
-/// Integers in [-levels, levels] (windows full of ties), NaN at a fraction
-/// nan_rate of the positions.
-Tensor quantized(
-    const Shape& s, double levels, Generator& gen, double nan_rate = 0) {
-  auto v = uniform(s, -levels - 0.5, levels + 0.5, kFloat64, &gen)
-               .to_vector<double>();
-  const auto u = uniform(s, 0, 1, kFloat64, &gen).to_vector<double>();
-  for (size_t i = 0; i < v.size(); ++i)
-    v[i] = u[i] < nan_rate ? NAN : std::round(v[i]);
-  return tensor(v, s, kFloat64);
-}
-
-/// Taps of one axis of a window: regular (k, s, p, d) or adaptive (out).
-std::vector<int64_t> axis_taps(
-    int64_t in,
-    int64_t o,
-    int64_t k,
-    int64_t s,
-    int64_t p,
-    int64_t d,
-    int64_t adaptive_out) {
-  std::vector<int64_t> t;
-  if (adaptive_out > 0) {
-    for (int64_t i = o * in / adaptive_out;
-         i < ((o + 1) * in + adaptive_out - 1) / adaptive_out; ++i)
-      t.push_back(i);
-    return t;
-  }
-  for (int64_t j = 0; j < k; ++j) {
-    const int64_t i = o * s - p + j * d;
-    if (i >= 0 && i < in)
-      t.push_back(i);
-  }
-  return t;
-}
-
-/// The index PyTorch 1.13's max_pool3d_with_indices_single_out_frame picks
-/// for every output: scan depth-major, `v > best || isnan(v)` (ties to the
-/// first, NaN to the last).
-std::vector<int64_t> naive_indices(
-    const Tensor& x,
-    const std::array<int64_t, 3>& out,
-    const Int3& k,
-    const Int3& s,
-    const Int3& p,
-    const Int3& d,
-    bool adaptive) {
-  const int64_t planes = x.size(0) * x.size(1);
-  const std::array<int64_t, 3> in{x.size(2), x.size(3), x.size(4)};
-  const auto xv = x.to_vector<double>();
-  const int64_t plane = in[0] * in[1] * in[2];
-  std::vector<int64_t> idx;
-  for (int64_t pl = 0; pl < planes; ++pl)
-    for (int64_t od = 0; od < out[0]; ++od)
-      for (int64_t oh = 0; oh < out[1]; ++oh)
-        for (int64_t ow = 0; ow < out[2]; ++ow) {
-          const std::array<int64_t, 3> o{od, oh, ow};
-          std::array<std::vector<int64_t>, 3> t;
-          for (size_t a = 0; a < 3; ++a)
-            t[a] = axis_taps(
-                in[a], o[a], k[a], s[a], p[a], d[a], adaptive ? out[a] : 0);
-          double best = -std::numeric_limits<double>::infinity();
-          int64_t bi = (t[0][0] * in[1] + t[1][0]) * in[2] + t[2][0];
-          for (int64_t dd : t[0])
-            for (int64_t h : t[1])
-              for (int64_t w : t[2]) {
-                const int64_t i = (dd * in[1] + h) * in[2] + w;
-                const double v = xv[static_cast<size_t>(pl * plane + i)];
-                if (v > best || std::isnan(v)) {
-                  best = v;
-                  bi = i;
-                }
-              }
-          idx.push_back(bi);
-        }
-  return idx;
-}
+using namespace pool_reference;
 
 /// PyTorch 1.13's cpu_max_unpool: zeros, then each (n, c) plane written in
 /// input order (a repeated index keeps the last value).
@@ -117,22 +36,6 @@ Tensor naive_unpool(
           p * large + iv[static_cast<size_t>(p * small + j)])] =
           xv[static_cast<size_t>(p * small + j)];
   return tensor(y, {x.size(0), x.size(1), o[0], o[1], o[2]}, kFloat64);
-}
-
-/// The input gradient of a linear map f, column by column: <f(e_i), gy>.
-Tensor adjoint_by_columns(
-    const std::function<Tensor(const Tensor&)>& f,
-    const Shape& in_shape,
-    const Tensor& gy) {
-  const int64_t n = numel(in_shape);
-  std::vector<double> g(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> e(static_cast<size_t>(n), 0.0);
-    e[static_cast<size_t>(i)] = 1;
-    g[static_cast<size_t>(i)] =
-        (f(tensor(e, in_shape, kFloat64)) * gy).sum().item();
-  }
-  return tensor(g, in_shape, kFloat64);
 }
 
 /// Equal values, NaN matching NaN. Not bit equality: without indices the
@@ -183,7 +86,9 @@ TEST_CASE("max_pool3d_with_indices: PyTorch's index over 200 geometries") {
     REQUIRE(i.shape() == y.shape());
     CHECK(same_values(y, functional::max_pool3d(x, o)));
     const std::array<int64_t, 3> out{y.size(2), y.size(3), y.size(4)};
-    CHECK(i.to_vector<int64_t>() == naive_indices(x, out, K, S, P, D, false));
+    CHECK(
+        i.to_vector<int64_t>() ==
+        max_windows(x, out, K, S, P, D, false).indices);
   }
 }
 
@@ -202,7 +107,9 @@ TEST_CASE("adaptive_max_pool3d_with_indices: PyTorch's index, ties, NaN") {
     Tensor y, i;
     std::tie(y, i) = functional::adaptive_max_pool3d_with_indices(x, o);
     CHECK(same_values(y, functional::adaptive_max_pool3d(x, o)));
-    CHECK(i.to_vector<int64_t>() == naive_indices(x, out, 1, 1, 0, 1, true));
+    CHECK(
+        i.to_vector<int64_t>() ==
+        max_windows(x, out, 1, 1, 0, 1, true).indices);
   }
 }
 

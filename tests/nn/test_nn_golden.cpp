@@ -1,38 +1,27 @@
 // nn/ layers and losses against PyTorch 1.13: tests/golden/nn_layers.json,
-// written by tools/gen_nn_golden.py (float64). Every case runs twice: in
-// float64 (tolerances near rounding) and in float32 (the default dtype, with
-// float32 tolerances), comparing outputs, the gradients of sum(y * gy) for
-// every input and parameter, and buffers after each step. Parameters are
-// loaded with a strict load_state_dict, so state_dict names match PyTorch's.
-// Set VOXGRAD_GOLDEN_VERBOSE=1 to print the largest errors per case.
+// written by tools/gen_nn_golden.py (float64), run by the kit's golden
+// harness (kit_golden.hpp). Every case runs twice: in float64 (tolerances
+// near rounding) and in float32 (the default dtype, with float32
+// tolerances), comparing outputs, the gradients of sum(y * gy) for every
+// input and parameter, and buffers after each step. Parameters are loaded
+// with a strict load_state_dict, so state_dict names match PyTorch's. Set
+// VOXGRAD_GOLDEN_VERBOSE=1 to print the largest errors per case.
 
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
-#include <fstream>
-#include <functional>
-#include <iostream>
-
+#include "kit_golden.hpp"
 #include "test_util.hpp"
 
 namespace voxgrad::nn {
 namespace {
 
 using json = nlohmann::json;
+using kit_golden::Built;
+using kit_golden::from_json;
+using kit_golden::unary;
 
 const json& golden() {
-  static const json doc = [] {
-    std::ifstream f(
-        std::string(VOXGRAD_TEST_DATA_DIR) + "/golden/nn_layers.json");
-    REQUIRE_MESSAGE(f.good(), "cannot open tests/golden/nn_layers.json");
-    return json::parse(f);
-  }();
-  return doc;
-}
-
-Tensor from_json(const json& t, Dtype dt) {
-  return tensor(
-      t.at("data").get<std::vector<double>>(), t.at("shape").get<Shape>(), dt);
+  return kit_golden::load("nn_layers.json");
 }
 
 Reduction reduction_of(const json& cfg) {
@@ -41,19 +30,11 @@ Reduction reduction_of(const json& cfg) {
                      : (r == "sum" ? Reduction::Sum : Reduction::Mean);
 }
 
-struct Built {
-  std::shared_ptr<Module> module;
-  std::function<Tensor(const TensorList&)> forward;
-};
-
-template <class M>
-Built unary(std::shared_ptr<M> m) {
-  return {m, [m](const TensorList& in) { return m->forward(in[0]); }};
-}
-
 template <class M>
 Built binary(std::shared_ptr<M> m) {
-  return {m, [m](const TensorList& in) { return m->forward(in[0], in[1]); }};
+  return {m, [m](const TensorList& in) {
+            return TensorList{m->forward(in[0], in[1])};
+          }};
 }
 
 Built build(const std::string& kind, const json& cfg, Dtype dt) {
@@ -145,87 +126,33 @@ Built build(const std::string& kind, const json& cfg, Dtype dt) {
   return {};
 }
 
-struct Tolerance {
-  double atol, rtol;
-};
-
-/// Largest errors seen while comparing one case.
-struct Errors {
-  double abs = 0, rel = 0;
-  void compare(
-      const Tensor& got,
-      const json& want_json,
-      const Tolerance& tol,
-      const std::string& what) {
-    const Tensor want = from_json(want_json, kFloat64);
-    REQUIRE_MESSAGE(
-        got.defined(),
-        what << " is undefined (want " << want.shape().size() << "-d)");
-    REQUIRE_MESSAGE(
-        got.shape() == want.shape(),
-        what << ": shape " << shape_str(got.shape()) << " vs PyTorch "
-             << shape_str(want.shape()));
-    const auto g = got.to_vector<double>(), w = want.to_vector<double>();
-    bool ok = true;
-    for (size_t i = 0; i < g.size(); ++i) {
-      const double d = std::abs(g[i] - w[i]);
-      abs = std::max(abs, d);
-      rel = std::max(rel, d / std::max(std::abs(w[i]), 1e-3));
-      ok = ok && d <= tol.atol + tol.rtol * std::abs(w[i]);
-    }
-    CHECK_MESSAGE(
-        ok, what << ": max abs error " << abs << " exceeds atol " << tol.atol
-                 << " + rtol " << tol.rtol);
-  }
-};
-
-void run_case(const json& c, Dtype dt, const Tolerance& tol) {
-  const std::string name = c.at("name");
-  CAPTURE(name);
-  CAPTURE(dtype_name(dt));
-  Built b = build(c.at("module"), c.at("config"), dt);
-  b.module->to(dt);
-  NamedTensors state;
-  for (const auto& [k, v] : c.at("params").items())
-    state.emplace_back(k, from_json(v, dt));
-  b.module->load_state_dict(state);  // strict: PyTorch's names, exactly
-
-  Errors err;
-  int step_no = 0;
+/// A case of nn_layers.json in the form of the kit harness
+/// (kit_golden.hpp) without rewriting the file: each step's output "y" and
+/// upstream gradient "gy" become one-element lists, and its results, which
+/// PyTorch computed in float64 only, are the references of both runs (the
+/// float32 run is held to float32 tolerances against them).
+json as_kit_case(const json& c) {
+  json steps = json::array(), results = json::array();
   for (const json& step : c.at("steps")) {
-    const std::string at = "step " + std::to_string(step_no++) + " ";
-    b.module->train(step.at("training").get<bool>());
-    b.module->zero_grad();
-    TensorList inputs;
-    for (const json& x : step.at("inputs"))
-      inputs.push_back(from_json(x, dt).requires_grad_());
-    const Tensor y = b.forward(inputs);
-    err.compare(y, step.at("y"), tol, at + "output");
-    (y * from_json(step.at("gy"), dt)).sum().backward();
-    for (const auto& [k, v] : step.at("grads").items()) {
-      Tensor g;
-      if (k.rfind("input", 0) == 0) {
-        g = inputs[std::stoul(k.substr(5))].grad();
-      } else {
-        for (const auto& [pn, p] : b.module->named_parameters())
-          if (pn == k)
-            g = p.grad();
-      }
-      err.compare(g, v, tol, at + "gradient of " + k);
-    }
-    const NamedTensors buffers = b.module->named_buffers();
-    for (const auto& [k, v] : step.at("buffers").items()) {
-      Tensor t;
-      for (const auto& [bn, bt] : buffers)
-        if (bn == k)
-          t = bt;
-      err.compare(t, v, tol, at + "buffer " + k);
-    }
+    steps.push_back(
+        {{"training", step.at("training")},
+         {"inputs", step.at("inputs")},
+         {"gy", json::array({step.at("gy")})}});
+    results.push_back(
+        {{"outputs", json::array({step.at("y")})},
+         {"grads", step.at("grads")},
+         {"buffers", step.at("buffers")}});
   }
-  if (std::getenv("VOXGRAD_GOLDEN_VERBOSE")) {
-    std::cout << dtype_name(dt) << "  max abs " << err.abs << "  max rel "
-              << err.rel << "  " << name << "\n";
-  }
+  return {
+      {"name", c.at("name")},
+      {"params", c.at("params")},
+      {"steps", steps},
+      {"results", {{"float64", results}, {"float32", results}}}};
+}
+
+void run_case(const json& c, Dtype dt, const kit_golden::Tolerance& tol) {
+  kit_golden::run_case(
+      as_kit_case(c), build(c.at("module"), c.at("config"), dt), dt, tol);
 }
 
 }  // namespace

@@ -10,11 +10,14 @@
 #include <limits>
 #include <sstream>
 
+#include "pool_reference.hpp"
 #include "test_util.hpp"
 #include "voxgrad/autograd/pool_ops.hpp"
 
 namespace voxgrad::nn {
 namespace {
+
+using namespace pool_reference;
 
 struct Geometry {
   Int3 kernel{1}, stride{1}, padding{0};
@@ -103,8 +106,8 @@ Tensor naive_adaptive_avg(const Tensor& x, const std::array<int64_t, 3>& out) {
   return tensor(yv, {n, c, out[0], out[1], out[2]}, kFloat64);
 }
 
-/// max_pool3d_with_indices_single_out_frame of PyTorch 1.13 (dilation and
-/// ceil_mode included), one output at a time: the output and the gradient of
+/// max pooling as PyTorch 1.13 computes it (dilation and ceil_mode
+/// included; pool_reference::max_windows): the output and the gradient of
 /// <y, gy> (gy scattered to each window's chosen index, in output order).
 /// Adaptive windows instead when `adaptive_out` is given.
 std::pair<Tensor, Tensor> naive_max_pool(
@@ -127,88 +130,20 @@ std::pair<Tensor, Tensor> naive_max_pool(
     if (g.ceil_mode && (out[a] - 1) * s >= in[a] + g.padding[a])
       --out[a];
   }
-  const auto xv = x.to_vector<double>();
+  const MaxWindows m = max_windows(
+      x, out, g.kernel, g.stride, g.padding, dilation, adaptive_out != nullptr);
   const auto gv = gy.defined() ? gy.to_vector<double>() : std::vector<double>{};
-  std::vector<double> yv, dx(xv.size(), 0.0);
+  std::vector<double> dx(static_cast<size_t>(x.numel()), 0.0);
   const int64_t plane = in[0] * in[1] * in[2];
-  size_t at = 0;
-  for (int64_t p = 0; p < n * c; ++p)
-    for (int64_t od = 0; od < out[0]; ++od)
-      for (int64_t oh = 0; oh < out[1]; ++oh)
-        for (int64_t ow = 0; ow < out[2]; ++ow) {
-          const std::array<int64_t, 3> o{od, oh, ow};
-          std::array<std::vector<int64_t>, 3> taps;
-          for (size_t a = 0; a < 3; ++a) {
-            if (adaptive_out) {
-              const int64_t lo = o[a] * in[a] / out[a];
-              const int64_t hi = ((o[a] + 1) * in[a] + out[a] - 1) / out[a];
-              for (int64_t i = lo; i < hi; ++i)
-                taps[a].push_back(i);
-              continue;
-            }
-            for (int64_t t = 0; t < g.kernel[a]; ++t) {
-              const int64_t i =
-                  o[a] * g.stride[a] - g.padding[a] + t * dilation[a];
-              if (i >= 0 && i < in[a])
-                taps[a].push_back(i);
-            }
-          }
-          double best = -std::numeric_limits<double>::infinity();
-          int64_t bi = (taps[0][0] * in[1] + taps[1][0]) * in[2] + taps[2][0];
-          for (int64_t d : taps[0])
-            for (int64_t h : taps[1])
-              for (int64_t w : taps[2]) {
-                const int64_t i = (d * in[1] + h) * in[2] + w;
-                const double v = xv[static_cast<size_t>(p * plane + i)];
-                if (v > best || std::isnan(v)) {
-                  best = v;
-                  bi = i;
-                }
-              }
-          yv.push_back(best);
-          if (!gv.empty())
-            dx[static_cast<size_t>(p * plane + bi)] += gv[at];
-          ++at;
-        }
+  const int64_t outputs = out[0] * out[1] * out[2];
+  if (!gv.empty())
+    for (size_t at = 0; at < m.indices.size(); ++at)
+      dx[static_cast<size_t>(
+          static_cast<int64_t>(at) / outputs * plane + m.indices[at])] +=
+          gv[at];
   return {
-      tensor(yv, {n, c, out[0], out[1], out[2]}, kFloat64),
+      tensor(m.values, {n, c, out[0], out[1], out[2]}, kFloat64),
       tensor(dx, x.shape(), kFloat64)};
-}
-
-/// Integers in [-levels, levels]: windows full of ties.
-/// Optionally NaN in a fraction nan_rate of the positions.
-Tensor quantized(
-    const Shape& s, double levels, Generator& gen, double nan_rate = 0) {
-  auto v = uniform(s, -levels - 0.5, levels + 0.5, kFloat64, &gen)
-               .to_vector<double>();
-  const auto u = uniform(s, 0, 1, kFloat64, &gen).to_vector<double>();
-  for (size_t i = 0; i < v.size(); ++i)
-    v[i] = u[i] < nan_rate ? NAN : std::round(v[i]);
-  return tensor(v, s, kFloat64);
-}
-
-/// The input gradient of a linear map f at any point, by columns: the
-/// adjoint applied to gy, <f(e_i), gy> for every basis vector e_i.
-Tensor adjoint_by_columns(
-    const std::function<Tensor(const Tensor&)>& f,
-    const Shape& in_shape,
-    const Tensor& gy) {
-  const int64_t n = numel(in_shape);
-  std::vector<double> g(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> e(static_cast<size_t>(n), 0.0);
-    e[static_cast<size_t>(i)] = 1;
-    g[static_cast<size_t>(i)] =
-        (f(tensor(e, in_shape, kFloat64)) * gy).sum().item();
-  }
-  return tensor(g, in_shape, kFloat64);
-}
-
-int64_t pick(Generator& g, int64_t lo, int64_t hi) {  // in [lo, hi]
-  return lo + static_cast<int64_t>(
-                  uniform({}, 0.0, 1.0, kFloat64, &g).item() *
-                  static_cast<double>(hi - lo + 1)) %
-                  (hi - lo + 1);
 }
 
 }  // namespace

@@ -1,14 +1,7 @@
 # Bad command lines: exit status 1 and a message naming the flag, the value
 # and the rule; never a crash.
 #   cmake -DEXE=path/to/program -DPROGRAM=name -P cli_test.cmake
-function(expect_error regex)
-  execute_process(COMMAND ${EXE} ${ARGN} RESULT_VARIABLE rc
-    OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 1 OR NOT err MATCHES "^${PROGRAM}: error: ${regex}")
-    message(FATAL_ERROR "'${ARGN}': expected exit 1 and '${regex}', got ${rc}:\n${out}${err}")
-  endif()
-  message(STATUS "${ARGN} -> ${err}")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/program_checks.cmake)
 expect_error("--steps: expected an integer in \\[1, 250000\\], got 'abc'" --steps abc)
 expect_error("--steps: expected an integer .*got '250001'" --steps 250001)
 expect_error("--steps: expected an integer .*got '-5'" --steps -5)

@@ -87,7 +87,9 @@ TEST_CASE(
       {json::array(), "metadata 'format' is missing"},
       {"text", "metadata 'format' is missing"},
   };
-  for (const auto& [meta, part] : bad) {
+  for (const auto& c : bad) {
+    const json& meta = c.first;
+    const std::string& part = c.second;
     CAPTURE(meta.dump());
     check_error(
         [&] { check_meta_format(meta, "c.json", "voxel_vae", 1); },
@@ -106,8 +108,8 @@ TEST_CASE("step, noise generator and history entries of the wrong type") {
       {{{"step", 18446744073709551615ULL}}, "(got 18446744073709551615)"},
       {json::object(), "missing 'step'"},
   };
-  for (const auto& [meta, part] : steps)
-    check_error([&] { meta_step(meta, 10); }, {part});
+  for (const auto& c : steps)
+    check_error([&] { meta_step(c.first, 10); }, {c.second});
   const std::vector<json> gens = {
       {{"noise_generator", {{"seed", "1"}, {"offset", 0}}}},
       {{"noise_generator", {{"seed", 1}, {"offset", -1}}}},
@@ -153,7 +155,9 @@ TEST_CASE("saved settings of the wrong type name the setting") {
       {{{"steps", 5}, {"lr", 0.5}}, "'lr_schedule' must be one of"},
       {json::array(), "expected a JSON object"},
   };
-  for (const auto& [j, part] : bad) {
+  for (const auto& b : bad) {
+    const json& j = b.first;
+    const std::string& part = b.second;
     CAPTURE(j.dump());
     check_error([&] { s.from_json(j, "checkpoint config"); }, {part});
   }
@@ -198,4 +202,75 @@ TEST_CASE(
   std::filesystem::remove(path);
   CHECK(back["history"]["steps"].size() == static_cast<size_t>(steps));
   CHECK(back == meta);
+}
+
+TEST_CASE(
+    "loop state and history round-trip, and a bad history changes nothing") {
+  struct Row {
+    int64_t step;
+    double loss;
+  };
+  const HistoryRows<Row> rows{
+      2, "[step, loss]",
+      [](const Row& r) -> json {
+        return {r.step, r.loss};
+      },
+      [](const json& row) {
+        return Row{row[0].get<int64_t>(), meta_number(row, 1, "'history'")};
+      }};
+  EpochSampler sampler(10, 7);
+  sampler.next_batch(3);
+  voxgrad::Generator noise(5);
+  noise.advance(9);
+  const std::vector<Row> history = {{1, 0.5}, {2, 0.25}};
+  const json meta = with_history(
+      loop_meta("voxel_vae", 1, {{"steps", 5}}, 2, sampler, noise), history,
+      rows);
+  CHECK(meta["format"] == "voxel_vae");
+  CHECK(meta["config"]["steps"] == 5);
+  CHECK(meta["history"] == json::parse("[[1, 0.5], [2, 0.25]]"));
+
+  EpochSampler s2(10, 7);
+  voxgrad::Generator n2(5);
+  int64_t step = 0;
+  std::vector<Row> h2;
+  bool more_ran = false;
+  restore_loop(
+      "c.json", meta, 5, rows, s2, n2, step, h2, [&] { more_ran = true; });
+  CHECK(step == 2);
+  CHECK(n2.offset() == noise.offset());
+  CHECK(s2.state() == sampler.state());
+  REQUIRE(h2.size() == 2);
+  CHECK(h2[1].loss == 0.25);
+  CHECK(more_ran);
+
+  const std::vector<std::pair<json, std::string>> bad = {
+      {json::object(), "missing 'history'"},
+      {json(3), "'history' must be a list of [step, loss] (got number)"},
+      {json::parse("[[1, 0.5], [2]]"),
+       "each entry must be [step, loss] (got [2])"},
+      {json::parse("[[1, 0.5], [3, 0.1]]"),
+       "steps must run 1, 2, ... (entry 2 is step 3)"},
+      {json::parse("[[1, 0.5]]"), "history has 1 entries for step 2"},
+      {json::parse("[[1, 0.5], [2, \"x\"]]"), "entry 1 of [2,\"x\"]"},
+  };
+  for (const auto& c : bad) {
+    const json& history_json = c.first;
+    const std::string& part = c.second;
+    json m = meta;
+    if (history_json.is_object())
+      m.erase("history");
+    else
+      m["history"] = history_json;
+    CAPTURE(history_json.dump());
+    int64_t st = 7;
+    std::vector<Row> h{{1, 9.0}};
+    voxgrad::Generator g(5);
+    check_error(
+        [&] { restore_loop("c.json", m, 5, rows, s2, g, st, h); },
+        {"cannot resume from 'c.json'", part});
+    CHECK(st == 7);  // all or nothing
+    CHECK(h.size() == 1);
+    CHECK(g.offset() == 0);
+  }
 }

@@ -4,15 +4,8 @@
 # Settings every case can add to (a flag may be given once).
 set(base --steps 2 --batch 2 --train-size 8 --test-size 2 --eval-samples 2
   --eval-points 32 --no-pictures)
-function(expect_error regex)
-  execute_process(COMMAND ${EXE} ${ARGN} RESULT_VARIABLE rc
-    OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 1 OR NOT err MATCHES "^voxel_diffusion: error: ${regex}")
-    message(FATAL_ERROR "'${ARGN}': expected exit 1 and '${regex}', got ${rc}:\n${out}${err}")
-  endif()
-  string(STRIP "${err}" err)
-  message(STATUS "${err}")
-endfunction()
+set(PROGRAM voxel_diffusion)
+include(${CMAKE_CURRENT_LIST_DIR}/../../common/tests/program_checks.cmake)
 expect_error("--mults: expected 1 to 6 .*got '1,x' \\('x' is not an integer\\)" --mults 1,x)
 expect_error("--mults: .*got '1,,2'" --mults 1,,2)
 expect_error("--mults: .*got '1,2,' " --mults 1,2,)

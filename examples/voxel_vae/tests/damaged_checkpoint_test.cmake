@@ -2,6 +2,7 @@
 # exit, the path and the problem on stderr, no crash) and leaves every file
 # as it was: the same names, the same bytes, no new folders.
 #   cmake -DEXE=path/to/voxel_vae -DWORK=dir -P damaged_checkpoint_test.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/../../common/tests/program_checks.cmake)
 file(REMOVE_RECURSE ${WORK})
 set(run_dir ${WORK}/run)
 execute_process(COMMAND ${EXE} --steps 2 --batch 2 --train-size 20
@@ -51,10 +52,7 @@ function(expect_failure name regex ckpt)
   message(STATUS "${name}: ${stderr}")
 endfunction()
 
-string(LENGTH "${good}" n)
-math(EXPR half "${n} / 2")
-string(SUBSTRING "${good}" 0 ${half} truncated)
-file(WRITE ${WORK}/truncated.json "${truncated}")
+write_truncated(${WORK}/truncated.json "${good}")
 expect_failure(truncated "truncated.json" ${WORK}/truncated.json)
 
 # One base64 character of a tensor changed: only the checksum can tell.
