@@ -135,16 +135,8 @@ void im2col_gemm_bwd_data(
     const ConvGeometry3d& g, const T* dy, const T* w, T* dx, const T* bias) {
   const int64_t P = g.out_numel(), K = g.C_in * g.kernel_numel();
   const int64_t vol = g.x_numel() / std::max<int64_t>(g.N * g.C_in, 1);
-  if (g.x_numel() == 0)
+  if (g.x_numel() == 0)  // N = 0: nothing to write
     return;
-  if (P == 0 || g.C_out == 0) {  // no tap reaches dx: the empty sum
-    parallel_for(0, g.N * g.C_in, 1, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p)
-        std::fill(
-            dx + p * vol, dx + (p + 1) * vol, bias ? bias[p % g.C_in] : T(0));
-    });
-    return;
-  }
   const Im2colIndex ix(g);
   Scratch<T> dcol(g.N * P * K);
   GemmArgs<T> a;
@@ -200,9 +192,7 @@ void im2col_gemm_bwd_weight(
     const ConvGeometry3d& g, const T* x, const T* dy, T* dw) {
   const int64_t P = g.out_numel(), K = g.C_in * g.kernel_numel();
   const int64_t rows = g.N * P, M = g.C_out;
-  if (M * K == 0)
-    return;
-  if (rows == 0) {
+  if (rows == 0) {  // an empty sum (conv3d_bwd_weight handles N = 0 first)
     std::fill(dw, dw + M * K, T(0));
     return;
   }
