@@ -15,9 +15,8 @@
 // * In a public header, a usage example is a fenced block: a group of
 //   comment lines indented by two or more spaces (after "// " or "/// ")
 //   outside a fence, other than the continuation of a list item, is an
-//   error, except in the headers tests/docs/unfenced_headers.txt lists
-//   (written before the rule; the list only shrinks: a listed header
-//   without such lines is an error too).
+//   error (the headers written before the rule have all been fenced, so
+//   there are no exceptions).
 // Prints every offender with its file and line, then a summary.
 
 #include <algorithm>
@@ -26,7 +25,6 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -194,15 +192,6 @@ int main(int argc, char** argv) {
     check_fences(fs::relative(page, root).string(), lines, sources, report);
   }
 
-  std::set<std::string> unfenced_allowed;
-  {
-    std::istringstream in(read_file(root / "tests/docs/unfenced_headers.txt"));
-    for (std::string l; std::getline(in, l);) {
-      l = trim(l);
-      if (!l.empty() && l[0] != '#')
-        unfenced_allowed.insert(l);
-    }
-  }
   std::vector<std::string> headers;
   for (const auto& e : fs::recursive_directory_iterator(root / "voxgrad")) {
     const std::string rel = fs::relative(e.path(), root).string();
@@ -212,9 +201,7 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(headers.begin(), headers.end());
-  size_t unfenced_headers = 0;
   for (const std::string& h : headers) {
-    bool unfenced = false;
     for (const auto& run : comment_runs(read_file(root / h))) {
       const std::vector<const Line*> outside =
           check_fences(h, run, sources, report);
@@ -237,29 +224,12 @@ int main(int argc, char** argv) {
                  before, std::regex(R"(^(\d+|\([a-z]\))[.)]? )")));
         if (list_item)
           continue;
-        unfenced = true;
-        if (!unfenced_allowed.contains(h)) {
-          report.problems.push_back(
-              h + ":" + std::to_string(l->number) +
-              ": an indented comment block outside a fence: put a usage "
-              "example in a ```cpp block (compiled by a test) and other "
-              "indented text in a ```text block");
-        }
+        report.problems.push_back(
+            h + ":" + std::to_string(l->number) +
+            ": an indented comment block outside a fence: put a usage "
+            "example in a ```cpp block (compiled by a test) and other "
+            "indented text in a ```text block");
       }
-    }
-    if (unfenced)
-      ++unfenced_headers;
-    if (!unfenced && unfenced_allowed.contains(h)) {
-      report.problems.push_back(
-          "tests/docs/unfenced_headers.txt lists " + h +
-          ", whose examples are all fenced now: remove the line");
-    }
-  }
-  for (const std::string& h : unfenced_allowed) {
-    if (std::find(headers.begin(), headers.end(), h) == headers.end()) {
-      report.problems.push_back(
-          "tests/docs/unfenced_headers.txt lists " + h +
-          ", which is not a public header: remove the line");
     }
   }
 
@@ -269,9 +239,7 @@ int main(int argc, char** argv) {
             << " public headers: " << report.compiled
             << " ```cpp blocks found in the " << source_count
             << " test sources, " << report.nocompile << " marked nocompile, "
-            << report.other << " other blocks; " << unfenced_headers
-            << " headers still have unfenced examples (tests/docs/"
-               "unfenced_headers.txt); "
-            << report.problems.size() << " problems\n";
+            << report.other << " other blocks; " << report.problems.size()
+            << " problems\n";
   return report.problems.empty() ? 0 : 1;
 }

@@ -6,6 +6,18 @@
 // It names nlohmann::json (checkpoint metadata, scheduler state) through
 // <nlohmann/json_fwd.hpp> only; include <nlohmann/json.hpp> to build or read
 // JSON values (ctest umbrella_header_without_json keeps it that way).
+// voxgrad::load() returns a CheckpointMetadata, complete without the JSON
+// header, so loading a checkpoint needs nothing more.
+//
+// Not included: <voxgrad/optim/state_dict.hpp> (optim::OptimizerStateDict,
+// what Optimizer::state_dict() returns). A group's options in it are
+// nlohmann::json values held by value, so that header needs the full
+// nlohmann/json.hpp: with it, a file including only this one would read
+// 141,821 preprocessed lines instead of 89,583 and take 2.8 s of g++ 12
+// -std=c++20 -fsyntax-only instead of 1.4 s (medians of 3), the cost the
+// forward declarations removed. Checkpoints (voxgrad::save / load) cover
+// the optimizer's state without it; include it where you handle an
+// optimizer's state dict in memory.
 
 #include "voxgrad/autograd/checkpoint.hpp"
 #include "voxgrad/autograd/gradcheck.hpp"

@@ -65,6 +65,13 @@ nlohmann::json save_and_load(nn::Module& model, optim::Optimizer& opt) {
   return meta;
 }
 
+// CheckpointMetadata's example: what it prints.
+void checkpoint_metadata_example(nn::Module& model) {
+  auto meta = voxgrad::load("ckpt.json", model);
+  if (meta.contains("epoch"))
+    std::cout << "epoch " << meta["epoch"].get<int>() << "\n";
+}
+
 // ---- voxgrad/nn/module.hpp (NOTE [ Writing a module ]), in a function
 // body: its classes are local, its last two lines are statements.
 Shape module_hpp() {
@@ -250,6 +257,14 @@ TEST_CASE("header examples: checkpoint.hpp saves and loads with metadata") {
   CHECK(checkpoint_hpp(*model, opt) == nlohmann::json{{"epoch", 3}});
   CHECK(save_and_load(*model, opt) == nlohmann::json::object());
   CHECK(std::filesystem::exists("ckpt.cbor"));
+  // CheckpointMetadata's example prints the epoch when there is one.
+  std::ostringstream out;
+  std::streambuf* old = std::cout.rdbuf(out.rdbuf());
+  checkpoint_metadata_example(*model);  // ckpt.json: no metadata
+  voxgrad::save("ckpt.json", *model, nullptr, {{"epoch", 7}});
+  checkpoint_metadata_example(*model);
+  std::cout.rdbuf(old);
+  CHECK(out.str() == "epoch 7\n");
 }
 
 TEST_CASE("header examples: optimizer.hpp's loop and parameter groups") {

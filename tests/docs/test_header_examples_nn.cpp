@@ -3,6 +3,10 @@
 // per example, in namespace voxgrad::nn as the headers are, given the
 // tensors it names. The copies are not clang-formatted, so that they stay
 // the headers' text. Edit a header's example and its copy together.
+#include <iostream>
+#include <memory>
+#include <sstream>
+
 #include "test_util.hpp"
 
 namespace voxgrad::nn::doc_examples {
@@ -190,6 +194,61 @@ nn::PReLU act(nn::PReLUOptions().num_parameters(16));
   return act->weight().shape();
 }
 
+// ---- voxgrad/nn/module.hpp: registering parameters and children, in the
+// constructors of modules of the examples' own
+struct BoundWeightImpl : Module {
+  BoundWeightImpl(int64_t in, int64_t out) {
+register_parameter("weight", weight_, empty({out, in}));
+  }
+  Tensor weight_;
+};
+
+struct KeptWeightImpl : Module {
+  explicit KeptWeightImpl(const Tensor& w) {
+weight_ = register_parameter("weight", w);
+  }
+  Tensor weight_;
+};
+
+struct ChildrenImpl : Module {
+  explicit ChildrenImpl(const Conv3dOptions& options) {
+conv_ = register_module("conv", nn::Conv3d(options));  // a handle
+ptr_ = register_module("fc", std::make_shared<nn::LinearImpl>(2, 3));
+  }
+  nn::Conv3d conv_;
+  std::shared_ptr<nn::LinearImpl> ptr_;
+};
+
+void forward_pre_hook_hpp(nn::Linear& m) {
+m->register_forward_pre_hook(
+    [](nn::Module&, const TensorList& in) { std::cout << in[0]; });
+}
+
+RemovableHandle forward_hook_hpp(nn::Linear& m) {
+auto h = m->register_forward_hook(
+    [](nn::Module&, const TensorList&, const TensorList& out) {
+      return TensorList{out[0] * 2.0};
+    });
+  return h;
+}
+
+// ---- voxgrad/nn/pooling.hpp
+AvgPool3dOptions avg_pool3d_options() {
+auto avg = nn::AvgPool3dOptions(2).stride(2).padding(0).ceil_mode(false)
+               .count_include_pad(true).divisor_override(std::nullopt);
+  return avg;
+}
+
+Shape max_pool3d_module(const Tensor& x) {
+nn::MaxPool3d pool(nn::MaxPool3dOptions(3).stride(2).padding(1));
+  return pool(x).shape();
+}
+
+Shape avg_pool3d_module(const Tensor& x) {
+nn::AvgPool3d pool(nn::AvgPool3dOptions(2));
+  return pool(x).shape();
+}
+
 // clang-format on
 
 }  // namespace
@@ -254,6 +313,56 @@ TEST_CASE("header examples: the losses and softmax") {
   const Tensor p = softmax_functional(logits);
   CHECK(test::bit_equal(p, softmax_module(logits)));
   CHECK(std::abs(kl_div_module(logits, p).item()) < 1e-6);  // same p: 0
+}
+
+TEST_CASE("header examples: module.hpp's registrations bind and return") {
+  BoundWeightImpl bound(3, 2);
+  CHECK(bound.weight_.shape() == Shape{2, 3});
+  // Bound: a reparametrisation may replace what forward reads.
+  CHECK_NOTHROW((void)bound.reparametrizable("weight", "test"));
+  const Tensor w = ones({2, 2});
+  KeptWeightImpl kept(w);
+  CHECK(kept.weight_.requires_grad());
+  CHECK(kept.named_parameters()[0].first == "weight");
+  ChildrenImpl children(Conv3dOptions(1, 2, 3));
+  CHECK(children.conv_->weight().shape() == Shape{2, 1, 3, 3, 3});
+  CHECK(children.ptr_->weight().shape() == Shape{3, 2});
+  CHECK(children.named_children()[1].first == "fc");
+}
+
+TEST_CASE("header examples: module.hpp's forward hooks") {
+  nn::Linear m(2, 1);
+  {
+    NoGradGuard no_grad;
+    m->weight().fill_(1);
+    m->bias().fill_(0);
+  }
+  forward_pre_hook_hpp(m);
+  std::ostringstream printed;
+  std::streambuf* old = std::cout.rdbuf(printed.rdbuf());
+  RemovableHandle h = forward_hook_hpp(m);
+  const Tensor y = m(ones({1, 2}));
+  std::cout.rdbuf(old);
+  CHECK(!printed.str().empty());  // the pre-hook printed the input
+  CHECK(y.item() == 4.0);         // (1 + 1) * 2: the hook doubled it
+  h.remove();
+  old = std::cout.rdbuf(printed.rdbuf());
+  const Tensor z = m(ones({1, 2}));
+  std::cout.rdbuf(old);
+  CHECK(z.item() == 2.0);
+}
+
+TEST_CASE("header examples: pooling.hpp's options and modules") {
+  const AvgPool3dOptions avg = avg_pool3d_options();
+  const AvgPool3dOptions defaults(2);
+  CHECK(avg.stride() == defaults.stride());
+  CHECK(avg.padding() == defaults.padding());
+  CHECK(avg.ceil_mode() == defaults.ceil_mode());
+  CHECK(avg.count_include_pad() == defaults.count_include_pad());
+  CHECK(avg.divisor_override() == defaults.divisor_override());
+  const Tensor x = rand({1, 1, 8, 8, 8});
+  CHECK(max_pool3d_module(x) == Shape{1, 1, 4, 4, 4});
+  CHECK(avg_pool3d_module(x) == Shape{1, 1, 4, 4, 4});
 }
 
 TEST_CASE("header examples: init.hpp's ICNR gives equal sub-kernels") {

@@ -38,7 +38,9 @@ using Scales3 = std::array<std::optional<double>, 3>;
 // are adjoint ops of each other, so derivatives of every order exist.
 
 /// Nearest upsampling of x (N, C, D, H, W) to (N, C, out_size).
-///   upsample_nearest3d(x, {8, 8, 8}, {2.0, 2.0, 2.0});
+/// ```cpp
+/// Tensor y = upsample_nearest3d(x, {8, 8, 8}, {2.0, 2.0, 2.0});
+/// ```
 Tensor upsample_nearest3d(
     const Tensor& x, const Size3& out_size, const Scales3& scales = {});
 

@@ -130,7 +130,9 @@ Tensor logsumexp(
 
 // ---- softmax (voxgrad/autograd/ops/softmax.cpp); fused and stable -------
 /// exp(x) / sum(exp(x)) along dim, shifted by the maximum first.
-///   Tensor probs = softmax(logits, 1);
+/// ```cpp
+/// Tensor probs = softmax(logits, 1);
+/// ```
 Tensor softmax(const Tensor& x, int64_t dim);
 /// (x - max) - log(sum(exp(x - max))) along dim: never log(softmax(x)).
 Tensor log_softmax(const Tensor& x, int64_t dim);
@@ -143,7 +145,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 
 /// out[i][j][k] = x[i][index[i][j][k]][k] for dim 1; index has x's rank and
 /// is no larger than x on the other axes; out has index's shape.
-///   Tensor picked = gather(logits, 1, labels.unsqueeze(1));
+/// ```cpp
+/// Tensor picked = gather(logits, 1, labels.unsqueeze(1));
+/// ```
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 /// A copy of self with out[i][index[i][j][k]][k] += src[i][j][k] (dim 1);
 /// repeated indices add in increasing j, whatever the thread count.
@@ -190,7 +194,9 @@ Tensor argmin(
     bool keepdim = false);
 /// (values, indices) of the maximum along dim, first occurrence on ties;
 /// the gradient goes to that element only (unlike amax).
-///   auto [v, i] = max(scores, 1);
+/// ```cpp
+/// auto [v, i] = max(scores, 1);
+/// ```
 std::tuple<Tensor, Tensor> max(
     const Tensor& x, int64_t dim, bool keepdim = false);
 std::tuple<Tensor, Tensor> min(
@@ -223,7 +229,9 @@ Tensor stack(const TensorList& tensors, int64_t axis = 0);
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
 /// Shifts elements along dims[i] by shifts[i], wrapping around (a copy);
 /// with no dims, rolls the flattened tensor by the single shift.
-///   roll(x, {1, -2}, {2, 3});
+/// ```cpp
+/// Tensor rolled = roll(x, {1, -2}, {2, 3});
+/// ```
 Tensor roll(
     const Tensor& x,
     const std::vector<int64_t>& shifts,
@@ -249,14 +257,18 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0);
 /// one or two more axes, e.g. (N, C, D, H, W) or unbatched (C, D, H, W).
 /// Zeros is constant padding with 0. Reflect needs each amount < the size,
 /// circular <= the size, replicate a size >= 1.
-///   Tensor y = pad(x, {1, 1, 1, 1, 1, 1}, PaddingMode::Circular);
+/// ```cpp
+/// Tensor y = pad(x, {1, 1, 1, 1, 1, 1}, PaddingMode::Circular);
+/// ```
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PaddingMode mode);
 /// The adjoint (transpose) of pad(·, pads, mode), for g shaped like its
 /// output: adds every halo value back onto the element it was copied from,
 /// then crops, so <pad(x), g> = <x, pad_adjoint(g)>. For Zeros it is the
 /// crop. The amounts must fit the *result* as they would fit pad's input.
 /// pad and pad_adjoint are each other's backward.
-///   Tensor x_grad = pad_adjoint(g, {1, 1, 1, 1, 1, 1}, PaddingMode::Reflect);
+/// ```cpp
+/// Tensor x_grad = pad_adjoint(g, {1, 1, 1, 1, 1, 1}, PaddingMode::Reflect);
+/// ```
 Tensor pad_adjoint(
     const Tensor& g, const std::vector<int64_t>& pads, PaddingMode mode);
 

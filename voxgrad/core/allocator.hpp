@@ -39,7 +39,9 @@ namespace voxgrad {
 
 /// Returns every cached (free) block to the OS, like torch.cuda.empty_cache;
 /// memory held by live tensors is unaffected.
-///   voxgrad::empty_cache();
+/// ```cpp
+/// voxgrad::empty_cache();
+/// ```
 void empty_cache();
 
 /// Bytes currently held by the cache (free blocks kept for reuse).
@@ -51,15 +53,19 @@ size_t memory_allocated();
 
 /// The most memory_allocated() has been since the start or the last
 /// reset_peak_memory_stats(), like torch.cuda.max_memory_allocated:
-///   voxgrad::reset_peak_memory_stats();
-///   step();
-///   size_t peak = voxgrad::max_memory_allocated();
+/// ```cpp
+/// voxgrad::reset_peak_memory_stats();
+/// step();
+/// size_t peak = voxgrad::max_memory_allocated();
+/// ```
 size_t max_memory_allocated();
 void reset_peak_memory_stats();
 
 /// Sets the most the cache may hold (0 disables caching) and trims it to
 /// that; returns the previous limit.
-///   size_t old = voxgrad::set_cache_limit(size_t{1} << 30);
+/// ```cpp
+/// size_t old = voxgrad::set_cache_limit(size_t{1} << 30);
+/// ```
 size_t set_cache_limit(size_t bytes);
 
 }  // namespace voxgrad

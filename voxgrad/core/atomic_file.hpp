@@ -35,8 +35,12 @@ VOXGRAD_PUBLIC_BEGIN
 namespace voxgrad {
 
 /// A file being written beside `path`, replacing `path` only on commit().
-///   AtomicFile f("out/a.npy", "save_npy");
-///   f.write(header); f.write(data); f.commit();
+/// ```cpp
+/// AtomicFile f("out/a.npy", "save_npy");
+/// f.write(header);
+/// f.write(data);
+/// f.commit();
+/// ```
 /// Destroyed without commit() (an exception, an early return), it removes
 /// its temporary file and leaves `path` as it was.
 class AtomicFile {
@@ -78,7 +82,9 @@ class AtomicFile {
 };
 
 /// Replaces `path` with `bytes` atomically (see NOTE [ Atomic file writes ]).
-///   voxgrad::write_file_atomic("out/log.csv", text, "train_log");
+/// ```cpp
+/// voxgrad::write_file_atomic("out/log.csv", text, "train_log");
+/// ```
 void write_file_atomic(
     const std::string& path,
     std::span<const uint8_t> bytes,

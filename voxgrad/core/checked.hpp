@@ -7,8 +7,10 @@
 // reshape that "fits", a hang in a loop bound). Use these, never a bare `*`
 // or `+`, wherever an operand comes from a user, a file or a shape.
 //
-//   int64_t n = checked::mul(a, b, "reshape", "element count");
-//   int64_t k = checked::to_int64(std::ceil(x), "arange", "length");
+// ```cpp
+// int64_t n = checked::mul(a, b, "reshape", "element count");
+// int64_t k = checked::to_int64(std::ceil(x), "arange", "length");
+// ```
 
 #include <cstddef>
 #include <cstdint>

@@ -68,7 +68,9 @@ constexpr Dtype dtype_of() {
 }
 
 /// Throws voxgrad::Error unless `dt` is float32 or float64:
-///   require_floating(x.dtype(), "softmax", "input");
+/// ```cpp
+/// require_floating(x.dtype(), "softmax", "input");
+/// ```
 /// gives "softmax: input is int64, but softmax needs float32 or float64 ...".
 inline void require_floating(Dtype dt, const char* op, const char* arg) {
   VOXGRAD_CHECK(
@@ -80,7 +82,9 @@ inline void require_floating(Dtype dt, const char* op, const char* arg) {
 
 /// `value` as an int64 element: it must be a whole number in int64's range
 /// (an int64 tensor is never filled with a silently truncated 2.5):
-///   integral_value(2.0, "full", "fill value") == 2
+/// ```cpp
+/// int64_t two = integral_value(2.0, "full", "fill value");  // 2
+/// ```
 int64_t integral_value(double value, const char* op, const char* what);
 
 namespace detail {
@@ -89,7 +93,9 @@ namespace detail {
 
 /// Calls f.template operator()<T>() with T = float or double, the C++ type of
 /// `dt` (see NOTE [ How int64 enters the kernels ]):
-///   dispatch(x.dtype(), [&]<class T>() { use(x.data<T>()); });
+/// ```cpp
+/// dispatch(x.dtype(), [&]<class T>() { use(x.data<T>()); });
+/// ```
 template <class F>
 decltype(auto) dispatch(Dtype dt, F&& f) {
   if (dt == Dtype::Int64)

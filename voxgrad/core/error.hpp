@@ -1,7 +1,9 @@
 #pragma once
 // Errors. Bad input always becomes a voxgrad::Error whose message names the
 // op, the argument, the value and the rule, in the form
-//   "<op>: <what> (expected <x>, got <y>); <context>".
+// ```text
+// <op>: <what> (expected <x>, got <y>); <context>
+// ```
 // It is about the caller's call, so it names no voxgrad source file.
 // Internal invariants use VOXGRAD_ASSERT, which stays on in release builds
 // (ggml's habit): a broken invariant is a bug report, never silent garbage,
@@ -18,8 +20,13 @@ VOXGRAD_PUBLIC_BEGIN
 namespace voxgrad {
 
 /// Thrown for every invalid argument, shape, dtype or file voxgrad is given.
-///   try { conv(x); } catch (const voxgrad::Error& e) { std::cerr << e.what();
-///   }
+/// ```cpp
+/// try {
+///   y = conv(x);
+/// } catch (const voxgrad::Error& e) {
+///   std::cerr << e.what() << "\n";
+/// }
+/// ```
 class Error : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;

@@ -15,7 +15,9 @@ namespace voxgrad {
 
 /// The first axis on which `t` has stride 0 and more than one element (as
 /// expand() makes), or -1 when no two elements share memory.
-///   internal_overlap_axis(ones({1, 3}).expand({4, 3})) == 0
+/// ```cpp
+/// int64_t axis = internal_overlap_axis(ones({1, 3}).expand({4, 3}));  // 0
+/// ```
 int64_t internal_overlap_axis(const Tensor& t);
 
 /// "" when `t` can be written in place, else why not ("an expanded view

@@ -3,8 +3,10 @@
 // [ The .npy format as read here ] in voxgrad/core/npy.cpp, and README's
 // Dependencies for why not xtensor's xnpy.hpp).
 //
-//   voxgrad::save_npy("x.npy", x);
-//   Tensor y = voxgrad::load_npy("x.npy");   // == x, bit for bit
+// ```cpp
+// voxgrad::save_npy("x.npy", x);
+// Tensor y = voxgrad::load_npy("x.npy");  // == x, bit for bit
+// ```
 
 #include <cstdint>
 #include <optional>
@@ -55,7 +57,9 @@ struct NpyHeader {
 /// file size, a FIFO or a folder) is a voxgrad::Error naming the file, the
 /// header field, the value and the rule. Sizes are checked before anything
 /// is allocated.
-///   Tensor x = voxgrad::load_npy("x.npy");
+/// ```cpp
+/// Tensor x = voxgrad::load_npy("x.npy");
+/// ```
 Tensor load_npy(const std::string& path);
 
 /// load_npy on a whole file already in memory; `name` stands for the path

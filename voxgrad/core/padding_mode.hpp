@@ -6,13 +6,15 @@
 //
 // Along one axis of size n padded by (lo, hi), padded position q in
 // [0, lo + n + hi) holds the source element f(q), with f(q) = q - lo inside:
-//   Zeros      0 in the halo (F.pad's "constant" with value 0)
-//   Reflect    mirrored about the edge element, which is not repeated:
-//              [2 1 | 0 1 2 3 | 2 1]   needs lo, hi < n
-//   Replicate  the edge element repeated:
-//              [0 0 | 0 1 2 3 | 3 3]   needs n >= 1
-//   Circular   wrapped around (periodic):
-//              [2 3 | 0 1 2 3 | 0 1]   needs lo, hi <= n
+// ```text
+// Zeros      0 in the halo (F.pad's "constant" with value 0)
+// Reflect    mirrored about the edge element, which is not repeated:
+//            [2 1 | 0 1 2 3 | 2 1]   needs lo, hi < n
+// Replicate  the edge element repeated:
+//            [0 0 | 0 1 2 3 | 3 3]   needs n >= 1
+// Circular   wrapped around (periodic):
+//            [2 3 | 0 1 2 3 | 0 1]   needs lo, hi <= n
+// ```
 
 #include <cstdint>
 #include <string>
@@ -37,7 +39,9 @@ const char* padding_mode_name(PaddingMode mode);
 
 /// The mode a PyTorch padding_mode string names; anything else throws a
 /// voxgrad::Error that lists the four valid names.
-///   PaddingMode m = parse_padding_mode("circular");
+/// ```cpp
+/// PaddingMode m = parse_padding_mode("circular");
+/// ```
 PaddingMode parse_padding_mode(std::string_view name);
 
 /// Checks that an axis of `size` elements can be padded by (lo, hi) in

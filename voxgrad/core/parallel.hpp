@@ -19,7 +19,9 @@ namespace voxgrad {
 int num_threads();
 
 /// Limits all later kernel calls to n threads, like torch.set_num_threads.
-///   voxgrad::set_num_threads(1);
+/// ```cpp
+/// voxgrad::set_num_threads(1);
+/// ```
 void set_num_threads(int n);
 
 namespace detail {

@@ -3,12 +3,14 @@
 // module, forward and backward (torch.profiler's key_averages and Chrome
 // trace, for voxgrad).
 //
-//   {
-//     voxgrad::profiler::Session session;     // records until destroyed
-//     train_step();
-//     std::cout << voxgrad::profiler::table(); // sorted by total time
-//     voxgrad::profiler::write_chrome_trace("step.json");
-//   }
+// ```cpp
+// {
+//   voxgrad::profiler::Session session;       // records until destroyed
+//   train_step();
+//   std::cout << voxgrad::profiler::table();  // sorted by total time
+//   voxgrad::profiler::write_chrome_trace("step.json");
+// }
+// ```
 //
 // What is recorded: every kernel call (elementwise, reductions, matmul,
 // convolutions, resampling, optimizer updates, copies) as an "op" event

@@ -16,13 +16,17 @@ namespace voxgrad {
 
 /// `s` with bytes outside printable ASCII (and '\') as \xNN; cut at `max`
 /// input bytes with "..." appended when longer.
-///   printable("a\nb") == "a\\x0ab"
+/// ```cpp
+/// std::string shown = printable("a\nb");  // "a\\x0ab"
+/// ```
 std::string printable(
     std::string_view s, size_t max = std::numeric_limits<size_t>::max());
 
 /// printable(s, max) in single quotes. Paths are quoted whole (the default
 /// `max`), so a message never loses the file name at the end of a path.
-///   quote("run/ckpt.json") == "'run/ckpt.json'"
+/// ```cpp
+/// std::string quoted = quote("run/ckpt.json");  // "'run/ckpt.json'"
+/// ```
 std::string quote(
     std::string_view s, size_t max = std::numeric_limits<size_t>::max());
 

@@ -473,7 +473,7 @@ json checkpoint_document(
   return build_document(model, opt, metadata, "save: ");
 }
 
-json load_from_bytes(
+CheckpointMetadata load_from_bytes(
     std::span<const uint8_t> bytes,
     bool cbor,
     std::string_view name,
@@ -488,7 +488,8 @@ json load_from_bytes(
       bytes.size(), " bytes, more than ", limit, " (", limit_reason(options),
       "); nothing was changed");
   try {
-    return load_document(bytes, cbor, name, model, opt, options);
+    return CheckpointMetadata(
+        load_document(bytes, cbor, name, model, opt, options));
   } catch (const std::bad_alloc&) {
     VOXGRAD_FAIL(
         "load(", quote(name), "): out of memory while reading its ",
@@ -561,7 +562,7 @@ void save(
   save(path, model, opt, json::object());
 }
 
-nlohmann::json load(
+CheckpointMetadata load(
     const std::string& path,
     nn::Module& model,
     optim::Optimizer* opt,

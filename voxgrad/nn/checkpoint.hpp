@@ -10,9 +10,12 @@
 //
 // Metadata is an nlohmann::json value, which this header only
 // forward-declares (so that nlohmann/json.hpp, ~100k lines, stays out of
-// every TU that includes <voxgrad/voxgrad.hpp>): a file that passes metadata
-// to save() or calls load() (which returns it) includes <nlohmann/json.hpp>.
-// save() without metadata needs nothing more.
+// every TU that includes <voxgrad/voxgrad.hpp>). load() returns it as a
+// CheckpointMetadata, a complete type holding the JSON behind a pointer, so
+// calling load() and ignoring its result, or keeping it in an `auto`
+// variable, needs nothing more; so does save() without metadata. A file that
+// builds metadata for save() or reads load()'s as JSON (as `nlohmann::json`,
+// `meta["epoch"]`) includes <nlohmann/json.hpp>.
 //
 // NOTE [ Checkpoint format, version 1 ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -69,6 +72,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,6 +105,62 @@ struct LoadOptions {
   /// default): max_checkpoint_bytes(model, opt, strict).
   uint64_t max_bytes = 0;
 };
+
+/// What load() returns: the metadata save() was given (a JSON object; {}
+/// when there was none). The nlohmann::json sits behind a pointer so that
+/// this type is complete with <nlohmann/json_fwd.hpp> alone: ignoring
+/// load()'s result or keeping it in an `auto` variable compiles without
+/// nlohmann/json.hpp, which only reading it as JSON needs. It converts to
+/// `nlohmann::json` (`nlohmann::json meta = voxgrad::load(...)`, a move when
+/// the result is a temporary), compares with one, and reads a member with
+/// `meta["epoch"]`:
+/// ```cpp
+/// auto meta = voxgrad::load("ckpt.json", model);
+/// if (meta.contains("epoch"))
+///   std::cout << "epoch " << meta["epoch"].get<int>() << "\n";
+/// ```
+/// The conversions give a value, not a reference, so that
+/// `const nlohmann::json& m = voxgrad::load(...)` binds a temporary the
+/// reference keeps alive instead of the inside of a destroyed result.
+class CheckpointMetadata {
+ public:
+  /// An empty object, {}.
+  CheckpointMetadata();
+  /// Holds `value` (what load() read).
+  explicit CheckpointMetadata(nlohmann::json value);
+  CheckpointMetadata(const CheckpointMetadata& other);
+  CheckpointMetadata(CheckpointMetadata&& other) noexcept;
+  CheckpointMetadata& operator=(const CheckpointMetadata& other);
+  CheckpointMetadata& operator=(CheckpointMetadata&& other) noexcept;
+  ~CheckpointMetadata();
+
+  /// The metadata as JSON (after a move from this object: null).
+  const nlohmann::json& json() const&;
+  /// The metadata moved out of a temporary (`voxgrad::load(...).json()`).
+  nlohmann::json json() &&;
+  /// A copy of json(), or the moved value from a temporary.
+  operator nlohmann::json() const&;
+  operator nlohmann::json() &&;
+  /// The member `key` of the metadata object; throws voxgrad::Error naming
+  /// the keys there are when it has none (where nlohmann's const
+  /// operator[] is undefined behaviour).
+  const nlohmann::json& operator[](std::string_view key) const&;
+  /// The member `key`, moved out of a temporary.
+  nlohmann::json operator[](std::string_view key) &&;
+  /// Whether the metadata object has a member `key`.
+  bool contains(std::string_view key) const;
+  /// The metadata as JSON text: compact, or indented by `indent` spaces
+  /// when `indent` >= 0 (nlohmann's dump()).
+  std::string dump(int indent = -1) const;
+
+ private:
+  std::unique_ptr<nlohmann::json> value_;  // null only after a move
+};
+
+/// Whether the metadata equals `value`: `voxgrad::load(...) == json{...}`.
+bool operator==(const CheckpointMetadata& meta, const nlohmann::json& value);
+/// The metadata as compact JSON text.
+std::ostream& operator<<(std::ostream& os, const CheckpointMetadata& meta);
 
 /// The most metadata save() writes and load() reads back, as compact JSON.
 inline constexpr uint64_t kMaxCheckpointMetadataBytes = uint64_t{64} << 20;
@@ -141,7 +202,7 @@ void save(
 /// ```cpp
 /// auto meta = voxgrad::load("ckpt.json", model, &opt);
 /// ```
-nlohmann::json load(
+CheckpointMetadata load(
     const std::string& path,
     nn::Module& model,
     optim::Optimizer* opt = nullptr,
@@ -151,7 +212,7 @@ namespace detail {
 
 /// load() on bytes already in memory; `name` stands for the path in
 /// messages. For the fuzzer and the corruption tests.
-nlohmann::json load_from_bytes(
+CheckpointMetadata load_from_bytes(
     std::span<const uint8_t> bytes,
     bool cbor,
     std::string_view name,

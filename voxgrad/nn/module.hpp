@@ -66,7 +66,9 @@
 // pre-hook). A layer's forward reads its weight from a member, so the one
 // thing a layer does to allow this is to register the parameter together
 // with that member:
-//   register_parameter("weight", weight_, empty({out, in}));
+// ```cpp
+// register_parameter("weight", weight_, empty({out, in}));
+// ```
 // The module then knows where forward reads "weight" from. reparametrize()
 // takes the parameter out of parameters() and state_dict(), registers the
 // reparametrisation's own tensors ("weight_orig", "weight_u", ...) and its
@@ -166,8 +168,10 @@ class Module {
   // ---- forward hooks: NOTE [ Forward hooks ] in voxgrad/nn/module_hooks.hpp
   /// Calls `hook(module, inputs)` before every call of this module; it may
   /// return replacement inputs (or return void to only look).
-  ///   m->register_forward_pre_hook(
-  ///       [](nn::Module&, const TensorList& in) { std::cout << in[0]; });
+  /// ```cpp
+  /// m->register_forward_pre_hook(
+  ///     [](nn::Module&, const TensorList& in) { std::cout << in[0]; });
+  /// ```
   template <class F>
   RemovableHandle register_forward_pre_hook(F&& hook) {
     using Fn = std::decay_t<F>;
@@ -190,10 +194,12 @@ class Module {
   }
   /// Calls `hook(module, inputs, outputs)` after every call of this module;
   /// it may return replacement outputs (or return void to only look).
-  ///   auto h = m->register_forward_hook(
-  ///       [](nn::Module&, const TensorList&, const TensorList& out) {
-  ///         return TensorList{out[0] * 2.0};
-  ///       });
+  /// ```cpp
+  /// auto h = m->register_forward_hook(
+  ///     [](nn::Module&, const TensorList&, const TensorList& out) {
+  ///       return TensorList{out[0] * 2.0};
+  ///     });
+  /// ```
   template <class F>
   RemovableHandle register_forward_hook(F&& hook) {
     using Fn = std::decay_t<F>;
@@ -261,13 +267,17 @@ class Module {
  protected:
   /// Registers a parameter (a leaf that requires grad) and returns the stored
   /// handle (shared with the module), to keep as a member:
-  ///   weight_ = register_parameter("weight", w);
+  /// ```cpp
+  /// weight_ = register_parameter("weight", w);
+  /// ```
   Tensor register_parameter(
       const std::string& name, Tensor t, bool requires_grad = true);
   /// The same, and binds `member`, the member this module's forward reads
   /// the parameter from, so that a reparametrisation can replace what it
   /// reads (NOTE [ Reparametrised parameters ]):
-  ///   register_parameter("weight", weight_, empty({out, in}));
+  /// ```cpp
+  /// register_parameter("weight", weight_, empty({out, in}));
+  /// ```
   void register_parameter(
       const std::string& name,
       Tensor& member,
@@ -276,8 +286,10 @@ class Module {
   /// Registers state that is saved but not trained (running statistics).
   Tensor register_buffer(const std::string& name, Tensor t);
   /// Registers a child and returns it, to keep as a member:
-  ///   conv_ = register_module("conv", nn::Conv3d(options));   // a handle
-  ///   ptr_ = register_module("fc", std::make_shared<nn::LinearImpl>(2, 3));
+  /// ```cpp
+  /// conv_ = register_module("conv", nn::Conv3d(options));  // a handle
+  /// ptr_ = register_module("fc", std::make_shared<nn::LinearImpl>(2, 3));
+  /// ```
   template <module_holder H>
   std::decay_t<H> register_module(const std::string& name, H&& holder) {
     add_child(name, holder.ptr());

@@ -11,8 +11,10 @@
 // PyTorch returns -inf there with an index outside the input.
 //
 // Output extent per axis (PyTorch's pooling_output_shape):
-//   out = floor((in + 2 p - d (k - 1) - 1 + (ceil_mode ? s - 1 : 0)) / s) + 1,
-//   minus one if ceil_mode and (out - 1) s >= in + p.
+// ```text
+// out = floor((in + 2 p - d (k - 1) - 1 + (ceil_mode ? s - 1 : 0)) / s) + 1,
+// minus one if ceil_mode and (out - 1) s >= in + p.
+// ```
 
 #include <array>
 #include <initializer_list>
@@ -60,8 +62,11 @@ class MaxPool3dOptions {
   bool ceil_mode_ = false;
 };
 
-/// AvgPool3dOptions(2).stride(2).padding(0).ceil_mode(false)
-///     .count_include_pad(true).divisor_override(std::nullopt)
+/// Average pooling's options; every setter here sets its default:
+/// ```cpp
+/// auto avg = nn::AvgPool3dOptions(2).stride(2).padding(0).ceil_mode(false)
+///                .count_include_pad(true).divisor_override(std::nullopt);
+/// ```
 class AvgPool3dOptions {
  public:
   /// stride defaults to kernel_size, as in PyTorch.
@@ -145,7 +150,9 @@ using AdaptiveMaxPool3dOptions = AdaptivePool3dOptions;
 /// Maximum of each window; ties go to the first element in depth-major scan
 /// order and a window holding NaN gives NaN, as PyTorch. The gradient goes
 /// to that element only.
-///   nn::MaxPool3d pool(nn::MaxPool3dOptions(3).stride(2).padding(1));
+/// ```cpp
+/// nn::MaxPool3d pool(nn::MaxPool3dOptions(3).stride(2).padding(1));
+/// ```
 class MaxPool3dImpl : public Module {
  public:
   explicit MaxPool3dImpl(const MaxPool3dOptions& options);
@@ -168,7 +175,9 @@ VOXGRAD_MODULE(MaxPool3d);
 
 /// Average of each window, divided by the window's element count (padding
 /// included with count_include_pad) or by divisor_override.
-///   nn::AvgPool3d pool(nn::AvgPool3dOptions(2));
+/// ```cpp
+/// nn::AvgPool3d pool(nn::AvgPool3dOptions(2));
+/// ```
 class AvgPool3dImpl : public Module {
  public:
   explicit AvgPool3dImpl(const AvgPool3dOptions& options);

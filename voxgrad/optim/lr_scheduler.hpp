@@ -18,9 +18,13 @@
 // The first scheduler attached to an optimizer records each group's
 // initial_lr; every scheduler's base_lrs are those initial lrs. A scheduler
 // refers to its optimizer, which must outlive it. Its state (state_dict())
-// is plain JSON: keep it with a checkpoint's metadata (state_dict() and
-// load_state_dict() take nlohmann::json: #include <nlohmann/json_fwd.hpp> to call
-// them; this header only forward-declares it).
+// is plain JSON: keep it with a checkpoint's metadata. This header only
+// forward-declares nlohmann::json, so a file that calls state_dict() or
+// load_state_dict() includes <nlohmann/json.hpp>. Unlike voxgrad::load()
+// (whose CheckpointMetadata result a caller may ignore), state_dict()
+// still returns the JSON value itself: it is called only for that value,
+// which goes into metadata built with the full header anyway, and it is a
+// virtual a custom scheduler overrides.
 
 #include <memory>
 #include <string>

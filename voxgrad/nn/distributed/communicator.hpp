@@ -1,12 +1,16 @@
 #pragma once
-// voxgrad::distributed: the MPI layer under data-parallel training.
+// voxgrad::distributed: the MPI layer under data-parallel training. A
+// program's main hands its body to run(), which starts MPI and gives it the
+// job's communicator (and DistributedDataParallel takes that communicator):
 //
-//   int main() {
-//     return distributed::run("train", [](distributed::Communicator& comm) {
-//       ... comm.rank(), comm.size(), DistributedDataParallel(model, comm) ...
-//       return 0;
-//     });
-//   }
+// ```cpp
+// int main() {
+//   return distributed::run("train", [](distributed::Communicator& comm) {
+//     std::cout << "rank " << comm.rank() << " of " << comm.size() << "\n";
+//     return 0;
+//   });
+// }
+// ```
 //
 // NOTE [ Failure: no rank waits forever ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~

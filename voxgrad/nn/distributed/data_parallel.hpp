@@ -4,13 +4,15 @@
 // averaged over the ranks before the optimizer step, so the replicas stay
 // identical (PyTorch's torch.nn.parallel.DistributedDataParallel).
 //
-//   distributed::DistributedDataParallel ddp(*model, comm);
-//   for (...) {
-//     opt.zero_grad();
-//     loss_on_my_shard(model).backward();   // buckets start reducing here
-//     ddp.synchronize_gradients();          // every .grad() is the average
-//     opt.step();
-//   }
+// ```cpp
+// distributed::DistributedDataParallel ddp(*model, comm);
+// for (int step = 0; step < steps; ++step) {
+//   opt.zero_grad();
+//   loss_on_my_shard(*model).backward();  // buckets start reducing here
+//   ddp.synchronize_gradients();          // every .grad() is the average
+//   opt.step();
+// }
+// ```
 //
 // NOTE [ Gradient buckets ]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -46,8 +48,11 @@ VOXGRAD_PUBLIC_BEGIN
 
 namespace voxgrad::distributed {
 
-/// DataParallelOptions().bucket_cap_mb(4).overlap(true)
-///     .broadcast_buffers(true)
+/// The options; every setter here sets its default:
+/// ```cpp
+/// auto options = distributed::DataParallelOptions().bucket_cap_mb(4).overlap(
+///     true).broadcast_buffers(true);
+/// ```
 struct DataParallelOptions {
   /// Target bucket size in MiB (default 4); a larger parameter gets a
   /// bucket of its own.

@@ -1,7 +1,9 @@
 #pragma once
 // voxgrad::distributed: data-parallel training over MPI (link
 // voxgrad::distributed; built when CMake finds MPI, VOXGRAD_WITH_MPI).
-//   #include "voxgrad/nn/distributed/distributed.hpp"
+// ```cpp
+// #include <voxgrad/nn/distributed/distributed.hpp>
+// ```
 
 #include "voxgrad/export.hpp"
 #include "voxgrad/nn/distributed/communicator.hpp"

@@ -22,7 +22,9 @@ namespace voxgrad::distributed {
 
 /// std::cout on rank 0; on the other ranks a stream that discards
 /// everything:
-///   distributed::main_out(comm) << "step " << step << std::endl;
+/// ```cpp
+/// distributed::main_out(comm) << "step " << step << std::endl;
+/// ```
 std::ostream& main_out(const Communicator& comm);
 
 /// Rank 0 writes the checkpoint with voxgrad::save (atomic); the others
@@ -31,7 +33,9 @@ std::ostream& main_out(const Communicator& comm);
 /// collective for a rank that stopped on a full disk. Collective. To
 /// resume, every rank loads the same file with voxgrad::load (a shared
 /// file system, or a copy on each host).
-///   distributed::save_on_main(comm, "run/ckpt.json", model, &opt, meta);
+/// ```cpp
+/// distributed::save_on_main(comm, "run/ckpt.json", model, &opt, meta);
+/// ```
 void save_on_main(
     const Communicator& comm,
     const std::string& path,

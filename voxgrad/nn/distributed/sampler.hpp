@@ -28,7 +28,9 @@ class DistributedSampler {
  public:
   /// `size` items, rank `rank` of `world`; shuffled from `seed` unless
   /// `shuffle` is false (then epoch order is 0, 1, 2, ...).
-  ///   DistributedSampler s(dataset_size, comm.rank(), comm.size(), seed);
+  /// ```cpp
+  /// DistributedSampler s(dataset_size, comm.rank(), comm.size(), seed);
+  /// ```
   DistributedSampler(
       int64_t size,
       int rank,

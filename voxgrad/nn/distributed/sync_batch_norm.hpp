@@ -25,7 +25,9 @@ namespace voxgrad::distributed {
 /// over the ranks in the same way (the adjoint of "sum, then copy to every
 /// rank" is "sum"), so every rank must run the backward too. `comm` must
 /// outlive the graph. Collective, in forward and in backward.
-///   Tensor total = distributed::all_reduce_sum(x.sum({0}), comm);
+/// ```cpp
+/// Tensor total = distributed::all_reduce_sum(x.sum({0}), comm);
+/// ```
 Tensor all_reduce_sum(const Tensor& x, const Communicator& comm);
 
 /// nn::BatchNorm3d whose training statistics are those of the batch
@@ -36,7 +38,9 @@ Tensor all_reduce_sum(const Tensor& x, const Communicator& comm);
 /// and buffer names as BatchNorm3d, so checkpoints are interchangeable.
 /// `comm` must outlive the module; every rank must call forward (and
 /// backward) alike, since each is collective.
-///   distributed::SyncBatchNorm3d bn(nn::BatchNorm3dOptions(16), comm);
+/// ```cpp
+/// distributed::SyncBatchNorm3d bn(nn::BatchNorm3dOptions(16), comm);
+/// ```
 class SyncBatchNorm3dImpl : public nn::BatchNorm3dImpl {
  public:
   SyncBatchNorm3dImpl(
