@@ -156,6 +156,8 @@ struct HaloRows {
   }
 };
 
+constexpr int64_t kAheadRows = 8;
+
 /// x = Pᵀ (the padded tensor `rows` describes), one output row per step in
 /// the order pad3d_adjoint documents. With `in_place` the interior term is
 /// already in x.
@@ -191,6 +193,10 @@ void fold(const Pad3dGeometry& g, const Rows& rows, T* x, bool in_place) {
         if (in_place && d_interior_only && h0 + 1 == mh.end(h)) {
           // Most rows: nothing but the interior pair, already in place;
           // only its width halo to add (the same operations as below).
+          // Each row is a few scattered adds to a line just written by the
+          // conv kernel: fetch the lines a few rows ahead.
+          __builtin_prefetch(xr + kAheadRows * W, 1);
+          __builtin_prefetch(xr + kAheadRows * W + W - 1, 1);
           const RowParts<T> p = rows(c, *d0, *h0);
           for (const auto& [q, s] : wlo)
             xr[s] += p.lo[q];
