@@ -47,19 +47,20 @@ struct Buffer {
   }
 };
 
-/// An affine copy: for plane p = a*Q + b (a = p / Q, b = p % Q) and every
-/// (so, dof) of `pairs`,
-///   dst[a*d1 + b*d2 + dof] = src[a*s1 + b*s2 + so].
+/// An affine copy: for plane p = a*Q + b (a = p / Q, b = p % Q), every
+/// (so, dof) of `pairs` and i < len,
+///   dst[a*d1 + b*d2 + dof + i] = src[a*s1 + b*s2 + so + i].
 /// The halo pieces' slices of dy and w, and their results, are such copies
 /// (planes: (sample, channel) pairs, or the weight's (c_out, c_in) pairs);
-/// the pieces with one set of strides share a group.
+/// the boxes with one set of strides and one row length share a group.
 struct CopyGroup {
-  int64_t s1, s2, d1, d2;
+  int64_t s1, s2, d1, d2, len;
   std::vector<std::pair<int64_t, int64_t>> pairs;
 };
 
 /// Adds the box dims (i, j, k) with the given strides from offset (s0, d0)
-/// to the group of its plane strides (s1, s2, d1, d2).
+/// to the group of its plane strides (s1, s2, d1, d2): as rows of dims[2]
+/// values where both sides are contiguous along k, else value by value.
 void add_box(
     std::vector<CopyGroup>& groups,
     const Int3& dims,
@@ -71,16 +72,18 @@ void add_box(
     const Int3& d_str,
     int64_t d1,
     int64_t d2) {
+  const bool rows = s_str[2] == 1 && d_str[2] == 1;
+  const int64_t len = rows ? dims[2] : 1;
   auto it = std::find_if(groups.begin(), groups.end(), [&](const CopyGroup& c) {
-    return c.s1 == s1 && c.s2 == s2 && c.d1 == d1 && c.d2 == d2;
+    return c.s1 == s1 && c.s2 == s2 && c.d1 == d1 && c.d2 == d2 && c.len == len;
   });
   if (it == groups.end()) {
-    groups.push_back({s1, s2, d1, d2, {}});
+    groups.push_back({s1, s2, d1, d2, len, {}});
     it = groups.end() - 1;
   }
   for (int64_t i = 0; i < dims[0]; ++i)
     for (int64_t j = 0; j < dims[1]; ++j)
-      for (int64_t k = 0; k < dims[2]; ++k)
+      for (int64_t k = 0; k < dims[2]; k += len)
         it->pairs.push_back(
             {s0 + i * s_str[0] + j * s_str[1] + k * s_str[2],
              d0 + i * d_str[0] + j * d_str[1] + k * d_str[2]});
@@ -90,8 +93,9 @@ void add_box(
 /// piece's slices are small: a loop per piece would cost more in thread
 /// wake-ups and per-plane bookkeeping than in copying). Each plane reads
 /// one source plane's values together, so the strided reads of the width
-/// pieces share its cache lines; the flat pair loops have no data-dependent
-/// branches. Pure copies: any split gives the same bits.
+/// pieces share its cache lines; within a group every row has one length,
+/// so the loops have no data-dependent branches. Pure copies: any split
+/// gives the same bits.
 template <class T>
 void copy_groups(
     int64_t planes,
@@ -101,7 +105,7 @@ void copy_groups(
     const std::vector<CopyGroup>& groups) {
   int64_t per_plane = 0;
   for (const CopyGroup& c : groups)
-    per_plane += static_cast<int64_t>(c.pairs.size());
+    per_plane += static_cast<int64_t>(c.pairs.size()) * c.len;
   if (planes == 0 || per_plane == 0)
     return;
   const int64_t grain = std::max<int64_t>(1, 16384 / per_plane);
@@ -111,8 +115,20 @@ void copy_groups(
       for (const CopyGroup& c : groups) {
         const T* sp = src + a * c.s1 + b * c.s2;
         T* dp = dst + a * c.d1 + b * c.d2;
-        for (const auto& [so, dof] : c.pairs)
-          dp[dof] = sp[so];
+        if (c.len == 1) {
+          for (const auto& [so, dof] : c.pairs)
+            dp[dof] = sp[so];
+        } else {
+          // Short rows (16 or 32 values): an inline loop, not a memmove
+          // call per row.
+          const int64_t len = c.len;
+          for (const auto& [so, dof] : c.pairs) {
+            const T* sr = sp + so;
+            T* dr = dp + dof;
+            for (int64_t i = 0; i < len; ++i)
+              dr[i] = sr[i];
+          }
+        }
       }
     }
   });
