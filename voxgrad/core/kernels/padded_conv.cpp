@@ -384,7 +384,7 @@ void halo_of_transpose(
   T* const base = work.get();
   // dy planes (n, co), w planes (co, ci of the group), result planes
   // (n, ci); each piece f of a class is group block f of its call.
-  std::vector<CopyGroup> dy_runs, w_runs, out_runs;
+  std::vector<CopyGroup> dy_copy, w_copy, out_copy;
   for (size_t ci = 0; ci < classes.size(); ++ci) {
     const ConvGeometry3d& sub = subs[ci];
     const auto P = static_cast<int64_t>(classes[ci].members.size());
@@ -401,11 +401,11 @@ void halo_of_transpose(
         w_off += pc.ax[i].t0 * w_str[i];
       }
       add_box(
-          dy_runs, sub.out, dy_off, dy_src, C_out * dy_sp, dy_sp,
+          dy_copy, sub.out, dy_off, dy_src, C_out * dy_sp, dy_sp,
           dy_at[ci] + f * C_out * dy_n, contiguous3(sub.out), P * C_out * dy_n,
           dy_n);
       add_box(
-          w_runs, sub.kernel, w_off, w_src, 0, kvol,
+          w_copy, sub.kernel, w_off, w_src, 0, kvol,
           w_at[ci] + f * w_planes * k_n, contiguous3(sub.kernel), 0, k_n);
       // The part of the output inside the window, back in slab order.
       Int3 ov{}, dst_str{};
@@ -426,17 +426,17 @@ void halo_of_transpose(
       }
       if (overlap)
         add_box(
-            out_runs, ov, out_at[ci] + f * C_in * in_n + src_off, out_str,
+            out_copy, ov, out_at[ci] + f * C_in * in_n + src_off, out_str,
             P * C_in * in_n, in_n, dst_off, dst_str, C_in * hs.plane(pc.slab),
             hs.plane(pc.slab));
     }
   }
-  copy_groups(g.N * C_out, C_out, dy, base, dy_runs);
-  copy_groups(w_planes, w_planes, w, base, w_runs);
+  copy_groups(g.N * C_out, C_out, dy, base, dy_copy);
+  copy_groups(w_planes, w_planes, w, base, w_copy);
   for (size_t ci = 0; ci < classes.size(); ++ci)
     conv3d_bwd_data<T>(
         subs[ci], base + dy_at[ci], base + w_at[ci], base + out_at[ci]);
-  copy_groups(g.N * C_in, C_in, static_cast<const T*>(base), slabs, out_runs);
+  copy_groups(g.N * C_in, C_in, static_cast<const T*>(base), slabs, out_copy);
 }
 
 }  // namespace
