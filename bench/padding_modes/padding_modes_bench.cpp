@@ -3,7 +3,8 @@
 // side: every repetition runs zeros and then each mode on the same tensors,
 // so a drift of the (shared) machine hits all of them alike.
 //
-//   padding-modes-bench [--case NAME]... [--reps R] [--threads T] [--cpu]
+//   padding-modes-bench [--case NAME]... [--pass NAME]... [--reps R]
+//                       [--threads T] [--cpu]
 //
 // Passes, as voxgrad-bench times them (the op as a training loop calls it,
 // outputs and workspaces inside the timed region):
@@ -14,7 +15,7 @@
 //               (W(x, dy) for zeros), padding included, plus the bias sum
 //   step        forward + backward through autograd (input, weight and bias
 //               gradients): what a training step pays
-// Default: body and gan_up2, 11 repetitions (the median is reported), every
+// Default: body and gan_up2, every pass, 11 repetitions (the median is reported), every
 // thread. --cpu times process CPU time instead of wall time (less sensitive
 // to other processes on a loaded machine; with --threads 1 it is the work).
 
@@ -151,7 +152,7 @@ double median(std::vector<double> v) {
   std::fprintf(
       stderr,
       "padding-modes-bench: %s\nusage: padding-modes-bench [--case NAME]... "
-      "[--reps R] [--threads T] [--cpu]\n",
+      "[--pass NAME]... [--reps R] [--threads T] [--cpu]\n",
       msg.c_str());
   std::exit(2);
 }
@@ -159,7 +160,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> names;
+  std::vector<std::string> names, passes;
   int reps = 11, threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -170,6 +171,8 @@ int main(int argc, char** argv) {
     };
     if (arg == "--case")
       names.push_back(value());
+    else if (arg == "--pass")
+      passes.push_back(value());
     else if (arg == "--reps")
       reps = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--threads")
@@ -181,6 +184,12 @@ int main(int argc, char** argv) {
   }
   if (names.empty())
     names = {"body", "gan_up2"};
+  for (const std::string& p : passes)
+    if (std::find(std::begin(kPasses), std::end(kPasses), p) ==
+        std::end(kPasses))
+      usage("no pass \"" + p + "\" (fwd, bwd_data, bwd_weight, step)");
+  if (passes.empty())
+    passes.assign(std::begin(kPasses), std::end(kPasses));
   try {
     if (threads > 0)
       set_num_threads(threads);
@@ -198,7 +207,7 @@ int main(int argc, char** argv) {
       if (!found)
         usage("no SPEC §3 case \"" + name + "\"");
       const Case cs(*found);
-      for (const char* pass : kPasses) {
+      for (const std::string& pass : passes) {
         for (PaddingMode m : kModes)  // warm-up (caches, allocator)
           cs.run(pass, m);
         std::vector<std::vector<double>> t(std::size(kModes));
@@ -213,7 +222,7 @@ int main(int argc, char** argv) {
         for (size_t k = 0; k < std::size(kModes); ++k) {
           const double med = median(t[k]);
           std::printf(
-              "%-9s %-10s %-10s %10.2f %7.3f\n", name.c_str(), pass,
+              "%-9s %-10s %-10s %10.2f %7.3f\n", name.c_str(), pass.c_str(),
               padding_mode_name(kModes[k]), med, med / zero);
         }
         std::fflush(stdout);

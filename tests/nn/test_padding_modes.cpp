@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -324,6 +325,85 @@ TEST_CASE(
         std::string(padding_mode_name(m)),
         ": worst relative |<Ax, y> - <x, A^T y>| = ", worst, " over ", checked,
         " random geometries");
+  }
+}
+
+TEST_CASE(
+    "padding modes: ConvTranspose3d_m on cubic geometries, where the halo "
+    "pieces share one transposed conv per kind, matches its definition and "
+    "is thread-count independent") {
+  // ConvTranspose3d_m computes the halo of A_0ᵀ u in pieces (faces, edges,
+  // corners), stacking the pieces whose transposed convs have one geometry
+  // as the conv groups of one call (NOTE [ Conv padding modes ]). On the
+  // random geometries above the axes differ, so few pieces share a call;
+  // here the kernel, stride, dilation and padding are the same on every
+  // axis (and, half the time, the size too), so faces, edges and corners
+  // are each stacked, with groups, batches, windows that no tap or only
+  // part of a tap reaches, and padding up to each mode's limit.
+  std::mt19937_64 rng(49);
+  auto pick = [&rng](int64_t lo, int64_t hi) {  // uniform in [lo, hi]
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  Generator gen(49);
+  for (PaddingMode m : kPadded) {
+    CAPTURE(std::string(padding_mode_name(m)));
+    int checked = 0;
+    while (checked < 40) {
+      const int64_t groups = pick(1, 2);
+      const int64_t c_in = groups * pick(1, 3), c_out = groups * pick(1, 3);
+      const int64_t n = pick(1, 2);
+      const int64_t k = pick(1, 4), st = pick(1, 3), d = pick(1, 2);
+      const bool cube = pick(0, 1) == 0;
+      std::array<int64_t, 3> in{}, out{}, op{};
+      in[0] = pick(2, 7);
+      for (size_t i = 1; i < 3; ++i)
+        in[i] = cube ? in[0] : pick(2, 7);
+      const int64_t smallest = *std::min_element(in.begin(), in.end());
+      const int64_t limit = m == PaddingMode::Reflect
+                                ? smallest - 1
+                                : (m == PaddingMode::Circular ? smallest : 4);
+      const int64_t p = pick(0, 1) == 0 ? limit : pick(1, limit);
+      bool valid = true;
+      for (size_t i = 0; i < 3; ++i) {
+        const int64_t span = in[i] + 2 * p - d * (k - 1);
+        out[i] = span >= 1 ? (span - 1) / st + 1 : 0;
+        valid = valid && out[i] >= 1;
+        op[i] =
+            valid ? in[i] - ((out[i] - 1) * st - 2 * p + d * (k - 1) + 1) : 0;
+      }
+      if (!valid)
+        continue;
+      Shape ws{c_out, c_in / groups, k, k, k};
+      if (groups > 1) {
+        ws.insert(ws.begin(), groups);
+        ws[1] /= groups;
+      }
+      const Tensor w = randn(ws, kFloat64, &gen);
+      const Tensor y =
+          randn({n, c_out, out[0], out[1], out[2]}, kFloat64, &gen);
+      const Int3 S(st, st, st), P(p, p, p), Dl(d, d, d);
+      const Int3 OP(op[0], op[1], op[2]);
+      CAPTURE(shape_str(y.shape()));
+      CAPTURE(k);
+      CAPTURE(st);
+      CAPTURE(p);
+      CAPTURE(d);
+      CAPTURE(groups);
+      const Tensor aty =
+          conv_transpose3d(y, w, {}, S, P, OP, groups, Dl, {}, m);
+      REQUIRE(aty.shape() == Shape({n, c_in, in[0], in[1], in[2]}));
+      const Tensor ref_aty = pad_adjoint(
+          conv_transpose3d(y, w, {}, S, 0, OP, groups, Dl), pads_of(P), m);
+      const double scale = amax(abs(ref_aty)).item();
+      CHECK(test::max_abs_diff(aty, ref_aty) <= 1e-12 * (1 + scale));
+      const Tensor yf = y.to(kFloat32), wf = w.to(kFloat32);
+      auto run = [&] {
+        return conv_transpose3d(yf, wf, {}, S, P, OP, groups, Dl, {}, m);
+      };
+      CHECK(test::bit_equal(
+          test::with_threads(1, run), test::with_threads(2, run)));
+      ++checked;
+    }
   }
 }
 

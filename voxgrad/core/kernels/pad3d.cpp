@@ -156,6 +156,8 @@ struct HaloRows {
   }
 };
 
+constexpr int64_t kAheadRows = 8;
+
 /// x = Pᵀ (the padded tensor `rows` describes), one output row per step in
 /// the order pad3d_adjoint documents. With `in_place` the interior term is
 /// already in x.
@@ -178,37 +180,46 @@ void fold(const Pad3dGeometry& g, const Rows& rows, T* x, bool in_place) {
     else if (q >= g.lo[2] + W)
       whi.push_back({q - g.lo[2] - W, s});
   }
-  parallel_for(0, g.planes * D * H, row_grain(W), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t h = r % H, d = (r / H) % D, c = r / (H * D);
-      T* xr = x + r * W;
+  // One task step is a slice (c, d) of x: its rows need no index
+  // arithmetic beyond the axis maps.
+  parallel_for(0, g.planes * D, row_grain(H * W), [&](int64_t b, int64_t e) {
+    for (int64_t sl = b; sl < e; ++sl) {
+      const int64_t d = sl % D, c = sl / D;
       const int64_t* d0 = md.begin(d);
-      const int64_t* h0 = mh.begin(h);
-      if (in_place && d0 + 1 == md.end(d) && h0 + 1 == mh.end(h)) {
-        // Most rows: nothing but the interior pair, already in place; only
-        // its width halo to add (the same operations as below).
-        const RowParts<T> p = rows(c, *d0, *h0);
-        for (const auto& [q, s] : wlo)
-          xr[s] += p.lo[q];
-        for (const auto& [q, s] : whi)
-          xr[s] += p.hi[q];
-        continue;
-      }
-      bool first = true;  // the interior position: first in both lists
-      for (const int64_t* qd = md.begin(d); qd != md.end(d); ++qd) {
-        for (const int64_t* qh = mh.begin(h); qh != mh.end(h); ++qh) {
-          const RowParts<T> p = rows(c, *qd, *qh);
-          if (first) {
-            if (!in_place)
-              std::copy(p.mid, p.mid + W, xr);
-            first = false;
-          } else {
-            add_row(xr, p.mid, W);
-          }
+      const bool d_interior_only = d0 + 1 == md.end(d);
+      for (int64_t h = 0; h < H; ++h) {
+        T* xr = x + (sl * H + h) * W;
+        const int64_t* h0 = mh.begin(h);
+        if (in_place && d_interior_only && h0 + 1 == mh.end(h)) {
+          // Most rows: nothing but the interior pair, already in place;
+          // only its width halo to add (the same operations as below).
+          // Each row is a few scattered adds to a line just written by the
+          // conv kernel: fetch the lines a few rows ahead.
+          __builtin_prefetch(xr + kAheadRows * W, 1);
+          __builtin_prefetch(xr + kAheadRows * W + W - 1, 1);
+          const RowParts<T> p = rows(c, *d0, *h0);
           for (const auto& [q, s] : wlo)
             xr[s] += p.lo[q];
           for (const auto& [q, s] : whi)
             xr[s] += p.hi[q];
+          continue;
+        }
+        bool first = true;  // the interior position: first in both lists
+        for (const int64_t* qd = md.begin(d); qd != md.end(d); ++qd) {
+          for (const int64_t* qh = mh.begin(h); qh != mh.end(h); ++qh) {
+            const RowParts<T> p = rows(c, *qd, *qh);
+            if (first) {
+              if (!in_place)
+                std::copy(p.mid, p.mid + W, xr);
+              first = false;
+            } else {
+              add_row(xr, p.mid, W);
+            }
+            for (const auto& [q, s] : wlo)
+              xr[s] += p.lo[q];
+            for (const auto& [q, s] : whi)
+              xr[s] += p.hi[q];
+          }
         }
       }
     }
@@ -227,31 +238,39 @@ void pad3d(const Pad3dGeometry& g, const T* x, T* y) {
   const AxisMap md(g.in[0], g.lo[0], g.hi[0], g.mode);
   const AxisMap mh(H, g.lo[1], g.hi[1], g.mode);
   const AxisMap mw(W, g.lo[2], g.hi[2], g.mode);
-  const int64_t lo_w = g.lo[2];
-  parallel_for(
-      0, g.planes * o[0] * o[1], row_grain(o[2]), [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          const int64_t oh = r % o[1], od = (r / o[1]) % o[0],
-                        c = r / (o[1] * o[0]);
-          T* yr = y + r * o[2];
-          const int64_t sd = md.src[static_cast<size_t>(od)];
-          const int64_t sh = mh.src[static_cast<size_t>(oh)];
-          if (sd < 0 || sh < 0) {  // a zeros halo row
-            std::fill(yr, yr + o[2], T(0));
-            continue;
-          }
-          const T* xr = x + ((c * g.in[0] + sd) * H + sh) * W;
-          std::copy(xr, xr + W, yr + lo_w);
-          for (int64_t q = 0; q < lo_w; ++q) {
-            const int64_t s = mw.src[static_cast<size_t>(q)];
-            yr[q] = s < 0 ? T(0) : xr[s];
-          }
-          for (int64_t q = lo_w + W; q < o[2]; ++q) {
-            const int64_t s = mw.src[static_cast<size_t>(q)];
-            yr[q] = s < 0 ? T(0) : xr[s];
-          }
+  const int64_t lo_w = g.lo[2], slice = o[1] * o[2];
+  // The width halo: (padded column, source column or -1 for zeros).
+  std::vector<std::pair<int64_t, int64_t>> halo_w;
+  for (int64_t q = 0; q < o[2]; ++q)
+    if (q < lo_w || q >= lo_w + W)
+      halo_w.push_back({q, mw.src[static_cast<size_t>(q)]});
+  // One task step is a whole padded slice (c, od): its rows need no index
+  // arithmetic beyond the row maps (a division per row cost more than the
+  // copy of a short row).
+  parallel_for(0, g.planes * o[0], row_grain(slice), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t od = r % o[0], c = r / o[0];
+      T* ys = y + r * slice;
+      const int64_t sd = md.src[static_cast<size_t>(od)];
+      if (sd < 0) {  // a zeros halo slice
+        std::fill(ys, ys + slice, T(0));
+        continue;
+      }
+      const T* xs = x + (c * g.in[0] + sd) * H * W;
+      for (int64_t oh = 0; oh < o[1]; ++oh) {
+        T* yr = ys + oh * o[2];
+        const int64_t sh = mh.src[static_cast<size_t>(oh)];
+        if (sh < 0) {  // a zeros halo row
+          std::fill(yr, yr + o[2], T(0));
+          continue;
         }
-      });
+        const T* xr = xs + sh * W;
+        std::copy(xr, xr + W, yr + lo_w);
+        for (const auto& [q, s] : halo_w)
+          yr[q] = s < 0 ? T(0) : xr[s];
+      }
+    }
+  });
 }
 
 template <class T>

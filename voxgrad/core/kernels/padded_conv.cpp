@@ -47,55 +47,89 @@ struct Buffer {
   }
 };
 
-/// dst[p][i][j][k] = src[p][i][j][k] over `planes` x dims, each side with its
-/// own plane stride and (i, j, k) strides (axis permutations and sub-boxes
-/// of small slabs and weights).
-template <class T>
-void copy_box(
-    int64_t planes,
+/// An affine copy: for plane p = a*Q + b (a = p / Q, b = p % Q), every
+/// (so, dof) of `pairs` and i < len,
+///   dst[a*d1 + b*d2 + dof + i] = src[a*s1 + b*s2 + so + i].
+/// The halo pieces' slices of dy and w, and their results, are such copies
+/// (planes: (sample, channel) pairs, or the weight's (c_out, c_in) pairs);
+/// the boxes with one set of strides and one row length share a group.
+struct CopyGroup {
+  int64_t s1, s2, d1, d2, len;
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+};
+
+/// Adds the box dims (i, j, k) with the given strides from offset (s0, d0)
+/// to the group of its plane strides (s1, s2, d1, d2): as rows of dims[2]
+/// values where both sides are contiguous along k, else value by value.
+void add_box(
+    std::vector<CopyGroup>& groups,
     const Int3& dims,
+    int64_t s0,
+    const Int3& s_str,
+    int64_t s1,
+    int64_t s2,
+    int64_t d0,
+    const Int3& d_str,
+    int64_t d1,
+    int64_t d2) {
+  const bool rows = s_str[2] == 1 && d_str[2] == 1;
+  const int64_t len = rows ? dims[2] : 1;
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const CopyGroup& c) {
+    return c.s1 == s1 && c.s2 == s2 && c.d1 == d1 && c.d2 == d2 && c.len == len;
+  });
+  if (it == groups.end()) {
+    groups.push_back({s1, s2, d1, d2, len, {}});
+    it = groups.end() - 1;
+  }
+  for (int64_t i = 0; i < dims[0]; ++i)
+    for (int64_t j = 0; j < dims[1]; ++j)
+      for (int64_t k = 0; k < dims[2]; k += len)
+        it->pairs.push_back(
+            {s0 + i * s_str[0] + j * s_str[1] + k * s_str[2],
+             d0 + i * d_str[0] + j * d_str[1] + k * d_str[2]});
+}
+
+/// Carries out the groups for planes [0, planes) in one parallel loop (a
+/// piece's slices are small: a loop per piece would cost more in thread
+/// wake-ups and per-plane bookkeeping than in copying). Each plane reads
+/// one source plane's values together, so the strided reads of the width
+/// pieces share its cache lines; within a group every row has one length,
+/// so the loops have no data-dependent branches. Pure copies: any split
+/// gives the same bits.
+template <class T>
+void copy_groups(
+    int64_t planes,
+    int64_t Q,
     const T* src,
-    int64_t src_plane,
-    const Int3& src_stride,
     T* dst,
-    int64_t dst_plane,
-    const Int3& dst_stride) {
-  const int64_t per_plane = dims[0] * dims[1] * dims[2];
+    const std::vector<CopyGroup>& groups) {
+  int64_t per_plane = 0;
+  for (const CopyGroup& c : groups)
+    per_plane += static_cast<int64_t>(c.pairs.size()) * c.len;
   if (planes == 0 || per_plane == 0)
     return;
   const int64_t grain = std::max<int64_t>(1, 16384 / per_plane);
-  if (src_stride[2] == 1 && dst_stride[2] == 1 && dims[2] >= 16) {
-    parallel_for(0, planes, grain, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p)
-        for (int64_t i = 0; i < dims[0]; ++i)
-          for (int64_t j = 0; j < dims[1]; ++j) {
-            const T* s =
-                src + p * src_plane + i * src_stride[0] + j * src_stride[1];
-            std::copy(
-                s, s + dims[2],
-                dst + p * dst_plane + i * dst_stride[0] + j * dst_stride[1]);
+  parallel_for(0, planes, grain, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p) {
+      const int64_t a = p / Q, b = p % Q;
+      for (const CopyGroup& c : groups) {
+        const T* sp = src + a * c.s1 + b * c.s2;
+        T* dp = dst + a * c.d1 + b * c.d2;
+        if (c.len == 1) {
+          for (const auto& [so, dof] : c.pairs)
+            dp[dof] = sp[so];
+        } else {
+          // Short rows (16 or 32 values): an inline loop, not a memmove
+          // call per row.
+          const int64_t len = c.len;
+          for (const auto& [so, dof] : c.pairs) {
+            const T* sr = sp + so;
+            T* dr = dp + dof;
+            for (int64_t i = 0; i < len; ++i)
+              dr[i] = sr[i];
           }
-    });
-    return;
-  }
-  // Short or strided rows (permuted weights, thin slabs): one offset table
-  // for a plane, then a flat loop per plane.
-  std::vector<int64_t> so, dof;
-  so.reserve(static_cast<size_t>(per_plane));
-  dof.reserve(static_cast<size_t>(per_plane));
-  for (int64_t i = 0; i < dims[0]; ++i)
-    for (int64_t j = 0; j < dims[1]; ++j)
-      for (int64_t k = 0; k < dims[2]; ++k) {
-        so.push_back(i * src_stride[0] + j * src_stride[1] + k * src_stride[2]);
-        dof.push_back(
-            i * dst_stride[0] + j * dst_stride[1] + k * dst_stride[2]);
+        }
       }
-  parallel_for(0, planes, grain, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const T* s = src + p * src_plane;
-      T* d = dst + p * dst_plane;
-      for (size_t k = 0; k < so.size(); ++k)
-        d[dof[k]] = s[so[k]];
     }
   });
 }
@@ -113,18 +147,16 @@ struct SubAxis {
   int64_t j0 = 0, m = 0, t0 = 0, k = 0, pad = 0, in = 0, origin = 0;
 };
 
-enum class Window { Lo, Hi, Mid, Full };
+enum class Window { Lo, Mid, Hi };
 
-/// Axis a of the slab covering `w` of A_0ᵀ dy, whose padded extent is
-/// L = in + 2p: Lo [0, p), Hi [p + in, L), Mid [p, p + in), Full [0, L).
-/// nullopt when no tap reaches the window (the slab is zero).
+/// Axis a of the piece covering `w` of A_0ᵀ dy, whose padded extent is
+/// L = in + 2p: Lo [0, p), Mid [p, p + in), Hi [p + in, L). nullopt when
+/// no tap reaches the window (the piece is zero).
 std::optional<SubAxis> sub_axis(const ConvGeometry3d& g, size_t a, Window w) {
   const int64_t n = g.in[a], p = g.padding[a], s = g.stride[a];
   const int64_t d = g.dilation[a], k = g.kernel[a], m = g.out[a];
   if (w == Window::Mid)
     return SubAxis{0, m, 0, k, p, n, p};
-  if (w == Window::Full)
-    return SubAxis{0, m, 0, k, 0, n + 2 * p, 0};
   // The bounding box of the (dy position j, tap t) pairs landing in [lo, hi)
   // of the padded axis (position s*j + d*t): every tap of the window is in
   // it, and the box's other taps land outside the window and are dropped.
@@ -152,92 +184,259 @@ Int3 contiguous3(const Int3& dims) {
   return {dims[1] * dims[2], dims[2], 1};
 }
 
-/// Computes the halo slab of A_0ᵀ dy over `win` (per original axis) into
-/// `slab` (planes N*C_in, window extents, contiguous), with the slab's thin
-/// axis `perm[0]` as the transposed conv's depth.
-template <class T>
-void halo_slab(
-    const ConvGeometry3d& g,
-    const std::array<Window, 3>& win,
-    const std::array<size_t, 3>& perm,
-    const T* dy,
-    const T* w,
-    T* slab) {
-  Int3 wlo{}, wext{};
-  std::array<SubAxis, 3> ax;
-  bool empty = false;
-  for (size_t a = 0; a < 3; ++a) {
-    const int64_t n = g.in[a], p = g.padding[a];
-    wlo[a] = win[a] == Window::Lo || win[a] == Window::Full
-                 ? 0
-                 : (win[a] == Window::Mid ? p : p + n);
-    wext[a] =
-        win[a] == Window::Full ? n + 2 * p : (win[a] == Window::Mid ? n : p);
-    const std::optional<SubAxis> sa = sub_axis(g, a, win[a]);
-    empty = empty || !sa;
-    if (sa)
-      ax[a] = *sa;
+/// The six slabs of PadHalo (pad3d.hpp) that the halo of A_0ᵀ dy is
+/// folded from, in the order w_lo, w_hi, h_lo, h_hi, d_lo, d_hi: their
+/// extents and where each starts in padded coordinates.
+struct HaloSlabs {
+  std::array<Int3, 6> dims{}, origin{};
+  std::array<int64_t, 6> offset{};  // values before the slab in the buffer
+  int64_t plane(size_t s) const {
+    return dims[s][0] * dims[s][1] * dims[s][2];
+  }
+};
+
+HaloSlabs halo_slabs(const ConvGeometry3d& g) {
+  const Int3& n = g.in;
+  const Int3& p = g.padding;
+  const Int3 L{n[0] + 2 * p[0], n[1] + 2 * p[1], n[2] + 2 * p[2]};
+  HaloSlabs h;
+  for (size_t side = 0; side < 2; ++side) {
+    h.dims[side] = {L[0], L[1], p[2]};
+    h.origin[side] = {0, 0, side == 0 ? 0 : p[2] + n[2]};
+    h.dims[2 + side] = {L[0], p[1], n[2]};
+    h.origin[2 + side] = {0, side == 0 ? 0 : p[1] + n[1], p[2]};
+    h.dims[4 + side] = {p[0], n[1], n[2]};
+    h.origin[4 + side] = {side == 0 ? 0 : p[0] + n[0], p[1], p[2]};
   }
   const int64_t planes = g.N * g.C_in;
-  const int64_t slab_numel = planes * wext[0] * wext[1] * wext[2];
-  if (slab_numel == 0)
-    return;
-  std::fill(slab, slab + slab_numel, T(0));
-  if (empty)
-    return;
-  // The transposed conv of the slice, in permuted axis order.
+  for (size_t s = 1; s < 6; ++s)
+    h.offset[s] = h.offset[s - 1] + planes * h.plane(s - 1);
+  return h;
+}
+
+/// A piece of the halo of A_0ᵀ dy: one window per axis, not all Mid. The
+/// 26 pieces (6 faces, 12 edges, 8 corners) partition the halo; each lies
+/// in one PadHalo slab.
+struct Piece {
+  std::array<Window, 3> win{};
+  std::array<size_t, 3> perm{};  // its halo axes first, then the Mid ones
+  std::array<SubAxis, 3> ax{};   // per axis (original order)
+  bool empty = false;            // no tap reaches it
+  size_t slab = 0;
+  Int3 wlo{}, wext{};  // its window, padded coordinates
+};
+
+/// The pieces with at least one element, in a fixed order.
+std::vector<Piece> halo_pieces(const ConvGeometry3d& g) {
+  std::vector<Piece> pieces;
+  constexpr Window kWins[3] = {Window::Lo, Window::Mid, Window::Hi};
+  for (Window wd : kWins)
+    for (Window wh : kWins)
+      for (Window ww : kWins) {
+        Piece pc;
+        pc.win = {wd, wh, ww};
+        bool any_halo = false, nonempty = true;
+        size_t k = 0;
+        for (size_t a = 0; a < 3; ++a) {
+          const int64_t n = g.in[a], p = g.padding[a];
+          const Window w = pc.win[a];
+          pc.wlo[a] = w == Window::Lo ? 0 : (w == Window::Mid ? p : p + n);
+          pc.wext[a] = w == Window::Mid ? n : p;
+          nonempty = nonempty && pc.wext[a] > 0;
+          if (w != Window::Mid) {
+            any_halo = true;
+            pc.perm[k++] = a;
+          }
+        }
+        if (!any_halo || !nonempty)
+          continue;
+        for (size_t a = 0; a < 3; ++a)
+          if (pc.win[a] == Window::Mid)
+            pc.perm[k++] = a;
+        for (size_t a = 0; a < 3; ++a) {
+          const std::optional<SubAxis> sa = sub_axis(g, a, pc.win[a]);
+          pc.empty = pc.empty || !sa;
+          if (sa)
+            pc.ax[a] = *sa;
+        }
+        const size_t side_w = ww == Window::Lo ? 0 : 1;
+        const size_t side_h = wh == Window::Lo ? 0 : 1;
+        const size_t side_d = wd == Window::Lo ? 0 : 1;
+        pc.slab = ww != Window::Mid   ? side_w
+                  : wh != Window::Mid ? 2 + side_h
+                                      : 4 + side_d;
+        pieces.push_back(pc);
+      }
+  return pieces;
+}
+
+/// The transposed conv that computes a piece: the slice of dy and of the
+/// weight it reads, in the piece's axis order (perm), per conv group.
+ConvGeometry3d piece_geometry(const ConvGeometry3d& g, const Piece& pc) {
   ConvGeometry3d sub = g;
-  Int3 dy_ext{}, k_ext{}, in_ext{};
   for (size_t i = 0; i < 3; ++i) {
-    const SubAxis& s = ax[perm[i]];
-    sub.out[i] = dy_ext[i] = s.m;
-    sub.kernel[i] = k_ext[i] = s.k;
-    sub.in[i] = in_ext[i] = s.in;
+    const size_t a = pc.perm[i];
+    const SubAxis& s = pc.ax[a];
+    sub.out[i] = s.m;
+    sub.kernel[i] = s.k;
+    sub.in[i] = s.in;
     sub.padding[i] = s.pad;
-    sub.stride[i] = g.stride[perm[i]];
-    sub.dilation[i] = g.dilation[perm[i]];
+    sub.stride[i] = g.stride[a];
+    sub.dilation[i] = g.dilation[a];
   }
-  sub.validate("conv3d_bwd_data_padded (halo slab)");
+  return sub;
+}
+
+bool same_axes(const ConvGeometry3d& a, const ConvGeometry3d& b) {
+  return a.in == b.in && a.out == b.out && a.kernel == b.kernel &&
+         a.stride == b.stride && a.padding == b.padding &&
+         a.dilation == b.dilation;
+}
+
+/// Whether the piece's transposed conv covers all of its window (else the
+/// positions it misses are zero).
+bool covers(const Piece& pc) {
+  for (size_t a = 0; a < 3; ++a) {
+    const SubAxis& s = pc.ax[a];
+    if (s.origin > pc.wlo[a] || s.origin + s.in < pc.wlo[a] + pc.wext[a])
+      return false;
+  }
+  return true;
+}
+
+/// Fills the halo slabs with A_0ᵀ dy's halo (see NOTE [ Conv padding
+/// modes ]): the pieces whose transposed convs have the same geometry (in
+/// their own axis order) are stacked as conv groups of one bwd_data call,
+/// so a cubic geometry takes three calls (faces, edges, corners) however
+/// many pieces there are. All slices are gathered in one parallel copy,
+/// and all results scattered in another.
+template <class T>
+void halo_of_transpose(
+    const ConvGeometry3d& g,
+    const HaloSlabs& hs,
+    const T* dy,
+    const T* w,
+    T* slabs) {
+  const std::vector<Piece> pieces = halo_pieces(g);
+  const int64_t planes = g.N * g.C_in;
+  // Zeros where no tap lands: pieces no tap reaches, and the parts of a
+  // window its transposed conv does not cover (strides past the kernel).
+  for (const Piece& pc : pieces) {
+    if (!pc.empty && covers(pc))
+      continue;
+    const Int3& sd = hs.dims[pc.slab];
+    const Int3 str = contiguous3(sd);
+    int64_t off = hs.offset[pc.slab];
+    for (size_t a = 0; a < 3; ++a)
+      off += (pc.wlo[a] - hs.origin[pc.slab][a]) * str[a];
+    for (int64_t c = 0; c < planes; ++c)
+      for (int64_t i = 0; i < pc.wext[0]; ++i)
+        for (int64_t j = 0; j < pc.wext[1]; ++j) {
+          T* row =
+              slabs + off + c * hs.plane(pc.slab) + i * str[0] + j * str[1];
+          std::fill(row, row + pc.wext[2], T(0));
+        }
+  }
+  // Classes of pieces with one geometry, in order of first appearance.
+  struct Class {
+    ConvGeometry3d sub;
+    std::vector<size_t> members;
+  };
+  std::vector<Class> classes;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (pieces[i].empty)
+      continue;
+    const ConvGeometry3d sub = piece_geometry(g, pieces[i]);
+    auto it = std::find_if(classes.begin(), classes.end(), [&](const Class& c) {
+      return same_axes(c.sub, sub);
+    });
+    if (it == classes.end()) {
+      classes.push_back({sub, {}});
+      it = classes.end() - 1;
+    }
+    it->members.push_back(i);
+  }
+  if (classes.empty())
+    return;
   const Int3 dy_str = contiguous3(g.out), w_str = contiguous3(g.kernel);
-  const Int3 slab_str = contiguous3(wext);
-  Int3 dy_src_str{}, w_src_str{}, slab_dst_str{};
-  int64_t dy_off = 0, w_off = 0;
-  for (size_t i = 0; i < 3; ++i) {
-    dy_src_str[i] = dy_str[perm[i]];
-    w_src_str[i] = w_str[perm[i]];
-    dy_off += ax[i].j0 * dy_str[i];
-    w_off += ax[i].t0 * w_str[i];
+  const int64_t dy_sp = g.out_numel(), kvol = g.kernel_numel();
+  const int64_t C_out = g.C_out, C_in = g.C_in;
+  const int64_t w_planes = C_out * g.C_in_g();
+  // Each class's stacked dy slices, weight slices and output.
+  std::vector<ConvGeometry3d> subs;
+  std::vector<int64_t> dy_at, w_at, out_at;
+  int64_t total = 0;
+  for (const Class& c : classes) {
+    const auto P = static_cast<int64_t>(c.members.size());
+    ConvGeometry3d sub = c.sub;
+    sub.C_out = P * C_out;
+    sub.C_in = P * C_in;
+    sub.groups = P * g.groups;
+    subs.push_back(sub);
+    dy_at.push_back(total);
+    total += sub.y_numel();
+    w_at.push_back(total);
+    total += sub.w_numel();
+    out_at.push_back(total);
+    total += sub.x_numel();
   }
-  const int64_t dy_planes = g.N * g.C_out, w_planes = g.C_out * g.C_in_g();
-  const int64_t dy_n = dy_ext[0] * dy_ext[1] * dy_ext[2];
-  const int64_t k_n = k_ext[0] * k_ext[1] * k_ext[2];
-  const int64_t in_n = in_ext[0] * in_ext[1] * in_ext[2];
-  Buffer<T> dys(dy_planes * dy_n), ws(w_planes * k_n), out(planes * in_n);
-  copy_box<T>(
-      dy_planes, dy_ext, dy + dy_off, g.out_numel(), dy_src_str, dys.get(),
-      dy_n, contiguous3(dy_ext));
-  copy_box<T>(
-      w_planes, k_ext, w + w_off, g.kernel_numel(), w_src_str, ws.get(), k_n,
-      contiguous3(k_ext));
-  conv3d_bwd_data<T>(sub, dys.get(), ws.get(), out.get());
-  // The part of the output inside the window, back in the original order.
-  Int3 ov_dims{};
-  int64_t src_off = 0, dst_off = 0;
-  const Int3 out_str = contiguous3(in_ext);
-  for (size_t i = 0; i < 3; ++i) {
-    const size_t a = perm[i];
-    const int64_t lo = std::max(ax[a].origin, wlo[a]);
-    const int64_t hi = std::min(ax[a].origin + ax[a].in, wlo[a] + wext[a]);
-    if (hi <= lo)
-      return;
-    ov_dims[i] = hi - lo;
-    src_off += (lo - ax[a].origin) * out_str[i];
-    dst_off += (lo - wlo[a]) * slab_str[a];
-    slab_dst_str[i] = slab_str[a];
+  Buffer<T> work(total);
+  T* const base = work.get();
+  // dy planes (n, co), w planes (co, ci of the group), result planes
+  // (n, ci); each piece f of a class is group block f of its call.
+  std::vector<CopyGroup> dy_copy, w_copy, out_copy;
+  for (size_t ci = 0; ci < classes.size(); ++ci) {
+    const ConvGeometry3d& sub = subs[ci];
+    const auto P = static_cast<int64_t>(classes[ci].members.size());
+    const int64_t dy_n = sub.out_numel(), k_n = sub.kernel_numel();
+    const int64_t in_n = sub.in_numel();
+    for (int64_t f = 0; f < P; ++f) {
+      const Piece& pc = pieces[classes[ci].members[static_cast<size_t>(f)]];
+      Int3 dy_src{}, w_src{};
+      int64_t dy_off = 0, w_off = 0;
+      for (size_t i = 0; i < 3; ++i) {
+        dy_src[i] = dy_str[pc.perm[i]];
+        w_src[i] = w_str[pc.perm[i]];
+        dy_off += pc.ax[i].j0 * dy_str[i];
+        w_off += pc.ax[i].t0 * w_str[i];
+      }
+      add_box(
+          dy_copy, sub.out, dy_off, dy_src, C_out * dy_sp, dy_sp,
+          dy_at[ci] + f * C_out * dy_n, contiguous3(sub.out), P * C_out * dy_n,
+          dy_n);
+      add_box(
+          w_copy, sub.kernel, w_off, w_src, 0, kvol,
+          w_at[ci] + f * w_planes * k_n, contiguous3(sub.kernel), 0, k_n);
+      // The part of the output inside the window, back in slab order.
+      Int3 ov{}, dst_str{};
+      int64_t src_off = 0, dst_off = hs.offset[pc.slab];
+      const Int3 out_str = contiguous3(sub.in);
+      const Int3 slab_str = contiguous3(hs.dims[pc.slab]);
+      bool overlap = true;
+      for (size_t i = 0; i < 3; ++i) {
+        const size_t a = pc.perm[i];
+        const SubAxis& s = pc.ax[a];
+        const int64_t lo = std::max(s.origin, pc.wlo[a]);
+        const int64_t hi = std::min(s.origin + s.in, pc.wlo[a] + pc.wext[a]);
+        overlap = overlap && hi > lo;
+        ov[i] = hi - lo;
+        src_off += (lo - s.origin) * out_str[i];
+        dst_off += (lo - hs.origin[pc.slab][a]) * slab_str[a];
+        dst_str[i] = slab_str[a];
+      }
+      if (overlap)
+        add_box(
+            out_copy, ov, out_at[ci] + f * C_in * in_n + src_off, out_str,
+            P * C_in * in_n, in_n, dst_off, dst_str, C_in * hs.plane(pc.slab),
+            hs.plane(pc.slab));
+    }
   }
-  copy_box<T>(
-      planes, ov_dims, out.get() + src_off, in_n, out_str, slab + dst_off,
-      wext[0] * wext[1] * wext[2], slab_dst_str);
+  copy_groups(g.N * C_out, C_out, dy, base, dy_copy);
+  copy_groups(w_planes, w_planes, w, base, w_copy);
+  for (size_t ci = 0; ci < classes.size(); ++ci)
+    conv3d_bwd_data<T>(
+        subs[ci], base + dy_at[ci], base + w_at[ci], base + out_at[ci]);
+  copy_groups(g.N * C_in, C_in, static_cast<const T*>(base), slabs, out_copy);
 }
 
 }  // namespace
@@ -283,34 +482,14 @@ void conv3d_bwd_data_padded(
   conv3d_bwd_data<T>(g, dy, w, dx, bias);
   if (g.x_numel() == 0)
     return;
-  const Int3 L = pg.out();
-  const int64_t planes = pg.planes;
-  const int64_t H = g.in[1];
-  const int64_t sizes[6] = {planes * L[0] * L[1] * g.padding[2],
-                            planes * L[0] * L[1] * g.padding[2],
-                            planes * L[0] * g.padding[1] * g.in[2],
-                            planes * L[0] * g.padding[1] * g.in[2],
-                            planes * g.padding[0] * H * g.in[2],
-                            planes * g.padding[0] * H * g.in[2]};
-  using W = Window;
-  const std::array<Window, 3> wins[6] = {
-      {W::Full, W::Full, W::Lo}, {W::Full, W::Full, W::Hi},
-      {W::Full, W::Lo, W::Mid},  {W::Full, W::Hi, W::Mid},
-      {W::Lo, W::Mid, W::Mid},   {W::Hi, W::Mid, W::Mid}};
-  // Thin axis first: width slabs run as (w, d, h), height slabs as (h, d, w).
-  const std::array<size_t, 3> perms[6] = {{2, 0, 1}, {2, 0, 1}, {1, 0, 2},
-                                          {1, 0, 2}, {0, 1, 2}, {0, 1, 2}};
-  std::vector<Buffer<T>> slabs;
-  slabs.reserve(6);
-  const T* ptr[6] = {};
-  for (size_t i = 0; i < 6; ++i) {
-    slabs.emplace_back(sizes[i]);
-    if (sizes[i] == 0)
-      continue;
-    halo_slab<T>(g, wins[i], perms[i], dy, w, slabs[i].get());
-    ptr[i] = slabs[i].get();
-  }
+  // The halo of A_0ᵀ dy, in PadHalo's six slabs, folded onto dx.
+  const HaloSlabs hs = halo_slabs(g);
+  Buffer<T> slabs(hs.offset[5] + pg.planes * hs.plane(5));
+  halo_of_transpose<T>(g, hs, dy, w, slabs.get());
   PadHalo<T> halo;
+  const T* ptr[6] = {};
+  for (size_t s = 0; s < 6; ++s)
+    ptr[s] = hs.plane(s) > 0 ? slabs.get() + hs.offset[s] : nullptr;
   halo.w_lo = ptr[0];
   halo.w_hi = ptr[1];
   halo.h_lo = ptr[2];

@@ -18,14 +18,28 @@
 // halo (18³ instead of 16³ for padding 1), and the kernel's cost grows with
 // it. Instead its interior -- which is exactly the zero-padding transposed
 // conv A_pᵀ dy of g -- is computed by the bwd_data kernel on g, and only its
-// halo by small transposed convs: a halo slab of A_0ᵀ dy (e.g. the depth
-// rows [0, p)) receives taps only from the first few dy rows and the first
-// few kernel taps along that axis, so it is the transposed conv of that
-// slice of dy with that slice of the weight. Each slab is computed with its
-// thin axis moved to depth (a permutation of the spatial axes, under which a
-// conv is the same conv), then folded onto the voxels it was copied from by
-// pad3d_adjoint_halo. The result is Pᵀ A_0ᵀ dy up to rounding; the
-// order of every sum is fixed, so it is bit-identical for any thread count.
+// halo by small transposed convs. The halo is cut into 26 pieces, one
+// window per axis (Lo, Mid or Hi, not all Mid): 6 faces, 12 edges and 8
+// corners. A piece receives taps only from a thin slice of dy and of the
+// weight along each of its halo axes (e.g. the width-lo face: the first dy
+// columns and the first width taps), so it is the transposed conv of that
+// slice of dy with that slice of the weight, its halo axes moved to the
+// front (a permutation of the spatial axes, under which a conv is the same
+// conv): the thin axis is the kernel's depth, whose taps it skips exactly,
+// and a face's planes are the interior's (whole vectors). The pieces whose
+// transposed convs have one geometry are stacked as the conv groups of one
+// bwd_data call (a cubic geometry: three calls, faces, edges and corners,
+// whatever its size); their slices are gathered, and their results
+// scattered into PadHalo's slabs, by one parallel copy each, and the slabs
+// are folded onto the voxels they were copied from by pad3d_adjoint_halo.
+// The result is Pᵀ A_0ᵀ dy up to rounding; the order of every sum is fixed
+// by the geometry, so it is bit-identical for any thread count.
+//
+// What that costs (docs/padding-modes.md, "Speed"): the halo's taps are
+// inherent -- on the bench's body (16³, k3, p1) 12.5 % of what the
+// zero-padding kernel computes, on gan_up2 9.4 % -- and the fold is a pass
+// over dx, so these maps cost 1.15-1.3x zeros there; the other passes (a
+// pad, then the zero-padding kernel) 1.04-1.19x, mostly the pad's traffic.
 
 #include "voxgrad/core/kernels/conv_geometry.hpp"
 #include "voxgrad/core/padding_mode.hpp"
