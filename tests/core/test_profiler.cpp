@@ -9,8 +9,10 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "test_util.hpp"
+#include "voxgrad/core/kernels/conv3d.hpp"
 #include "voxgrad/core/profiler.hpp"
 
 namespace voxgrad {
@@ -97,6 +99,31 @@ TEST_CASE("profiler reports phases, modules and the kernels' own events") {
     }
   }
   CHECK(seen);
+}
+
+TEST_CASE("a conv on the gemm/im2col path is one conv event, no matmul") {
+  // Its GEMM is the conv's work (op classes in bench/op_classes.py would
+  // otherwise count it as Linear): kernels::gemm records no event of its own
+  // there. A critic's 4^3 -> 2^3 layer (8 positions) takes that path.
+  kernels::ConvGeometry3d g;
+  g.N = 4;
+  g.C_in = 32;
+  g.C_out = 24;
+  g.in = {4, 4, 4};
+  g.kernel = {4, 4, 4};
+  g.stride = {2, 2, 2};
+  g.padding = {1, 1, 1};
+  g.out = {2, 2, 2};
+  std::vector<float> x(static_cast<size_t>(g.x_numel()), 1.0f);
+  std::vector<float> w(static_cast<size_t>(g.w_numel()), 0.5f);
+  std::vector<float> y(static_cast<size_t>(g.y_numel()));
+  prof::Session session;
+  kernels::conv3d_fwd<float>(g, x.data(), w.data(), y.data());
+  const auto rows = prof::key_averages();
+  const prof::Row* conv = find_row(rows, "conv3d_fwd");
+  REQUIRE(conv != nullptr);
+  CHECK(conv->calls == 1);
+  CHECK(find_row(rows, "matmul") == nullptr);
 }
 
 TEST_CASE("profiler writes a Chrome trace of every closed event") {

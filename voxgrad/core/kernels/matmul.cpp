@@ -5,6 +5,7 @@
 #include "voxgrad/core/kernels/matmul.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "voxgrad/core/error.hpp"
 #include "voxgrad/core/kernels/matmul_impl.hpp"
@@ -80,10 +81,12 @@ void gemm(const GemmArgs<T>& g) {
           std::fill_n(g.c + b * g.stride_c + i * g.ldc, g.n, T(0));
     return;
   }
-  profiler::Scope scope(
-      "matmul", profiler::Kind::Op,
-      g.batch * (g.m * g.k + g.k * g.n + g.m * g.n) *
-          static_cast<int64_t>(sizeof(T)));
+  std::optional<profiler::Scope> scope;
+  if (g.profile)
+    scope.emplace(
+        "matmul", profiler::Kind::Op,
+        g.batch * (g.m * g.k + g.k * g.n + g.m * g.n) *
+            static_cast<int64_t>(sizeof(T)));
   const detail::MatmulTable<T>& t = table<T>();
   t.gemm(g, tiling(g.batch, g.m, g.n, t.mr, t.nr));
 }

@@ -29,6 +29,9 @@ struct GemmArgs {
   T* c = nullptr;
   int64_t ldc = 0, stride_c = 0;
   bool accumulate = false;
+  // false: no "matmul" profiler event, because the caller's event covers
+  // this product (conv's gemm/im2col path, whose time is the conv's).
+  bool profile = true;
 };
 
 ///   GemmArgs<float> g; g.m = 16; g.n = 128; g.k = 4096; ...; gemm(g);

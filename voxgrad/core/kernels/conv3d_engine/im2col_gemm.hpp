@@ -115,6 +115,7 @@ void im2col_gemm_fwd(
   a.trans_b = true;
   a.c = yt.get();
   a.ldc = M;
+  a.profile = false;
   gemm(a);
   const T* ytp = yt.get();
   parallel_for(
@@ -153,6 +154,7 @@ void im2col_gemm_bwd_data(
   a.c = dcol.get();
   a.ldc = K;
   a.stride_c = P * K;
+  a.profile = false;
   gemm(a);
   const int64_t kd = g.kernel[0], kh = g.kernel[1], kw = g.kernel[2];
   const int64_t kvol = kd * kh * kw, H = g.in[1], W = g.in[2];
@@ -219,6 +221,7 @@ void im2col_gemm_bwd_weight(
   a.ldb = K;
   a.c = dw;
   a.ldc = K;
+  a.profile = false;
   gemm(a);
 }
 
