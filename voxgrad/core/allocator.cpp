@@ -1,11 +1,12 @@
 // Tensor memory: aligned_alloc for small blocks, mmap plus a bounded cache
 // for the rest. See NOTE [ Caching allocator ] in voxgrad/core/allocator.hpp.
 //
-// When mmap fails with the cache already empty, a block falls back to
-// aligned_alloc: a process has at most vm.max_map_count mappings (65530 by
-// default), so a program holding ~65k live tensors of 64 KiB - 2 MiB runs out
-// of mappings long before memory, and glibc's heap can still serve it. Such
-// a block is marked as not mapped, freed with free() and never cached.
+// When mmap fails with the cache already empty, a block no larger than the
+// machine's memory falls back to aligned_alloc: a process has at most
+// vm.max_map_count mappings (65530 by default), so a program holding ~65k
+// live tensors of 64 KiB - 2 MiB runs out of mappings long before memory,
+// and glibc's heap can still serve it. Such a block is marked as not
+// mapped, freed with free() and never cached.
 
 #include "voxgrad/core/allocator.hpp"
 
@@ -58,12 +59,19 @@ size_t block_size(size_t n) {
                           : round_up(n, kMediumGranule);
 }
 
+/// The machine's memory (SIZE_MAX if sysconf cannot tell).
+size_t physical_bytes() {
+  static const size_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0
+               ? static_cast<size_t>(pages) * static_cast<size_t>(page)
+               : SIZE_MAX;
+  }();
+  return bytes;
+}
+
 size_t default_limit() {
-  size_t limit = size_t{4} << 30;
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (pages > 0 && page > 0)
-    limit = std::min(
-        limit, static_cast<size_t>(pages) * static_cast<size_t>(page) / 4);
+  size_t limit = std::min(size_t{4} << 30, physical_bytes() / 4);
   if (const char* env = std::getenv("VOXGRAD_CACHE_LIMIT_MB")) {
     char* end = nullptr;
     const unsigned long long mb = std::strtoull(env, &end, 10);
@@ -131,7 +139,11 @@ class LargeBlockCache {
       p = map_block(want);
     }
     bool mapped = true;
-    if (!p) {  // still none: the C library's heap (see the top of the file)
+    // Still none: the C library's heap (see the top of the file), unless
+    // no heap could hold it either (more than the machine's memory: also
+    // keeps such requests from AddressSanitizer's allocator, which aborts
+    // on them instead of returning null).
+    if (!p && want <= physical_bytes()) {
       p = std::aligned_alloc(kStorageAlignment, want);
       mapped = false;
     }
