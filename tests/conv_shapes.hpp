@@ -155,8 +155,9 @@ inline std::vector<ConvCase> conv_shapes() {
   add(conv_geometry(
       3, 20, 17, {5, 6, 7}, {3, 3, 2}, {2, 2, 3}, {1, 0, 1}, {1, 2, 1}));
   add(transposed_geometry(2, 24, 20, {2, 3, 2}, {4, 4, 4}, {2, 2, 2}, one));
-  // Empty batch.
+  // Empty batch, on the gather paths and on im2col + GEMM.
   add(conv_geometry(0, 3, 4, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, one));
+  add(conv_geometry(0, 32, 24, {4, 4, 4}, {4, 4, 4}, {2, 2, 2}, one));
   // Transposed-conv geometries, incl. output_padding (extra > 0) and
   // extra >= stride, which only dilation > stride allows.
   add(transposed_geometry(2, 4, 3, {3, 3, 3}, {4, 4, 4}, {2, 2, 2}, one));

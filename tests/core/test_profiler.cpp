@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include "tests/conv_shapes.hpp"
 #include "voxgrad/core/kernels/conv3d.hpp"
 #include "voxgrad/core/profiler.hpp"
 
@@ -105,15 +106,8 @@ TEST_CASE("a conv on the gemm/im2col path is one conv event, no matmul") {
   // Its GEMM is the conv's work (op classes in bench/op_classes.py would
   // otherwise count it as Linear): kernels::gemm records no event of its own
   // there. A critic's 4^3 -> 2^3 layer (8 positions) takes that path.
-  kernels::ConvGeometry3d g;
-  g.N = 4;
-  g.C_in = 32;
-  g.C_out = 24;
-  g.in = {4, 4, 4};
-  g.kernel = {4, 4, 4};
-  g.stride = {2, 2, 2};
-  g.padding = {1, 1, 1};
-  g.out = {2, 2, 2};
+  const kernels::ConvGeometry3d g = test::conv_geometry(
+      4, 32, 24, {4, 4, 4}, {4, 4, 4}, {2, 2, 2}, {1, 1, 1});
   std::vector<float> x(static_cast<size_t>(g.x_numel()), 1.0f);
   std::vector<float> w(static_cast<size_t>(g.w_numel()), 0.5f);
   std::vector<float> y(static_cast<size_t>(g.y_numel()));
