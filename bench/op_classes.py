@@ -127,10 +127,13 @@ def main():
     a = p.parse_args()
     if a.steps <= 0:
         sys.exit(f"op_classes.py: --steps {a.steps} must be positive")
-    with open(a.voxgrad) as f:
-        vox = voxgrad_classes(f.read())
-    with open(a.torch) as f:
-        tor = parse_torch_classes(f.read())
+    try:
+        with open(a.voxgrad) as f:
+            vox = voxgrad_classes(f.read())
+        with open(a.torch) as f:
+            tor = parse_torch_classes(f.read())
+    except OSError as e:
+        sys.exit(f"op_classes.py: cannot read {e.filename}: {e.strerror}")
     if sum(vox.values()) == 0 or sum(tor.values()) == 0:
         sys.exit("op_classes.py: no profile table found in "
                  + (a.voxgrad if sum(vox.values()) == 0 else a.torch))
